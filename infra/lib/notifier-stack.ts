@@ -1,0 +1,323 @@
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import {
+  Arn,
+  ArnFormat,
+  Aws,
+  CfnOutput,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  SecretValue,
+  Stack,
+  StackProps,
+  Validations,
+} from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { RustFunction } from 'cargo-lambda-cdk';
+import { Construct } from 'constructs';
+import { ConfigError, DEFAULT_LOG_RETENTION_DAYS, NotifierSettings } from './settings';
+
+/** Name of the binary target in the crate. */
+export const BINARY_NAME = 'slack-alarm-notifier';
+/** The crate's Cargo.toml: the repository root, one level above infra/. */
+export const DEFAULT_MANIFEST_PATH = path.resolve(__dirname, '..', '..', '..', 'Cargo.toml');
+
+export interface SlackAlarmNotifierStackProps extends StackProps, NotifierSettings {}
+
+/**
+ * The slack-alarm-notifier Lambda, its secret access, the SNS topics it
+ * listens to, and the operator alarms that tell when it fails.
+ */
+export class SlackAlarmNotifierStack extends Stack {
+  public readonly function: lambda.Function;
+  public readonly functionRole: iam.Role;
+  public readonly logGroup: logs.LogGroup;
+  /** Topics the function is subscribed to (the first receives the example alarm). */
+  public readonly alarmTopics: sns.ITopic[];
+  /** Topic that receives the notifier's own alarms; never one of {@link alarmTopics}. */
+  public readonly operatorTopic: sns.ITopic;
+  public readonly failureQueue: sqs.Queue;
+  public readonly errorsAlarm: cloudwatch.Alarm;
+  public readonly failureQueueAlarm: cloudwatch.Alarm;
+  public readonly exampleAlarm?: cloudwatch.Alarm;
+  /** The secret the stack created, if no existing secret was given. */
+  public readonly createdSecret?: secretsmanager.Secret;
+  /** The only ARN the function may read with secretsmanager:GetSecretValue. */
+  public readonly secretResourceArn: string;
+
+  private topicKey?: kms.Key;
+
+  constructor(scope: Construct, id: string, props: SlackAlarmNotifierStackProps = {}) {
+    super(scope, id, props);
+
+    const architecture = props.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
+
+    // ---- Secret -----------------------------------------------------------
+    const secretKey = props.secretKmsKeyArn
+      ? kms.Key.fromKeyArn(this, 'SecretKmsKey', props.secretKmsKeyArn)
+      : undefined;
+    let secretId: string;
+    if (props.secretArn) {
+      // A complete ARN (settings.ts checks the 6-character suffix), so the
+      // policy below names exactly this secret.
+      secretId = props.secretArn;
+      this.secretResourceArn = props.secretArn;
+    } else if (props.secretName) {
+      // A name has no suffix. Secrets Manager appends "-" and 6 random
+      // characters to every secret ARN, so the one secret called NAME is
+      // matched by NAME-?????? (each "?" is exactly one character). This does
+      // not match other secrets whose names merely start with NAME (they have
+      // more characters before the suffix), unlike a "*".
+      secretId = props.secretName;
+      this.secretResourceArn = this.formatArn({
+        service: 'secretsmanager',
+        resource: 'secret',
+        resourceName: `${props.secretName}-??????`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+    } else {
+      this.createdSecret = new secretsmanager.Secret(this, 'WebhookSecret', {
+        description: 'Slack incoming webhook for slack-alarm-notifier: JSON with SLACK_HOOK_URL (and optionally SLACK_CHANNEL). Set it with put-secret-value; the stack only writes a placeholder.',
+        // A placeholder, not a credential: the real webhook is put in after
+        // deployment (see the PutSecretValueCommand output). CloudFormation
+        // leaves the value alone on later deployments while this stays the same.
+        secretStringValue: SecretValue.unsafePlainText(JSON.stringify({ SLACK_HOOK_URL: 'REPLACE_ME' })),
+        encryptionKey: secretKey,
+      });
+      Validations.of(this.createdSecret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: 'The secret holds a Slack incoming-webhook URL that only Slack can issue; there is no API a rotation Lambda could call, so it is replaced by hand with put-secret-value.',
+      });
+      secretId = this.createdSecret.secretArn;
+      this.secretResourceArn = this.createdSecret.secretArn;
+      new CfnOutput(this, 'WebhookSecretArn', { value: this.createdSecret.secretArn });
+      new CfnOutput(this, 'PutSecretValueCommand', {
+        description: 'Run this (with your webhook URL and channel) to store the Slack webhook',
+        value: Fn.join('', [
+          'aws secretsmanager put-secret-value --secret-id ',
+          this.createdSecret.secretArn,
+          ` --secret-string '{"SLACK_HOOK_URL":"https://hooks.slack.com/services/...","SLACK_CHANNEL":"#alerts"}'`,
+        ]),
+      });
+    }
+
+    // ---- Log group and role ------------------------------------------------
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: (props.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS) as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // Own role instead of the AWSLambdaBasicExecutionRole managed policy
+    // (which allows logs:CreateLogGroup/PutLogEvents on "*"): every statement
+    // below names one resource.
+    this.functionRole = new iam.Role(this, 'FunctionRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Execution role of slack-alarm-notifier',
+    });
+    this.functionRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'WriteOwnLogGroup',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      // GetAtt Arn of a log group is "arn:...:log-group:NAME:*", i.e. the
+      // streams of this one log group.
+      resources: [this.logGroup.logGroupArn],
+    }));
+    this.functionRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ReadSlackWebhookSecret',
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [this.secretResourceArn],
+    }));
+    if (props.secretKmsKeyArn) {
+      this.functionRole.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'DecryptSlackWebhookSecret',
+        actions: ['kms:Decrypt'],
+        resources: [props.secretKmsKeyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com` } },
+      }));
+    }
+
+    // ---- Failure queue (on-failure destination) ----------------------------
+    this.failureQueue = new sqs.Queue(this, 'FailureQueue', {
+      encryption: sqs.QueueEncryption.KMS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.failureQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter store: it is the on-failure destination of the function and nothing consumes it automatically. An alarm fires when it holds a message.',
+    });
+
+    // ---- Function ----------------------------------------------------------
+    const functionOptions: lambda.FunctionOptions = {
+      description: 'Forwards CloudWatch alarm notifications from SNS to Slack',
+      architecture,
+      memorySize: 128,
+      timeout: Duration.seconds(30),
+      role: this.functionRole,
+      environment: { ...(props.notifierEnv ?? {}), SecretId: secretId },
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new destinations.SqsDestination(this.failureQueue),
+    };
+    if (props.bootstrapDir) {
+      this.function = new lambda.Function(this, 'Function', {
+        ...functionOptions,
+        runtime: lambda.Runtime.PROVIDED_AL2023,
+        handler: 'bootstrap',
+        code: lambda.Code.fromAsset(props.bootstrapDir),
+      });
+    } else {
+      if (this.bundlingRequired && !cargoLambdaAvailable()) {
+        throw new ConfigError(
+          'Building the function needs "cargo lambda" on PATH (pip install cargo-lambda), and it was not found. '
+          + 'Either install it, or build the binary yourself ("cargo lambda build --release" at the repository root) '
+          + 'and pass -c bootstrapDir=../target/lambda/slack-alarm-notifier (or set NOTIFIER_BOOTSTRAP_DIR).',
+        );
+      }
+      this.function = new RustFunction(this, 'Function', {
+        ...functionOptions,
+        runtime: 'provided.al2023',
+        manifestPath: props.manifestPath ?? DEFAULT_MANIFEST_PATH,
+        binaryName: BINARY_NAME,
+      });
+    }
+
+    // ---- Topics ------------------------------------------------------------
+    if (props.topicArns && props.topicArns.length > 0) {
+      this.alarmTopics = props.topicArns.map((arn, i) => sns.Topic.fromTopicArn(this, `AlarmTopic${i + 1}`, arn));
+    } else {
+      const topic = this.createTopic('AlarmTopic', 'CloudWatch alarms forwarded to Slack');
+      this.alarmTopics = [topic];
+      new CfnOutput(this, 'AlarmTopicArn', {
+        description: 'Put this ARN in the alarm actions (and OK actions) of the alarms you want in Slack',
+        value: topic.topicArn,
+      });
+    }
+    for (const topic of this.alarmTopics) {
+      topic.addSubscription(new subscriptions.LambdaSubscription(this.function));
+    }
+
+    this.operatorTopic = props.operatorTopicArn
+      ? sns.Topic.fromTopicArn(this, 'OperatorTopic', props.operatorTopicArn)
+      : this.createTopic('OperatorTopic', 'slack-alarm-notifier is failing');
+    if (props.operatorEmail) {
+      this.operatorTopic.addSubscription(new subscriptions.EmailSubscription(props.operatorEmail));
+    }
+
+    // ---- Operator alarms (to the operator topic only) ----------------------
+    const operatorAction = new cwActions.SnsAction(this.operatorTopic);
+    this.errorsAlarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
+      alarmDescription: 'slack-alarm-notifier returned errors: alarms may be reaching Slack late or not at all. See its log group.',
+      metric: this.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.failureQueueAlarm = new cloudwatch.Alarm(this, 'FailureQueueAlarm', {
+      alarmDescription: 'An alarm notification could not be delivered to Slack after all retries; it is kept in the failure queue.',
+      metric: this.failureQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    for (const alarm of [this.errorsAlarm, this.failureQueueAlarm]) {
+      alarm.addAlarmAction(operatorAction);
+      alarm.addOkAction(operatorAction);
+    }
+
+    // ---- Example alarm (optional) ------------------------------------------
+    if (props.exampleAlarm) {
+      const alarmName = `${this.stackName}-example`;
+      const exampleTopic = this.alarmTopics[0];
+      this.exampleAlarm = new cloudwatch.Alarm(this, 'ExampleAlarm', {
+        alarmName,
+        alarmDescription: 'Example alarm for trying slack-alarm-notifier; set its state by hand with aws cloudwatch set-alarm-state.',
+        metric: this.function.metricThrottles({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      this.exampleAlarm.addAlarmAction(new cwActions.SnsAction(exampleTopic));
+      this.exampleAlarm.addOkAction(new cwActions.SnsAction(exampleTopic));
+      new CfnOutput(this, 'ExampleAlarmName', { value: alarmName });
+      new CfnOutput(this, 'TryItCommand', {
+        description: 'Sends a test notification through the example alarm',
+        value: `aws cloudwatch set-alarm-state --alarm-name ${alarmName} --state-value ALARM --state-reason "Testing slack-alarm-notifier"`,
+      });
+    }
+
+    new CfnOutput(this, 'FunctionName', { value: this.function.functionName });
+    new CfnOutput(this, 'FailureQueueUrl', { value: this.failureQueue.queueUrl });
+    new CfnOutput(this, 'OperatorTopicArn', { value: this.operatorTopic.topicArn });
+  }
+
+  /** An SNS topic encrypted with the stack's topic key, HTTPS only, that CloudWatch alarms of this account may publish to. */
+  private createTopic(id: string, displayName: string): sns.Topic {
+    const topic = new sns.Topic(this, id, {
+      displayName,
+      masterKey: this.getTopicKey(),
+      enforceSSL: true,
+    });
+    topic.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AllowCloudWatchAlarmsOfThisAccount',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+        ArnLike: {
+          'aws:SourceArn': Arn.format({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }, this),
+        },
+      },
+    }));
+    return topic;
+  }
+
+  /**
+   * Customer-managed key for the created topics. The AWS-managed aws/sns key
+   * cannot be used: CloudWatch must be allowed in the key policy to publish
+   * to an encrypted topic.
+   */
+  private getTopicKey(): kms.Key {
+    if (!this.topicKey) {
+      this.topicKey = new kms.Key(this, 'TopicKey', {
+        description: 'Encrypts the SNS topics of slack-alarm-notifier',
+        enableKeyRotation: true,
+        removalPolicy: RemovalPolicy.DESTROY,
+        pendingWindow: Duration.days(7),
+      });
+      this.topicKey.addToResourcePolicy(new iam.PolicyStatement({
+        sid: 'AllowCloudWatchToPublishToEncryptedTopics',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }));
+    }
+    return this.topicKey;
+  }
+}
+
+/** True when `cargo lambda` can run (the check cargo-lambda-cdk makes before it falls back to Docker). */
+export function cargoLambdaAvailable(): boolean {
+  const r = spawnSync('cargo', ['lambda', '--version'], { stdio: 'ignore' });
+  return !r.error && r.status === 0;
+}

@@ -1,0 +1,276 @@
+// Reads and validates the deployment settings (CDK context keys and one
+// environment variable). Every key is documented in infra/README.md.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Node } from 'constructs';
+
+/** The CPU architectures the function can be deployed for. */
+export type NotifierArchitecture = 'x86_64' | 'arm64';
+
+/** Deployment settings of the notifier stack (all optional). */
+export interface NotifierSettings {
+  /** `x86_64` (default) or `arm64`. */
+  readonly architecture?: NotifierArchitecture;
+  /**
+   * A folder that holds a prebuilt executable named `bootstrap`. When set, the
+   * function uses it as is and the crate is not built during synth.
+   */
+  readonly bootstrapDir?: string;
+  /** The crate's Cargo.toml, used when `bootstrapDir` is not set. Default: the repository root's. */
+  readonly manifestPath?: string;
+  /** Full ARN of an existing secret (with its 6-character suffix). */
+  readonly secretArn?: string;
+  /** Name of an existing secret in the stack's account and region. */
+  readonly secretName?: string;
+  /** ARN of the customer-managed KMS key that encrypts the secret. */
+  readonly secretKmsKeyArn?: string;
+  /** Existing SNS topics to subscribe the function to. If empty, the stack creates one. */
+  readonly topicArns?: string[];
+  /** Existing SNS topic for the operator alarms. If unset, the stack creates one. */
+  readonly operatorTopicArn?: string;
+  /** E-mail address subscribed to the operator topic. */
+  readonly operatorEmail?: string;
+  /** Retention of the function's log group in days (a CloudWatch Logs retention value). Default 90. */
+  readonly logRetentionDays?: number;
+  /** Extra environment variables for the function. */
+  readonly notifierEnv?: Record<string, string>;
+  /** Create the example alarm `<stackName>-example`. */
+  readonly exampleAlarm?: boolean;
+}
+
+/** Context keys read by {@link readSettings}. */
+export const CONTEXT_KEYS = [
+  'stackName',
+  'architecture',
+  'bootstrapDir',
+  'manifestPath',
+  'secretArn',
+  'secretName',
+  'secretKmsKeyArn',
+  'topicArns',
+  'operatorTopicArn',
+  'operatorEmail',
+  'logRetentionDays',
+  'notifierEnv',
+  'exampleAlarm',
+] as const;
+
+/** Environment variable that may name the prebuilt bootstrap folder. */
+export const BOOTSTRAP_DIR_ENV = 'NOTIFIER_BOOTSTRAP_DIR';
+
+export const DEFAULT_STACK_NAME = 'SlackAlarmNotifier';
+export const DEFAULT_LOG_RETENTION_DAYS = RetentionDays.THREE_MONTHS;
+
+const SECRET_ARN = /^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+const KMS_KEY_ARN = /^arn:[a-z-]+:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+const TOPIC_ARN = /^arn:[a-z-]+:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const ENV_KEY = /^[A-Za-z][A-Za-z0-9_]*$/;
+// Environment variables Lambda sets itself and refuses in a function's configuration.
+const LAMBDA_RESERVED_ENV = new Set([
+  '_HANDLER', '_X_AMZN_TRACE_ID', 'AWS_DEFAULT_REGION', 'AWS_REGION', 'AWS_EXECUTION_ENV',
+  'AWS_LAMBDA_FUNCTION_NAME', 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 'AWS_LAMBDA_FUNCTION_VERSION',
+  'AWS_LAMBDA_INITIALIZATION_TYPE', 'AWS_LAMBDA_LOG_GROUP_NAME', 'AWS_LAMBDA_LOG_STREAM_NAME',
+  'AWS_ACCESS_KEY', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN',
+  'AWS_LAMBDA_RUNTIME_API', 'LAMBDA_TASK_ROOT', 'LAMBDA_RUNTIME_DIR',
+]);
+
+/** A deployment problem the user can fix; bin/app.ts prints only its message. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Thrown for a bad setting; the message names the context key. */
+export class SettingsError extends ConfigError {
+  constructor(key: string, message: string) {
+    super(`Invalid context "${key}": ${message}`);
+    this.name = 'SettingsError';
+  }
+}
+
+type Getter = (key: string) => unknown;
+
+/**
+ * Reads the settings from CDK context (`-c key=value`, cdk.json or the App's
+ * context) and, for the bootstrap folder only, from the environment variable
+ * NOTIFIER_BOOTSTRAP_DIR (the context key wins).
+ */
+export function readSettings(node: Node, env: NodeJS.ProcessEnv = process.env): NotifierSettings & { stackName: string } {
+  return parseSettings((key) => node.tryGetContext(key), env);
+}
+
+/** Same as {@link readSettings} but from any key lookup (used by tests). */
+export function parseSettings(get: Getter, env: NodeJS.ProcessEnv = {}): NotifierSettings & { stackName: string } {
+  const str = (key: string): string | undefined => {
+    const v = get(key);
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string') throw new SettingsError(key, `expected a string, got ${JSON.stringify(v)}`);
+    const t = v.trim();
+    return t === '' ? undefined : t;
+  };
+
+  const stackName = str('stackName') ?? DEFAULT_STACK_NAME;
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName)) {
+    throw new SettingsError('stackName', `"${stackName}" is not a valid CloudFormation stack name`);
+  }
+
+  const architecture = str('architecture') ?? 'x86_64';
+  if (architecture !== 'x86_64' && architecture !== 'arm64') {
+    throw new SettingsError('architecture', `"${architecture}" must be x86_64 or arm64`);
+  }
+
+  const bootstrapDirRaw = str('bootstrapDir') ?? (env[BOOTSTRAP_DIR_ENV]?.trim() || undefined);
+  let bootstrapDir: string | undefined;
+  if (bootstrapDirRaw !== undefined) {
+    bootstrapDir = path.resolve(bootstrapDirRaw);
+    const bootstrap = path.join(bootstrapDir, 'bootstrap');
+    if (!fs.existsSync(bootstrap) || !fs.statSync(bootstrap).isFile()) {
+      throw new SettingsError('bootstrapDir', `${bootstrap} does not exist; build it with "cargo lambda build --release" or point bootstrapDir (or ${BOOTSTRAP_DIR_ENV}) at a folder that holds an executable named bootstrap`);
+    }
+  }
+
+  const manifestPath = str('manifestPath');
+
+  const secretArn = str('secretArn');
+  const secretName = str('secretName');
+  if (secretArn !== undefined && secretName !== undefined) {
+    throw new SettingsError('secretArn', 'give secretArn or secretName, not both');
+  }
+  if (secretArn !== undefined && !SECRET_ARN.test(secretArn)) {
+    throw new SettingsError('secretArn', `"${secretArn}" is not a complete secret ARN; it must end with the 6-character suffix Secrets Manager adds (…:secret:NAME-AbCdEf), as shown by "aws secretsmanager describe-secret"`);
+  }
+  if (secretName !== undefined && (!SECRET_NAME.test(secretName) || secretName.startsWith('arn:'))) {
+    throw new SettingsError('secretName', `"${secretName}" is not a secret name (use secretArn for an ARN)`);
+  }
+
+  const secretKmsKeyArn = str('secretKmsKeyArn');
+  if (secretKmsKeyArn !== undefined && !KMS_KEY_ARN.test(secretKmsKeyArn)) {
+    throw new SettingsError('secretKmsKeyArn', `"${secretKmsKeyArn}" must be a key ARN (arn:…:kms:REGION:ACCOUNT:key/KEY-ID), not an alias`);
+  }
+
+  const topicArns = parseList('topicArns', get('topicArns'));
+  for (const arn of topicArns) checkTopicArn('topicArns', arn);
+  if (new Set(topicArns).size !== topicArns.length) {
+    throw new SettingsError('topicArns', 'the list contains a topic twice');
+  }
+
+  const operatorTopicArn = str('operatorTopicArn');
+  if (operatorTopicArn !== undefined) {
+    checkTopicArn('operatorTopicArn', operatorTopicArn);
+    if (topicArns.includes(operatorTopicArn)) {
+      throw new SettingsError('operatorTopicArn', 'must not be one of topicArns: a failing notifier would alarm into its own input');
+    }
+  }
+
+  const operatorEmail = str('operatorEmail');
+  if (operatorEmail !== undefined && !EMAIL.test(operatorEmail)) {
+    throw new SettingsError('operatorEmail', `"${operatorEmail}" is not an e-mail address`);
+  }
+
+  let logRetentionDays: number = DEFAULT_LOG_RETENTION_DAYS;
+  const retentionRaw = get('logRetentionDays');
+  if (retentionRaw !== undefined && retentionRaw !== null && retentionRaw !== '') {
+    const n = typeof retentionRaw === 'number' ? retentionRaw : Number(String(retentionRaw).trim());
+    const allowed = Object.values(RetentionDays).filter((v): v is number => typeof v === 'number' && v !== RetentionDays.INFINITE);
+    if (!Number.isInteger(n) || !allowed.includes(n)) {
+      throw new SettingsError('logRetentionDays', `${JSON.stringify(retentionRaw)} is not a CloudWatch Logs retention; use one of ${allowed.join(', ')}`);
+    }
+    logRetentionDays = n;
+  }
+
+  const notifierEnv = parseEnv(get('notifierEnv'));
+  const exampleAlarm = parseBool('exampleAlarm', get('exampleAlarm'));
+
+  return {
+    stackName,
+    architecture,
+    bootstrapDir,
+    manifestPath,
+    secretArn,
+    secretName,
+    secretKmsKeyArn,
+    topicArns,
+    operatorTopicArn,
+    operatorEmail,
+    logRetentionDays,
+    notifierEnv,
+    exampleAlarm,
+  };
+}
+
+function checkTopicArn(key: string, arn: string): void {
+  if (arn.endsWith('.fifo')) {
+    throw new SettingsError(key, `${arn}: FIFO topics cannot take CloudWatch alarm actions or Lambda subscriptions`);
+  }
+  if (!TOPIC_ARN.test(arn)) {
+    throw new SettingsError(key, `"${arn}" is not an SNS topic ARN`);
+  }
+}
+
+/** A JSON array, a comma-separated string, or an array (from cdk.json). */
+export function parseList(key: string, value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  let items: unknown[];
+  if (Array.isArray(value)) {
+    items = value;
+  } else if (typeof value === 'string') {
+    const t = value.trim();
+    if (t.startsWith('[')) {
+      try {
+        const parsed: unknown = JSON.parse(t);
+        if (!Array.isArray(parsed)) throw new Error('not an array');
+        items = parsed;
+      } catch (e) {
+        throw new SettingsError(key, `not a JSON array of strings (${(e as Error).message})`);
+      }
+    } else {
+      items = t.split(',');
+    }
+  } else {
+    throw new SettingsError(key, `expected a list, got ${JSON.stringify(value)}`);
+  }
+  return items.map((item) => {
+    if (typeof item !== 'string') throw new SettingsError(key, `${JSON.stringify(item)} is not a string`);
+    return item.trim();
+  }).filter((item) => item !== '');
+}
+
+function parseBool(key: string, value: unknown): boolean {
+  if (value === undefined || value === null || value === '') return false;
+  if (typeof value === 'boolean') return value;
+  const t = String(value).trim().toLowerCase();
+  if (t === 'true' || t === '1' || t === 'yes') return true;
+  if (t === 'false' || t === '0' || t === 'no') return false;
+  throw new SettingsError(key, `${JSON.stringify(value)} is not true or false`);
+}
+
+/** A JSON object (string or, from cdk.json, an object) of extra env vars. */
+function parseEnv(value: unknown): Record<string, string> {
+  if (value === undefined || value === null || value === '') return {};
+  let obj: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      obj = JSON.parse(value);
+    } catch (e) {
+      throw new SettingsError('notifierEnv', `not a JSON object (${(e as Error).message})`);
+    }
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+    throw new SettingsError('notifierEnv', 'must be a JSON object such as {"NAME":"value"}');
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (!ENV_KEY.test(k)) throw new SettingsError('notifierEnv', `"${k}" is not a valid environment variable name`);
+    if (k === 'SecretId') throw new SettingsError('notifierEnv', 'SecretId is set by the stack from secretArn/secretName');
+    if (LAMBDA_RESERVED_ENV.has(k)) throw new SettingsError('notifierEnv', `"${k}" is reserved by Lambda`);
+    if (typeof v === 'string') out[k] = v;
+    else if (typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+    else throw new SettingsError('notifierEnv', `the value of "${k}" must be a string, number or boolean`);
+  }
+  return out;
+}

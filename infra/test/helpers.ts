@@ -1,0 +1,112 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { buildApp } from '../lib/build-app';
+import { SlackAlarmNotifierStack } from '../lib/notifier-stack';
+
+export const ACCOUNT = '123456789012';
+export const REGION = 'eu-west-1';
+export const TOPIC_A = `arn:aws:sns:${REGION}:${ACCOUNT}:team-a-alarms`;
+export const TOPIC_B = `arn:aws:sns:${REGION}:${ACCOUNT}:team-b-alarms`;
+export const OPERATOR_TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:ops`;
+export const SECRET_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:slack/webhook-AbC123`;
+export const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+
+let tmpRoot: string | undefined;
+/** A fresh temp folder, removed when the test process exits. */
+export function tempDir(prefix: string): string {
+  if (!tmpRoot) {
+    tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'notifier-infra-test-'));
+    const root = tmpRoot;
+    process.on('exit', () => fs.rmSync(root, { recursive: true, force: true }));
+  }
+  return fs.mkdtempSync(path.join(tmpRoot, `${prefix}-`));
+}
+
+let bootstrap: string | undefined;
+/** A folder with a small executable placeholder named bootstrap (no crate build). */
+export function bootstrapDir(): string {
+  if (!bootstrap) {
+    bootstrap = tempDir('bootstrap');
+    fs.writeFileSync(path.join(bootstrap, 'bootstrap'), '#!/bin/sh\necho placeholder\n', { mode: 0o755 });
+  }
+  return bootstrap;
+}
+
+export interface Synthesized {
+  app: App;
+  stack: SlackAlarmNotifierStack;
+  template: Template;
+  outdir: string;
+}
+
+/**
+ * Builds the app as bin/app.ts does (cdk-nag included) with the given
+ * context, using the placeholder bootstrap unless the context says otherwise.
+ * Template.fromStack synthesizes, so any unacknowledged cdk-nag error throws.
+ */
+export function synth(context: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}): Synthesized {
+  const built = build(context, env);
+  return { ...built, template: Template.fromStack(built.stack) };
+}
+
+/** Like {@link synth} but stops before synthesis, so a test can change the stack first. */
+export function build(context: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}, nag = true): Omit<Synthesized, 'template'> {
+  const outdir = tempDir('cdk.out');
+  const ctx: Record<string, unknown> = { ...context };
+  if (!('bootstrapDir' in ctx) && !('manifestPath' in ctx)) ctx.bootstrapDir = bootstrapDir();
+  for (const [k, v] of Object.entries(ctx)) if (v === undefined) delete ctx[k];
+  const { app, stack } = buildApp({ appProps: { outdir, context: ctx }, env, nag });
+  return { app, stack, outdir };
+}
+
+/**
+ * The logical ID of the one resource of `type` made by the construct with
+ * this path under the stack (CDK logical IDs are the path without
+ * separators plus an 8-character hash, e.g. FailureQueue4F308C52).
+ */
+export function logicalId(template: Template, type: string, constructPath: string): string {
+  const prefix = constructPath.replace(/\/(Resource|Default)$/, '').split('/').join('');
+  const re = new RegExp(`^${prefix}[0-9A-F]{8}$`);
+  const found = Object.keys(template.findResources(type)).filter((id) => re.test(id));
+  if (found.length !== 1) throw new Error(`expected one ${type} from ${constructPath}, found ${found.length}`);
+  return found[0];
+}
+
+export type Statement = Record<string, any>;
+
+/** Every policy statement that applies to the role: attached AWS::IAM::Policy, inline Policies, managed policies. */
+export function roleStatements(template: Template, roleId: string): { statements: Statement[]; managedPolicyArns: unknown[]; inlinePolicies: unknown[] } {
+  const role = template.findResources('AWS::IAM::Role')[roleId];
+  if (!role) throw new Error(`no role ${roleId}`);
+  const statements: Statement[] = [];
+  for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+    const roles: unknown[] = policy.Properties.Roles ?? [];
+    if (roles.some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleId }))) {
+      statements.push(...policy.Properties.PolicyDocument.Statement);
+    }
+  }
+  return {
+    statements,
+    managedPolicyArns: role.Properties.ManagedPolicyArns ?? [],
+    inlinePolicies: role.Properties.Policies ?? [],
+  };
+}
+
+/** Every statement of every identity policy in the template (roles' inline, AWS::IAM::Policy, managed policies). */
+export function allIdentityStatements(template: Template): Statement[] {
+  const out: Statement[] = [];
+  for (const p of Object.values(template.findResources('AWS::IAM::Policy'))) out.push(...p.Properties.PolicyDocument.Statement);
+  for (const p of Object.values(template.findResources('AWS::IAM::ManagedPolicy'))) out.push(...p.Properties.PolicyDocument.Statement);
+  for (const r of Object.values(template.findResources('AWS::IAM::Role'))) {
+    for (const p of r.Properties.Policies ?? []) out.push(...p.PolicyDocument.Statement);
+  }
+  return out;
+}
+
+export function asArray<T>(v: T | T[] | undefined): T[] {
+  if (v === undefined) return [];
+  return Array.isArray(v) ? v : [v];
+}

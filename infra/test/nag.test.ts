@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { Validations } from 'aws-cdk-lib';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { IConstruct } from 'constructs';
+import { KEY_ARN, OPERATOR_TOPIC, SECRET_ARN, TOPIC_A, TOPIC_B, build } from './helpers';
+
+/** Context sets that between them switch on every optional part of the stack. */
+const CONFIGS: Record<string, Record<string, unknown>> = {
+  defaults: {},
+  everything: {
+    architecture: 'arm64',
+    secretName: 'slack/webhook',
+    secretKmsKeyArn: KEY_ARN,
+    operatorEmail: 'ops@example.com',
+    exampleAlarm: 'true',
+    logRetentionDays: '14',
+    notifierEnv: '{"RUST_LOG":"info"}',
+  },
+  existing: { secretArn: SECRET_ARN, topicArns: `${TOPIC_A},${TOPIC_B}`, operatorTopicArn: OPERATOR_TOPIC, exampleAlarm: 'true' },
+  createdSecretWithKey: { secretKmsKeyArn: KEY_ARN },
+};
+
+/** The acknowledgements in the code, and nothing more. */
+const EXPECTED_ACKS = [
+  { path: 'WebhookSecret', id: 'AwsSolutions-SMG4' },
+  { path: 'FailureQueue', id: 'AwsSolutions-SQS3' },
+];
+
+function acknowledgements(root: IConstruct) {
+  const out: { path: string; id: string; reason: string }[] = [];
+  for (const c of root.node.findAll()) {
+    for (const m of c.node.metadata) {
+      if (m.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+      for (const [id, reason] of Object.entries(m.data as Record<string, string>)) {
+        out.push({ path: c.node.path.split('/').slice(1).join('/'), id: id.replace(/^annotation::/i, ''), reason });
+      }
+    }
+  }
+  return out;
+}
+
+/** Violations left in the report the CDK validation framework writes during synth. */
+function reportedViolations(outdir: string): unknown[] {
+  const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
+  return report.pluginReports.flatMap((r: { violations: unknown[] }) => r.violations);
+}
+
+describe('cdk-nag AwsSolutions', () => {
+  for (const [name, context] of Object.entries(CONFIGS)) {
+    it(`${name}: no unacknowledged errors or warnings`, () => {
+      const { app, outdir } = build(context);
+      // 1. the pack itself, run directly: errors and warnings alike
+      const direct = new AwsSolutionsChecks().validateScope(app);
+      assert.deepEqual(direct.violations, []);
+      assert.equal(direct.success, true);
+      // 2. the plugin as registered in bin/app.ts: synth must succeed with an empty report
+      assert.doesNotThrow(() => app.synth());
+      assert.deepEqual(reportedViolations(outdir), []);
+    });
+  }
+
+  it('acknowledgements are exactly the known ones, each with a reason', () => {
+    const createsAll = acknowledgements(build(CONFIGS.defaults).app);
+    assert.deepEqual(createsAll.map(({ path: p, id }) => ({ path: p, id })), EXPECTED_ACKS);
+    for (const a of createsAll) assert.ok(a.reason.length > 40, `reason for ${a.id}`);
+    // with an existing secret there is nothing to rotate, so no SMG4 acknowledgement
+    assert.deepEqual(acknowledgements(build(CONFIGS.existing).app).map((a) => a.id), ['AwsSolutions-SQS3']);
+  });
+
+  it('a new finding is caught (the check is live)', () => {
+    const { app, stack, outdir } = build();
+    new sns.Topic(stack, 'UnprotectedTopic');
+    const direct = new AwsSolutionsChecks().validateScope(app);
+    assert.deepEqual(direct.violations.map((v) => v.ruleName), ['AwsSolutions-SNS3']);
+    assert.throws(() => app.synth(), /Validation failed/);
+    assert.equal(reportedViolations(outdir).length, 1);
+  });
+});

@@ -1,0 +1,308 @@
+//! Typed configuration, read from the environment once at start.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use crate::model::AlarmState;
+
+pub const DEFAULT_STAGE: &str = "AWSCURRENT";
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
+pub const DEFAULT_WEBHOOK_HOSTS: &str = "hooks.slack.com,hooks.slack-gov.com";
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 4;
+pub const DEFAULT_RECENT_IDS: usize = 1024;
+
+/// Why the environment could not be turned into a [`Config`].
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{name}: {problem}")]
+    Invalid { name: &'static str, problem: String },
+}
+
+fn invalid(name: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        problem: problem.into(),
+    }
+}
+
+/// Everything the notifier reads from its environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `SecretId`: name or ARN of the Slack secret. Optional here; required where a secret is read.
+    pub secret_id: Option<String>,
+    /// `SECRET_VERSION_STAGE`
+    pub secret_stage: String,
+    /// `SECRET_CACHE_TTL_SECONDS`
+    pub secret_ttl: Duration,
+    /// `SLACK_WEBHOOK_HOSTS`, lower-cased.
+    pub webhook_hosts: Vec<String>,
+    /// `SLACK_TIMEOUT_SECONDS`: one HTTP attempt, always cut to the invocation's remaining time.
+    pub attempt_timeout: Duration,
+    /// `SLACK_MAX_ATTEMPTS`
+    pub max_attempts: NonZeroU32,
+    pub filter: Filter,
+    /// `ALARM_MENTION`
+    pub mention: Option<String>,
+}
+
+/// Which alarm notifications are posted.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Filter {
+    /// `NOTIFY_STATES`; empty means every state.
+    pub states: Vec<AlarmState>,
+    /// `ALARM_NAME_INCLUDE`: glob patterns; empty means every name.
+    pub include: Vec<String>,
+    /// `ALARM_NAME_EXCLUDE`
+    pub exclude: Vec<String>,
+}
+
+impl Filter {
+    /// `None` when the alarm is posted, else why not.
+    pub fn reject_reason(&self, name: &str, state: &AlarmState) -> Option<&'static str> {
+        if !self.states.is_empty() && !self.states.contains(state) {
+            return Some("state not in NOTIFY_STATES");
+        }
+        if !self.include.is_empty() && !self.include.iter().any(|p| glob_match(p, name)) {
+            return Some("name not matched by ALARM_NAME_INCLUDE");
+        }
+        if self.exclude.iter().any(|p| glob_match(p, name)) {
+            return Some("name matched by ALARM_NAME_EXCLUDE");
+        }
+        None
+    }
+}
+
+/// `*` matches any run of characters, `?` one character; everything else is literal.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+fn list(raw: &str) -> Vec<String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn seconds(name: &'static str, raw: &str) -> Result<Duration, ConfigError> {
+    let n: f64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| invalid(name, format!("expected a number of seconds, got {raw:?}")))?;
+    if !(0.0..=86_400.0).contains(&n) {
+        return Err(invalid(name, "must be between 0 and 86400 seconds"));
+    }
+    Ok(Duration::from_secs_f64(n))
+}
+
+/// Accepts the mention forms Slack turns into notifications.
+fn mention(raw: &str) -> Result<String, ConfigError> {
+    let m = raw.trim();
+    let id_like = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
+    let ok = matches!(m, "<!here>" | "<!channel>" | "<!everyone>")
+        || m.strip_prefix("<!subteam^")
+            .and_then(|r| r.strip_suffix('>'))
+            .is_some_and(id_like)
+        || m.strip_prefix("<@")
+            .and_then(|r| r.strip_suffix('>'))
+            .is_some_and(id_like);
+    if ok {
+        Ok(m.to_owned())
+    } else {
+        Err(invalid(
+            "ALARM_MENTION",
+            format!("expected <!here>, <!channel>, <!subteam^ID> or <@USERID>, got {m:?}"),
+        ))
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        let states = match get("NOTIFY_STATES") {
+            None => Vec::new(),
+            Some(raw) => list(&raw)
+                .iter()
+                .map(|s| match AlarmState::parse(s) {
+                    AlarmState::Other(_) | AlarmState::Unknown => Err(invalid(
+                        "NOTIFY_STATES",
+                        format!("unknown state {s:?}; use ALARM, OK or INSUFFICIENT_DATA"),
+                    )),
+                    state => Ok(state),
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let max_attempts = match get("SLACK_MAX_ATTEMPTS") {
+            None => NonZeroU32::new(DEFAULT_MAX_ATTEMPTS).expect("non-zero constant"),
+            Some(raw) => raw
+                .trim()
+                .parse::<NonZeroU32>()
+                .ok()
+                .filter(|n| n.get() <= 20)
+                .ok_or_else(|| {
+                    invalid(
+                        "SLACK_MAX_ATTEMPTS",
+                        format!("expected 1 to 20, got {raw:?}"),
+                    )
+                })?,
+        };
+        let webhook_hosts: Vec<String> =
+            list(&get("SLACK_WEBHOOK_HOSTS").unwrap_or_else(|| DEFAULT_WEBHOOK_HOSTS.into()))
+                .into_iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect();
+        if webhook_hosts.is_empty() {
+            return Err(invalid("SLACK_WEBHOOK_HOSTS", "names no host"));
+        }
+        let attempt_timeout = get("SLACK_TIMEOUT_SECONDS")
+            .map(|raw| seconds("SLACK_TIMEOUT_SECONDS", &raw))
+            .transpose()?
+            .unwrap_or(DEFAULT_ATTEMPT_TIMEOUT);
+        if attempt_timeout.is_zero() {
+            return Err(invalid("SLACK_TIMEOUT_SECONDS", "must be above zero"));
+        }
+        Ok(Self {
+            secret_id: get("SecretId").map(|s| s.trim().to_owned()),
+            secret_stage: get("SECRET_VERSION_STAGE").unwrap_or_else(|| DEFAULT_STAGE.into()),
+            secret_ttl: get("SECRET_CACHE_TTL_SECONDS")
+                .map(|raw| seconds("SECRET_CACHE_TTL_SECONDS", &raw))
+                .transpose()?
+                .unwrap_or(DEFAULT_CACHE_TTL),
+            webhook_hosts,
+            attempt_timeout,
+            max_attempts,
+            filter: Filter {
+                states,
+                include: get("ALARM_NAME_INCLUDE")
+                    .map(|r| list(&r))
+                    .unwrap_or_default(),
+                exclude: get("ALARM_NAME_EXCLUDE")
+                    .map(|r| list(&r))
+                    .unwrap_or_default(),
+            },
+            mention: get("ALARM_MENTION").map(|m| mention(&m)).transpose()?,
+        })
+    }
+
+    pub fn require_secret_id(&self) -> Result<&str, ConfigError> {
+        self.secret_id
+            .as_deref()
+            .ok_or(ConfigError::Missing("SecretId"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.secret_stage, "AWSCURRENT");
+        assert_eq!(c.secret_ttl, DEFAULT_CACHE_TTL);
+        assert_eq!(
+            c.webhook_hosts,
+            vec!["hooks.slack.com", "hooks.slack-gov.com"]
+        );
+        assert_eq!(c.filter, Filter::default());
+        assert_eq!(c.require_secret_id(), Err(ConfigError::Missing("SecretId")));
+    }
+
+    #[test]
+    fn invalid_values_are_named() {
+        for (k, v) in [
+            ("SECRET_CACHE_TTL_SECONDS", "soon"),
+            ("SECRET_CACHE_TTL_SECONDS", "-1"),
+            ("SLACK_MAX_ATTEMPTS", "0"),
+            ("SLACK_TIMEOUT_SECONDS", "0"),
+            ("NOTIFY_STATES", "ALARM,BROKEN"),
+            ("ALARM_MENTION", "@here"),
+            ("ALARM_MENTION", "<@U1> <!channel>"),
+            ("SLACK_WEBHOOK_HOSTS", " , "),
+        ] {
+            let err = config(&[(k, v)]).unwrap_err();
+            assert!(err.to_string().starts_with(k), "{k}={v}: {err}");
+        }
+    }
+
+    #[test]
+    fn filters() {
+        let c = config(&[
+            ("NOTIFY_STATES", "alarm, ok"),
+            ("ALARM_NAME_INCLUDE", "prod-*"),
+            ("ALARM_NAME_EXCLUDE", "*-canary"),
+        ])
+        .unwrap();
+        assert_eq!(c.filter.reject_reason("prod-api", &AlarmState::Alarm), None);
+        assert!(c
+            .filter
+            .reject_reason("prod-api", &AlarmState::InsufficientData)
+            .is_some());
+        assert!(c
+            .filter
+            .reject_reason("dev-api", &AlarmState::Alarm)
+            .is_some());
+        assert!(c
+            .filter
+            .reject_reason("prod-api-canary", &AlarmState::Alarm)
+            .is_some());
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("*", ""));
+        assert!(glob_match("a*c", "abbbc"));
+        assert!(glob_match("a?c", "abc"));
+        assert!(!glob_match("a?c", "ac"));
+        assert!(glob_match("*本*", "日本語"));
+        assert!(!glob_match("prod", "prod-x"));
+    }
+
+    #[test]
+    fn mentions() {
+        for ok in ["<!here>", "<!channel>", "<!subteam^S0123>", "<@U0123ABC>"] {
+            assert_eq!(
+                config(&[("ALARM_MENTION", ok)]).unwrap().mention.as_deref(),
+                Some(ok)
+            );
+        }
+    }
+}

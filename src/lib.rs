@@ -1,0 +1,48 @@
+//! slack-alarm-notifier: CloudWatch alarms and other AWS notifications, delivered to Slack.
+//!
+//! Data flows one way: event bytes are [`parse`]d into [`model::Notification`]s, [`render`]ed
+//! into Slack payloads, and posted by [`slack`] with the webhook from [`secret`]. [`handler`]
+//! orchestrates; [`lambda`] and [`cli`] are the two ways in.
+
+pub mod cli;
+pub mod config;
+pub mod handler;
+pub mod lambda;
+pub mod model;
+pub mod mrkdwn;
+pub mod parse;
+pub mod render;
+pub mod secret;
+pub mod slack;
+
+use std::process::ExitCode;
+
+/// Logs go to stderr locally, so `render`'s stdout stays pure JSON.
+pub fn init_cli_logging() {
+    lambda_runtime::tracing::init_default_subscriber_with_writer(std::io::stderr);
+}
+
+/// Entry point: a Lambda function under the Runtime API, the command line otherwise.
+pub fn main_entry() -> ExitCode {
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        return cli::main(&args);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(lambda::run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

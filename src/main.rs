@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    slack_alarm_notifier::main_entry()
+}

@@ -1,0 +1,963 @@
+//! Notification → Slack payload. Pure: no I/O, no env.
+//!
+//! A payload has a short top-level `text` (the notification fallback), top-level `blocks`
+//! with the header, and one attachment whose colour bar carries the state.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+
+use crate::model::*;
+use crate::mrkdwn::{code_safe, escape, escape_within, truncate};
+use crate::parse::parse_arn;
+
+/// Slack's Block Kit limits, with the fallback text kept far below its hard cap.
+pub mod limits {
+    pub const BLOCKS: usize = 50;
+    pub const SECTION_TEXT: usize = 3000;
+    pub const FIELDS: usize = 10;
+    pub const FIELD_TEXT: usize = 2000;
+    pub const HEADER_TEXT: usize = 150;
+    pub const BUTTON_TEXT: usize = 75;
+    pub const BUTTON_URL: usize = 3000;
+    pub const CONTEXT_ELEMENTS: usize = 10;
+    pub const TEXT_HARD: usize = 40_000;
+    /// Our own cap for the fallback `text`: notifications show a line, not an essay.
+    pub const FALLBACK_TEXT: usize = 300;
+}
+
+/// Rendering choices that come from configuration, not from the event.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RenderOptions {
+    /// Slack mention added to ALARM notifications only, e.g. `<!here>`.
+    pub mention: Option<String>,
+}
+
+pub mod colour {
+    pub const ALARM: &str = "#D0021B";
+    pub const OK: &str = "#2EB67D";
+    pub const NO_DATA: &str = "#9E9E9E";
+    pub const WARNING: &str = "#F2A900";
+    pub const INFO: &str = "#1D9BD1";
+}
+
+/// Renders one notification as the exact JSON body posted to the webhook.
+pub fn render(notification: &Notification, options: &RenderOptions) -> Value {
+    let message = match &notification.body {
+        Body::Alarm(a) => alarm(a, options),
+        Body::Health(h) => health(h),
+        Body::GuardDuty(g) => guardduty(g),
+        Body::SecurityHub(s) => securityhub(s),
+        Body::Backup(b) => backup(b),
+        Body::Budget(b) => budget(b),
+        Body::Event(e) => generic_event(e),
+        Body::Text(t) => text_message(t),
+    };
+    message.into_payload()
+}
+
+/// A short label used in logs and metrics.
+pub fn describe(body: &Body) -> (&'static str, String) {
+    match body {
+        Body::Alarm(a) => ("alarm", a.name.clone()),
+        Body::Health(h) => ("health", h.event_type_code.clone().unwrap_or_default()),
+        Body::GuardDuty(g) => ("guardduty", g.finding_type.clone().unwrap_or_default()),
+        Body::SecurityHub(s) => ("securityhub", s.title.clone().unwrap_or_default()),
+        Body::Backup(b) => ("backup", b.job_id.clone().unwrap_or_default()),
+        Body::Budget(b) => ("budget", b.subject.clone().unwrap_or_default()),
+        Body::Event(e) => ("event", e.detail_type.clone()),
+        Body::Text(t) => ("text", t.subject.clone().unwrap_or_default()),
+    }
+}
+
+// ---- message builder ----
+
+struct Message {
+    fallback: String,
+    header: String,
+    mention: Option<String>,
+    colour: &'static str,
+    blocks: Vec<Value>,
+}
+
+impl Message {
+    fn new(header: String, fallback: String, colour: &'static str) -> Self {
+        Self {
+            fallback,
+            header,
+            mention: None,
+            colour,
+            blocks: Vec::new(),
+        }
+    }
+
+    /// A section of our own mrkdwn (user parts already escaped).
+    fn section(&mut self, mrkdwn: String) {
+        if !mrkdwn.trim().is_empty() {
+            self.blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate(&mrkdwn, limits::SECTION_TEXT)}}));
+        }
+    }
+
+    /// A titled section of user text.
+    fn titled(&mut self, title: &str, user_text: Option<&str>) {
+        if let Some(text) = user_text.filter(|t| !t.trim().is_empty()) {
+            let head = format!("*{title}*\n");
+            let body = escape_within(text, limits::SECTION_TEXT - head.len());
+            self.section(format!("{head}{body}"));
+        }
+    }
+
+    /// Two-column facts; empty values are left out and long lists split over sections.
+    fn fields(&mut self, pairs: Vec<(&str, Option<String>)>) {
+        let fields: Vec<Value> = pairs
+            .into_iter()
+            .filter_map(|(k, v)| v.filter(|v| !v.trim().is_empty()).map(|v| (k, v)))
+            .map(|(k, v)| json!({"type": "mrkdwn", "text": truncate(&format!("*{k}*\n{v}"), limits::FIELD_TEXT)}))
+            .collect();
+        for chunk in fields.chunks(limits::FIELDS) {
+            self.blocks
+                .push(json!({"type": "section", "fields": chunk}));
+        }
+    }
+
+    fn button(&mut self, label: &str, url: Option<String>) {
+        if let Some(url) = url.filter(|u| u.len() <= limits::BUTTON_URL) {
+            self.blocks.push(json!({"type": "actions", "elements": [{
+                "type": "button",
+                "text": {"type": "plain_text", "text": truncate(label, limits::BUTTON_TEXT), "emoji": true},
+                "url": url,
+            }]}));
+        }
+    }
+
+    fn context(&mut self, items: Vec<String>) {
+        let elements: Vec<Value> = items
+            .into_iter()
+            .filter(|i| !i.is_empty())
+            .take(limits::CONTEXT_ELEMENTS)
+            .map(|i| json!({"type": "mrkdwn", "text": truncate(&i, limits::SECTION_TEXT)}))
+            .collect();
+        if !elements.is_empty() {
+            self.blocks
+                .push(json!({"type": "context", "elements": elements}));
+        }
+    }
+
+    fn into_payload(self) -> Value {
+        let mut top = vec![
+            json!({"type": "header", "text": {"type": "plain_text", "text": truncate(&self.header, limits::HEADER_TEXT), "emoji": true}}),
+        ];
+        let mut fallback = self.fallback;
+        if let Some(mention) = &self.mention {
+            top.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": mention}}));
+            fallback = format!("{mention} {fallback}");
+        }
+        let mut blocks = self.blocks;
+        blocks.truncate(limits::BLOCKS - top.len());
+        let mut payload = Map::new();
+        payload.insert(
+            "text".into(),
+            Value::String(truncate(&fallback, limits::FALLBACK_TEXT)),
+        );
+        payload.insert("blocks".into(), Value::Array(top));
+        payload.insert(
+            "attachments".into(),
+            json!([{"color": self.colour, "blocks": blocks}]),
+        );
+        Value::Object(payload)
+    }
+}
+
+// ---- shared pieces ----
+
+/// `2021-09-02 16:03:39 UTC`, wrapped so each reader also sees it in their own time zone.
+fn when(time: Option<DateTime<Utc>>) -> Option<String> {
+    let t = time?;
+    let utc = t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    Some(format!(
+        "{utc}\n<!date^{}^{{date_short_pretty}} {{time_secs}} (your time)|{utc}>",
+        t.timestamp()
+    ))
+}
+
+/// The console host for an ARN partition, and whether the region goes into the host name.
+fn console_host(partition: &str, region: &str) -> String {
+    match partition {
+        "aws-cn" => format!("{region}.console.amazonaws.cn"),
+        "aws-us-gov" => "console.amazonaws-us-gov.com".into(),
+        _ => format!("{region}.console.aws.amazon.com"),
+    }
+}
+
+fn partition_of(arn: Option<&str>) -> &str {
+    arn.and_then(parse_arn)
+        .map(|a| a.partition)
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws")
+}
+
+/// Percent-encodes everything but unreserved characters.
+pub fn url_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A link to the alarm in the CloudWatch console of the alarm's own partition.
+pub fn alarm_console_url(alarm: &Alarm) -> Option<String> {
+    let region = alarm.region.as_deref().filter(|r| is_region_code(r))?;
+    let host = console_host(partition_of(alarm.arn.as_deref()), region);
+    Some(format!(
+        "https://{host}/cloudwatch/home?region={region}#alarmsV2:alarm/{}",
+        url_encode(&alarm.name)
+    ))
+}
+
+fn service_console_url(partition: &str, region: Option<&str>, path: &str) -> Option<String> {
+    let region = region.filter(|r| is_region_code(r))?;
+    Some(format!("https://{}/{path}", console_host(partition, region)).replace("{region}", region))
+}
+
+/// `us-east-1`, `cn-north-1`, `us-gov-west-1`: not a display name like `US East (N. Virginia)`.
+fn is_region_code(region: &str) -> bool {
+    !region.is_empty()
+        && region.len() <= 32
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn code(text: &str) -> String {
+    format!("`{}`", escape(&code_safe(text)))
+}
+
+/// A bulleted list of user strings, at most `max` shown.
+fn bullets(items: &[String], max: usize) -> Option<String> {
+    if items.is_empty() {
+        return None;
+    }
+    let mut out: Vec<String> = items
+        .iter()
+        .take(max)
+        .map(|i| format!("• {}", escape(i)))
+        .collect();
+    if items.len() > max {
+        out.push(format!("…and {} more", items.len() - max));
+    }
+    Some(out.join("\n"))
+}
+
+// ---- alarms ----
+
+fn state_look(state: &AlarmState) -> (&'static str, &'static str, &'static str) {
+    match state {
+        AlarmState::Alarm => ("🔴", "ALARM", colour::ALARM),
+        AlarmState::Ok => ("✅", "OK – recovered", colour::OK),
+        AlarmState::InsufficientData => ("⚪", "INSUFFICIENT DATA – data gap", colour::NO_DATA),
+        AlarmState::Unknown | AlarmState::Other(_) => ("❔", "", colour::NO_DATA),
+    }
+}
+
+fn format_number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        let s = format!("{n:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+}
+
+fn format_period(seconds: u64) -> String {
+    match seconds {
+        s if s % 86_400 == 0 => format!("{} day", s / 86_400),
+        s if s % 3600 == 0 => format!("{} h", s / 3600),
+        s if s % 60 == 0 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
+}
+
+fn comparison_symbol(op: &str) -> &str {
+    match op {
+        "GreaterThanOrEqualToThreshold" => "≥",
+        "GreaterThanThreshold" => ">",
+        "LessThanThreshold" => "<",
+        "LessThanOrEqualToThreshold" => "≤",
+        "LessThanLowerOrGreaterThanUpperThreshold" => "outside the band",
+        "LessThanLowerThreshold" => "below the band",
+        "GreaterThanUpperThreshold" => "above the band",
+        other => other,
+    }
+}
+
+/// `for 3 of 3 datapoints`
+fn datapoints(e: &Evaluation) -> Option<String> {
+    let periods = e.evaluation_periods?;
+    let needed = e.datapoints_to_alarm.unwrap_or(periods);
+    Some(format!("for {needed} of {periods} datapoints"))
+}
+
+/// `CPUUtilization (Average, 5 min) > 80 for 3 of 3 datapoints`
+pub fn metric_condition(m: &MetricCondition) -> String {
+    let mut parts = vec![m.metric.name.clone()];
+    let mut inner = Vec::new();
+    inner.extend(m.metric.statistic.clone());
+    inner.extend(
+        m.metric
+            .period_seconds
+            .or(m.evaluation.period_seconds)
+            .map(format_period),
+    );
+    if !inner.is_empty() {
+        parts[0] = format!("{} ({})", parts[0], inner.join(", "));
+    }
+    if let Some(op) = &m.evaluation.comparison {
+        parts.push(comparison_symbol(op).to_owned());
+    }
+    if let Some(t) = m.evaluation.threshold {
+        let unit = m
+            .metric
+            .unit
+            .as_deref()
+            .filter(|u| *u != "None")
+            .map(|u| format!(" {u}"))
+            .unwrap_or_default();
+        parts.push(format!("{}{unit}", format_number(t)));
+    }
+    parts.extend(datapoints(&m.evaluation));
+    parts.join(" ")
+}
+
+fn dimension_list(dims: &[(String, String)]) -> Option<String> {
+    (!dims.is_empty()).then(|| {
+        dims.iter()
+            .map(|(k, v)| format!("{}={}", k, v))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
+fn query_line(q: &MetricQuery) -> String {
+    let id = escape(&q.id);
+    let what = match (&q.expression, &q.metric) {
+        (Some(expr), _) => code(expr),
+        (None, Some(m)) => {
+            let stat = m
+                .statistic
+                .as_deref()
+                .map(|s| format!(" ({})", escape(s)))
+                .unwrap_or_default();
+            let ns = m
+                .namespace
+                .as_deref()
+                .map(|n| format!("{} ", escape(n)))
+                .unwrap_or_default();
+            let dims = dimension_list(&m.dimensions)
+                .map(|d| format!(" [{}]", escape(&d)))
+                .unwrap_or_default();
+            format!("{ns}{}{stat}{dims}", escape(&m.name))
+        }
+        (None, None) => "?".into(),
+    };
+    let label = q
+        .label
+        .as_deref()
+        .map(|l| format!(" “{}”", escape(l)))
+        .unwrap_or_default();
+    format!("• *{id}*{label}: {what}")
+}
+
+fn evaluation_line(e: &Evaluation, subject: &str) -> String {
+    let mut parts = vec![subject.to_owned()];
+    if let Some(op) = &e.comparison {
+        parts.push(comparison_symbol(op).to_owned());
+    }
+    if let Some(t) = e.threshold {
+        parts.push(format_number(t));
+    }
+    parts.extend(datapoints(e));
+    if let Some(p) = e.period_seconds {
+        parts.push(format!("(period {})", format_period(p)));
+    }
+    parts.join(" ")
+}
+
+fn alarm(a: &Alarm, options: &RenderOptions) -> Message {
+    let (emoji, label, colour) = state_look(&a.state);
+    let label = if label.is_empty() {
+        a.state.as_str().to_owned()
+    } else {
+        label.to_owned()
+    };
+    let reason = a.reason.as_deref().unwrap_or("no reason given");
+    // Reads like the original one-liner, kept short for phone notifications.
+    let fallback = format!(
+        "{} state is now {}: {}",
+        escape(&a.name),
+        a.state.as_str(),
+        escape_within(reason, 200)
+    );
+    let mut m = Message::new(format!("{emoji} {label}: {}", a.name), fallback, colour);
+    if a.state == AlarmState::Alarm {
+        m.mention = options.mention.clone();
+    }
+
+    m.titled("Reason", a.reason.as_deref());
+    let transition = match &a.previous_state {
+        Some(prev) => format!("{} → {}", prev.as_str(), a.state.as_str()),
+        None => a.state.as_str().to_owned(),
+    };
+    let mut facts: Vec<(&str, Option<String>)> =
+        vec![("State", Some(transition)), ("When", when(a.time))];
+    let mut details: Vec<(String, Option<String>)> = Vec::new();
+    match &a.kind {
+        AlarmKind::Metric(c) => {
+            facts.push(("Condition", Some(code(&metric_condition(c)))));
+            facts.push((
+                "Metric",
+                Some(escape(
+                    [c.metric.namespace.as_deref().unwrap_or(""), &c.metric.name]
+                        .join(" ")
+                        .trim(),
+                )),
+            ));
+            facts.push((
+                "Dimensions",
+                dimension_list(&c.metric.dimensions).map(|d| escape(&d)),
+            ));
+            facts.push((
+                "Missing data",
+                c.evaluation.treat_missing_data.as_deref().map(escape),
+            ));
+        }
+        AlarmKind::MetricMath(c) => {
+            let returned = c
+                .queries
+                .iter()
+                .find(|q| q.return_data)
+                .or(c.queries.first());
+            let subject = returned
+                .map(|q| q.label.clone().unwrap_or_else(|| q.id.clone()))
+                .unwrap_or_else(|| "expression".into());
+            facts.push((
+                "Condition",
+                Some(code(&evaluation_line(&c.evaluation, &subject))),
+            ));
+            details.push((
+                "Metric math".into(),
+                Some(
+                    c.queries
+                        .iter()
+                        .map(query_line)
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                ),
+            ));
+        }
+        AlarmKind::Anomaly(c) => {
+            let direction = c
+                .evaluation
+                .comparison
+                .as_deref()
+                .map(comparison_symbol)
+                .unwrap_or("outside the band");
+            let watched = c
+                .queries
+                .iter()
+                .find(|q| q.metric.is_some() && q.return_data)
+                .or_else(|| c.queries.iter().find(|q| q.metric.is_some()));
+            let name = watched
+                .and_then(|q| q.metric.as_ref())
+                .map(|m| m.name.clone())
+                .unwrap_or_else(|| "metric".into());
+            let mut condition = format!("{name} {direction}");
+            if let Some(d) = datapoints(&c.evaluation) {
+                condition = format!("{condition} {d}");
+            }
+            facts.push(("Condition", Some(code(&condition))));
+            facts.push(("Band", c.band.as_deref().map(code)));
+            details.push((
+                "Metrics".into(),
+                Some(
+                    c.queries
+                        .iter()
+                        .map(query_line)
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                ),
+            ));
+        }
+        AlarmKind::Composite(c) => {
+            facts.push(("Kind", Some("Composite alarm".into())));
+            details.push((
+                "Rule".into(),
+                c.rule
+                    .as_deref()
+                    .map(|r| format!("```{}```", escape(&code_safe(r)))),
+            ));
+            let children: Vec<String> = c
+                .triggering_children
+                .iter()
+                .map(|ch| {
+                    let name = parse_arn(&ch.arn)
+                        .and_then(|a| a.resource.strip_prefix("alarm:").map(str::to_owned))
+                        .unwrap_or_else(|| ch.arn.clone());
+                    match &ch.state {
+                        Some(s) => format!("{name} ({})", s.as_str()),
+                        None => name,
+                    }
+                })
+                .collect();
+            details.push(("Triggered by".into(), bullets(&children, 10)));
+        }
+        AlarmKind::Unknown => {}
+    }
+    facts.push(("Account", a.account.as_deref().map(escape)));
+    facts.push(("Region", a.region.as_deref().map(escape)));
+    m.fields(facts);
+    for (title, body) in details {
+        if let Some(body) = body.filter(|b| !b.is_empty()) {
+            m.section(format!("*{title}*\n{body}"));
+        }
+    }
+    m.titled("Description", a.description.as_deref());
+    m.button("View alarm in CloudWatch", alarm_console_url(a));
+    m
+}
+
+// ---- other AWS notifications ----
+
+fn health(h: &HealthEvent) -> Message {
+    let colour = match h.category.as_deref() {
+        Some("issue") => colour::WARNING,
+        Some("scheduledChange") => colour::INFO,
+        _ => colour::NO_DATA,
+    };
+    let code_text = h.event_type_code.as_deref().unwrap_or("event");
+    let service = h.service.as_deref().unwrap_or("AWS");
+    let fallback = format!("AWS Health: {} {}", escape(service), escape(code_text));
+    let mut m = Message::new(format!("🩺 AWS Health: {code_text}"), fallback, colour);
+    m.fields(vec![
+        ("Service", Some(escape(service))),
+        ("Category", h.category.as_deref().map(escape)),
+        ("Status", h.status.as_deref().map(escape)),
+        ("Scope", h.scope.as_deref().map(escape)),
+        ("Start", h.start_time.as_deref().map(escape)),
+        ("End", h.end_time.as_deref().map(escape)),
+        ("Account", h.account.as_deref().map(escape)),
+        ("Region", h.region.as_deref().map(escape)),
+    ]);
+    m.titled("Description", h.description.as_deref());
+    if let Some(list) = bullets(&h.affected_entities, 10) {
+        m.section(format!("*Affected resources*\n{list}"));
+    }
+    let url = h.event_arn.as_ref().map(|arn| format!("https://health.aws.amazon.com/health/home#/account/event-log?eventID={}&eventTab=details", url_encode(arn)));
+    m.button("Open in AWS Health", url);
+    m
+}
+
+fn severity_label(score: f64) -> (&'static str, &'static str) {
+    match score {
+        s if s >= 9.0 => ("CRITICAL", colour::ALARM),
+        s if s >= 7.0 => ("HIGH", colour::ALARM),
+        s if s >= 4.0 => ("MEDIUM", colour::WARNING),
+        _ => ("LOW", colour::INFO),
+    }
+}
+
+fn guardduty(g: &GuardDutyFinding) -> Message {
+    let (label, colour) = g
+        .severity
+        .map(severity_label)
+        .unwrap_or(("UNKNOWN", colour::NO_DATA));
+    let title = g
+        .title
+        .as_deref()
+        .or(g.finding_type.as_deref())
+        .unwrap_or("finding");
+    let fallback = format!("GuardDuty {label}: {}", escape_within(title, 200));
+    let mut m = Message::new(format!("🛡️ GuardDuty {label}: {title}"), fallback, colour);
+    m.fields(vec![
+        (
+            "Severity",
+            g.severity
+                .map(|s| format!("{label} ({})", format_number(s))),
+        ),
+        ("Type", g.finding_type.as_deref().map(code)),
+        ("Resource", g.resource_type.as_deref().map(escape)),
+        ("Seen", g.count.map(|c| format!("{c} times"))),
+        ("Account", g.account.as_deref().map(escape)),
+        ("Region", g.region.as_deref().map(escape)),
+        ("Updated", g.updated_at.as_deref().map(escape)),
+    ]);
+    m.titled("Description", g.description.as_deref());
+    let url = g.finding_id.as_ref().and_then(|id| {
+        service_console_url(
+            g.partition.as_deref().unwrap_or("aws"),
+            g.region.as_deref(),
+            &format!(
+                "guardduty/home?region={{region}}#/findings?macros=current&fId={}",
+                url_encode(id)
+            ),
+        )
+    });
+    m.button("Open in GuardDuty", url);
+    m
+}
+
+fn securityhub(s: &SecurityHubFinding) -> Message {
+    let label = s
+        .severity_label
+        .as_deref()
+        .unwrap_or("UNKNOWN")
+        .to_ascii_uppercase();
+    let colour = match label.as_str() {
+        "CRITICAL" | "HIGH" => colour::ALARM,
+        "MEDIUM" => colour::WARNING,
+        "LOW" => colour::INFO,
+        _ => colour::NO_DATA,
+    };
+    let title = s.title.as_deref().unwrap_or("finding");
+    let fallback = format!("Security Hub {label}: {}", escape_within(title, 200));
+    let mut m = Message::new(
+        format!("🔐 Security Hub {label}: {title}"),
+        fallback,
+        colour,
+    );
+    m.fields(vec![
+        ("Severity", Some(escape(&label))),
+        ("Product", s.product.as_deref().map(escape)),
+        ("Compliance", s.compliance_status.as_deref().map(escape)),
+        ("Workflow", s.workflow_status.as_deref().map(escape)),
+        ("Account", s.account.as_deref().map(escape)),
+        ("Region", s.region.as_deref().map(escape)),
+        ("Updated", s.updated_at.as_deref().map(escape)),
+    ]);
+    m.titled("Description", s.description.as_deref());
+    if let Some(list) = bullets(&s.resources, 10) {
+        m.section(format!("*Resources*\n{list}"));
+    }
+    if s.total_findings > 1 {
+        m.context(vec![format!(
+            "…and {} more findings in this event",
+            s.total_findings - 1
+        )]);
+    }
+    let partition = partition_of(s.finding_id.as_deref());
+    m.button(
+        "Open in Security Hub",
+        service_console_url(
+            partition,
+            s.region.as_deref(),
+            "securityhub/home?region={region}#/findings",
+        ),
+    );
+    m
+}
+
+fn backup(b: &BackupJob) -> Message {
+    let state = b.state.as_deref().unwrap_or("UNKNOWN").to_ascii_uppercase();
+    let (emoji, colour) = match state.as_str() {
+        "COMPLETED" => ("✅", colour::OK),
+        "FAILED" | "ABORTED" | "EXPIRED" | "PARTIAL" => ("🔴", colour::ALARM),
+        _ => ("💾", colour::INFO),
+    };
+    let kind = b.job_kind.as_deref().unwrap_or("Backup job");
+    let fallback = format!("AWS Backup: {} {}", escape(kind), escape(&state));
+    let mut m = Message::new(
+        format!("{emoji} AWS Backup: {kind} {state}"),
+        fallback,
+        colour,
+    );
+    m.titled("Status", b.status_message.as_deref());
+    m.fields(vec![
+        ("State", Some(escape(&state))),
+        ("Job ID", b.job_id.as_deref().map(code)),
+        ("Vault", b.vault.as_deref().map(escape)),
+        ("Resource type", b.resource_type.as_deref().map(escape)),
+        ("Resource", b.resource_arn.as_deref().map(code)),
+        ("Account", b.account.as_deref().map(escape)),
+        ("Region", b.region.as_deref().map(escape)),
+        ("Time", b.time.as_deref().map(escape)),
+    ]);
+    let partition = partition_of(b.resource_arn.as_deref());
+    m.button(
+        "Open AWS Backup jobs",
+        service_console_url(
+            partition,
+            b.region.as_deref(),
+            "backup/home?region={region}#/jobs",
+        ),
+    );
+    m
+}
+
+fn budget(b: &BudgetAlert) -> Message {
+    let subject = b.subject.as_deref().unwrap_or("AWS Budgets alert");
+    let mut m = Message::new(
+        format!("💰 {subject}"),
+        escape_within(subject, 200),
+        colour::WARNING,
+    );
+    m.titled("Summary", b.summary.as_deref());
+    let mut facts: Vec<(&str, Option<String>)> = b
+        .fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), Some(escape(v))))
+        .collect();
+    facts.push(("Account", b.account.as_deref().map(escape)));
+    // Keys are user-visible labels from AWS's text; escape them too.
+    let facts: Vec<(String, Option<String>)> =
+        facts.into_iter().map(|(k, v)| (escape(k), v)).collect();
+    m.fields(facts.iter().map(|(k, v)| (k.as_str(), v.clone())).collect());
+    m.button(
+        "Open AWS Budgets",
+        Some("https://console.aws.amazon.com/billing/home#/budgets".into()),
+    );
+    m
+}
+
+/// One line per top-level `detail` key; nested values as compact JSON.
+fn compact_detail(detail: &Value) -> Option<String> {
+    let lines: Vec<String> = match detail {
+        Value::Object(map) if !map.is_empty() => map
+            .iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    Value::String(s) => escape(s),
+                    other => code(&other.to_string()),
+                };
+                format!("• *{}*: {v}", escape(k))
+            })
+            .collect(),
+        Value::Null => return None,
+        Value::Object(_) => return None,
+        other => vec![code(&other.to_string())],
+    };
+    Some(lines.join("\n"))
+}
+
+fn generic_event(e: &GenericEvent) -> Message {
+    let fallback = format!(
+        "{}: {}",
+        escape(&e.source),
+        escape_within(&e.detail_type, 200)
+    );
+    let mut m = Message::new(format!("📣 {}", e.detail_type), fallback, colour::INFO);
+    m.fields(vec![
+        ("Source", Some(code(&e.source))),
+        ("Detail type", Some(escape(&e.detail_type))),
+        ("Account", e.account.as_deref().map(escape)),
+        ("Region", e.region.as_deref().map(escape)),
+        ("When", when(e.time)),
+    ]);
+    if let Some(list) = bullets(&e.resources, 10) {
+        m.section(format!("*Resources*\n{list}"));
+    }
+    if let Some(detail) = compact_detail(&e.detail) {
+        m.section(format!("*Detail*\n{detail}"));
+    }
+    m
+}
+
+fn text_message(t: &TextMessage) -> Message {
+    let subject = t.subject.as_deref().unwrap_or("Notification");
+    let first_line = t
+        .text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
+    let fallback = if t.subject.is_some() || t.is_json {
+        escape_within(subject, 200)
+    } else {
+        escape_within(first_line, 200)
+    };
+    let mut m = Message::new(format!("📨 {subject}"), fallback, colour::INFO);
+    if t.is_json {
+        let fence = 6;
+        let body = escape_within(&code_safe(&t.text), limits::SECTION_TEXT - fence);
+        m.section(format!("```{body}```"));
+    } else {
+        m.section(escape_within(&t.text, limits::SECTION_TEXT));
+    }
+    if let Some(topic) = &t.topic_arn {
+        m.context(vec![format!("via {}", escape(topic))]);
+    }
+    m
+}
+
+/// Checks a payload against Slack's limits; used by tests and the fuzz target.
+pub fn check_limits(payload: &Value) -> Result<(), String> {
+    use crate::mrkdwn::slack_len;
+    let text = payload["text"].as_str().ok_or("no top-level text")?;
+    if slack_len(text) > limits::TEXT_HARD {
+        return Err("text too long".into());
+    }
+    let mut all_blocks: Vec<&Value> = payload["blocks"]
+        .as_array()
+        .map(|b| b.iter().collect())
+        .unwrap_or_default();
+    for att in payload["attachments"].as_array().into_iter().flatten() {
+        let blocks = att["blocks"]
+            .as_array()
+            .ok_or("attachment without blocks")?;
+        if blocks.len() > limits::BLOCKS {
+            return Err("too many attachment blocks".into());
+        }
+        all_blocks.extend(blocks);
+    }
+    if payload["blocks"].as_array().map_or(0, Vec::len) > limits::BLOCKS {
+        return Err("too many blocks".into());
+    }
+    for block in all_blocks {
+        match block["type"].as_str() {
+            Some("header") => {
+                if slack_len(block["text"]["text"].as_str().unwrap_or_default())
+                    > limits::HEADER_TEXT
+                {
+                    return Err("header too long".into());
+                }
+            }
+            Some("section") => {
+                if let Some(t) = block["text"]["text"].as_str() {
+                    if slack_len(t) > limits::SECTION_TEXT {
+                        return Err(format!("section text of {} characters", slack_len(t)));
+                    }
+                }
+                if let Some(fields) = block["fields"].as_array() {
+                    if fields.len() > limits::FIELDS {
+                        return Err("too many fields".into());
+                    }
+                    if fields.iter().any(|f| {
+                        slack_len(f["text"].as_str().unwrap_or_default()) > limits::FIELD_TEXT
+                    }) {
+                        return Err("field too long".into());
+                    }
+                }
+                if block.get("text").is_none() && block.get("fields").is_none() {
+                    return Err("empty section".into());
+                }
+            }
+            Some("actions") => {
+                for e in block["elements"].as_array().into_iter().flatten() {
+                    if slack_len(e["text"]["text"].as_str().unwrap_or_default())
+                        > limits::BUTTON_TEXT
+                    {
+                        return Err("button text too long".into());
+                    }
+                    if e["url"].as_str().unwrap_or_default().len() > limits::BUTTON_URL {
+                        return Err("button url too long".into());
+                    }
+                }
+            }
+            Some("context") => {
+                if block["elements"].as_array().map_or(0, Vec::len) > limits::CONTEXT_ELEMENTS {
+                    return Err("too many context elements".into());
+                }
+            }
+            other => return Err(format!("unexpected block type {other:?}")),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metric_alarm() -> Alarm {
+        Alarm {
+            name: "cpu-high".into(),
+            state: AlarmState::Alarm,
+            previous_state: Some(AlarmState::Ok),
+            reason: Some("Threshold Crossed".into()),
+            region: Some("us-east-1".into()),
+            arn: Some("arn:aws:cloudwatch:us-east-1:123456789012:alarm:cpu-high".into()),
+            kind: AlarmKind::Metric(MetricCondition {
+                metric: Metric {
+                    name: "CPUUtilization".into(),
+                    statistic: Some("Average".into()),
+                    period_seconds: Some(300),
+                    ..Default::default()
+                },
+                evaluation: Evaluation {
+                    comparison: Some("GreaterThanThreshold".into()),
+                    threshold: Some(80.0),
+                    evaluation_periods: Some(3),
+                    datapoints_to_alarm: Some(3),
+                    ..Default::default()
+                },
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn condition_in_words() {
+        let AlarmKind::Metric(c) = metric_alarm().kind else {
+            unreachable!()
+        };
+        assert_eq!(
+            metric_condition(&c),
+            "CPUUtilization (Average, 5 min) > 80 for 3 of 3 datapoints"
+        );
+    }
+
+    #[test]
+    fn console_links_follow_the_partition() {
+        let mut a = metric_alarm();
+        a.name = "a b/c".into();
+        assert_eq!(
+            alarm_console_url(&a).unwrap(),
+            "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/a%20b%2Fc"
+        );
+        a.arn = Some("arn:aws-cn:cloudwatch:cn-north-1:1:alarm:x".into());
+        a.region = Some("cn-north-1".into());
+        assert!(alarm_console_url(&a)
+            .unwrap()
+            .starts_with("https://cn-north-1.console.amazonaws.cn/"));
+        a.arn = Some("arn:aws-us-gov:cloudwatch:us-gov-west-1:1:alarm:x".into());
+        a.region = Some("us-gov-west-1".into());
+        assert!(alarm_console_url(&a).unwrap().starts_with(
+            "https://console.amazonaws-us-gov.com/cloudwatch/home?region=us-gov-west-1"
+        ));
+        a.region = Some("US East (N. Virginia)".into());
+        assert_eq!(alarm_console_url(&a), None);
+    }
+
+    #[test]
+    fn mention_only_for_alarm_state() {
+        let options = RenderOptions {
+            mention: Some("<!here>".into()),
+        };
+        let mut a = metric_alarm();
+        let n = |a: &Alarm| Notification {
+            id: None,
+            body: Body::Alarm(Box::new(a.clone())),
+        };
+        let payload = render(&n(&a), &options).to_string();
+        assert!(payload.contains("<!here>"));
+        a.state = AlarmState::Ok;
+        let payload = render(&n(&a), &options).to_string();
+        assert!(!payload.contains("<!here>"));
+    }
+
+    #[test]
+    fn fallback_reads_like_the_original() {
+        let n = Notification {
+            id: None,
+            body: Body::Alarm(Box::new(metric_alarm())),
+        };
+        let payload = render(&n, &RenderOptions::default());
+        assert_eq!(
+            payload["text"],
+            "cpu-high state is now ALARM: Threshold Crossed"
+        );
+        assert_eq!(payload["attachments"][0]["color"], colour::ALARM);
+        check_limits(&payload).unwrap();
+    }
+}

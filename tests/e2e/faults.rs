@@ -1,0 +1,347 @@
+//! The fault matrix: each fault ends in exactly one delivery or a visible failure.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::http::{closing_server, refused_port};
+use crate::support::slack::{error, ok, rate_limited};
+use crate::support::{alarm_message, sns_event, Fault, Harness, Options, TIMEOUT};
+
+fn one_alarm(id: &str) -> serde_json::Value {
+    sns_event(&[(id, &alarm_message("cpu-high", "ALARM"))])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_limit_is_waited_out_then_delivered_once() {
+    let h = Harness::start(Options::default()).await;
+    h.slack.script(&h.hook_path, [rate_limited(1), ok()]);
+    let (outcome, took) = h.invoke(one_alarm("429")).await;
+    assert_eq!(outcome.response()["delivered"], 1);
+    let posts = h.slack.posts(&h.hook_path);
+    assert_eq!(posts.len(), 2);
+    assert_eq!(h.slack.accepted(&h.hook_path).len(), 1);
+    assert!(
+        posts[1].at - posts[0].at >= Duration::from_secs(1),
+        "waited {:?}",
+        posts[1].at - posts[0].at
+    );
+    assert!(took >= Duration::from_secs(1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_errors_are_retried_with_backoff() {
+    let h = Harness::start(Options::default()).await;
+    h.slack.script(
+        &h.hook_path,
+        [
+            error(500, "rollup_error"),
+            error(503, "service_unavailable"),
+            ok(),
+        ],
+    );
+    let (outcome, took) = h.invoke(one_alarm("5xx")).await;
+    assert_eq!(outcome.response()["delivered"], 1);
+    assert_eq!(h.slack.posts(&h.hook_path).len(), 3);
+    assert_eq!(h.slack.accepted(&h.hook_path).len(), 1);
+    assert!(took < TIMEOUT);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn persistent_server_errors_fail_visibly() {
+    let h = Harness::start(Options {
+        env: vec![("SLACK_MAX_ATTEMPTS", "3".into())],
+        ..Options::default()
+    })
+    .await;
+    h.slack.always(&h.hook_path, error(500, "rollup_error"));
+    let (outcome, _) = h.invoke(one_alarm("5xx-forever")).await;
+    let (error_type, message) = outcome.error();
+    assert_eq!(error_type, "SlackUnavailable");
+    assert!(
+        message.contains("rollup_error") && message.contains("3 attempts"),
+        "{message}"
+    );
+    assert_eq!(h.slack.posts(&h.hook_path).len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hanging_slack_fails_before_the_deadline() {
+    let h = Harness::start(Options::default()).await;
+    h.slack
+        .always(&h.hook_path, ok().delayed(Duration::from_secs(60)));
+    let timeout = Duration::from_secs(3);
+    let (outcome, took) = h.runtime.invoke(one_alarm("hang"), timeout).await;
+    let (error_type, message) = outcome.error();
+    assert_eq!(error_type, "SlackTimeout", "{message}");
+    assert!(
+        took < timeout,
+        "answered after {took:?}, past the {timeout:?} deadline"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connection_refused_is_retried_then_fails() {
+    let port = refused_port().port();
+    let h = Harness::start(Options {
+        secret: Some(Box::new(move |_| {
+            format!("http://127.0.0.1:{port}/services/T/B/refused")
+        })),
+        ..Options::default()
+    })
+    .await;
+    let (outcome, _) = h.invoke(one_alarm("refused")).await;
+    let (error_type, message) = outcome.error();
+    assert_eq!(error_type, "SlackUnreachable");
+    assert!(message.contains("4 attempts"), "{message}");
+    assert!(!message.contains("/services/"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connection_reset_is_retried_then_fails() {
+    let addr = closing_server().await;
+    let h = Harness::start(Options {
+        secret: Some(Box::new(move |_| {
+            format!("http://127.0.0.1:{}/services/T/B/reset", addr.port())
+        })),
+        ..Options::default()
+    })
+    .await;
+    let (outcome, _) = h.invoke(one_alarm("reset")).await;
+    let (error_type, message) = outcome.error();
+    assert_eq!(error_type, "SlackUnreachable", "{message}");
+    assert!(!message.contains("/services/"), "{message}");
+}
+
+async fn rotation(status: u16, code: &str) {
+    let h = Harness::start(Options::default()).await;
+    let (outcome, _) = h.invoke(one_alarm("before-rotation")).await;
+    assert_eq!(outcome.response()["delivered"], 1);
+    // The webhook is rotated: the old URL is dead, the secret holds the new one.
+    h.slack.always(&h.hook_path, error(status, code));
+    let new_path = "/services/T0TEST/B0NEW/rotated";
+    h.put_secret(json!({"SLACK_HOOK_URL": h.slack.url(new_path)}).to_string())
+        .await;
+    let (outcome, _) = h.invoke(one_alarm("after-rotation")).await;
+    assert_eq!(outcome.response()["delivered"], 1, "{outcome:?}");
+    assert_eq!(h.slack.accepted(new_path).len(), 1);
+    assert_eq!(
+        h.slack.posts(&h.hook_path).len(),
+        2,
+        "one good post before, one rejected after"
+    );
+    assert_eq!(h.secrets.get_calls(), 2, "cold read, then one refresh");
+    // And the new URL is cached from then on.
+    let (outcome, _) = h.invoke(one_alarm("later")).await;
+    assert_eq!(outcome.response()["delivered"], 1);
+    assert_eq!(h.secrets.get_calls(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotated_webhook_404_is_picked_up_in_the_same_invocation() {
+    rotation(404, "no_service").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotated_webhook_403_is_picked_up_in_the_same_invocation() {
+    rotation(403, "invalid_token").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revoked_webhook_keeps_failing_visibly() {
+    let mut h = Harness::start(Options::default()).await;
+    h.slack
+        .always(&h.hook_path, error(410, "channel_is_archived"));
+    for i in 0..2 {
+        let (outcome, _) = h.invoke(one_alarm(&format!("revoked-{i}"))).await;
+        let (error_type, message) = outcome.error();
+        assert_eq!(error_type, "SlackRejected");
+        assert!(message.contains("channel_is_archived"), "{message}");
+    }
+    assert!(h.function.is_running());
+    // Each invocation re-read the secret, looking for a new webhook.
+    assert_eq!(h.secrets.get_calls(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_payload_is_not_retried() {
+    let h = Harness::start(Options::default()).await;
+    h.slack
+        .script(&h.hook_path, [error(400, "invalid_payload")]);
+    let (outcome, _) = h.invoke(one_alarm("400")).await;
+    assert!(outcome.error().1.contains("invalid_payload"));
+    assert_eq!(h.slack.posts(&h.hook_path).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_secret_names_the_secret_and_the_cause() {
+    let h = Harness::start(Options {
+        secret: None,
+        ..Options::default()
+    })
+    .await;
+    let (outcome, _) = h.invoke(one_alarm("nosecret")).await;
+    let (error_type, message) = outcome.error();
+    assert_eq!(error_type, "SecretNotFound");
+    assert!(
+        message.contains(&h.secret_id) && message.contains("ResourceNotFoundException"),
+        "{message}"
+    );
+}
+
+async fn injected_secret_fault(code: &'static str, expected_type: &str) {
+    let h = Harness::start(Options::default()).await;
+    h.secrets.fail_always(Fault {
+        status: 400,
+        code,
+        message: "injected by the test",
+    });
+    let (outcome, _) = h.invoke(one_alarm(code)).await;
+    let (error_type, message) = outcome.error();
+    assert_eq!(error_type, expected_type, "{message}");
+    assert!(
+        message.contains(&h.secret_id) && message.contains(code),
+        "{message}"
+    );
+    assert!(h.slack.posts(&h.hook_path).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn access_denied_names_the_secret_and_the_cause() {
+    injected_secret_fault("AccessDeniedException", "SecretAccessDenied").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn decryption_failure_names_the_secret_and_the_cause() {
+    injected_secret_fault("DecryptionFailure", "SecretDecryptionFailure").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_is_retried() {
+    let h = Harness::start(Options::default()).await;
+    h.secrets.fail_next(Fault {
+        status: 400,
+        code: "ThrottlingException",
+        message: "Rate exceeded",
+    });
+    let (outcome, _) = h.invoke(one_alarm("throttled")).await;
+    assert_eq!(outcome.response()["delivered"], 1, "{outcome:?}");
+    assert_eq!(h.secrets.get_calls(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_without_the_hook_url_is_a_clear_config_error() {
+    let h = Harness::start(Options {
+        secret: Some(Box::new(|url| {
+            json!({"WEBHOOK": url, "SLACK_CHANNEL": "#hidden-channel"}).to_string()
+        })),
+        ..Options::default()
+    })
+    .await;
+    let (outcome, _) = h.invoke(one_alarm("nohook")).await;
+    let (error_type, message) = outcome.error();
+    assert_eq!(error_type, "SecretInvalid");
+    assert!(
+        message.contains("SLACK_HOOK_URL") && message.contains(&h.secret_id),
+        "{message}"
+    );
+    for leaked in [h.hook_path.as_str(), "hidden-channel"] {
+        assert!(!message.contains(leaked), "{message}");
+        assert!(!h.function.output().contains(leaked));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redelivered_message_is_posted_once() {
+    let h = Harness::start(Options::default()).await;
+    let e = one_alarm("same-message-id");
+    assert_eq!(h.invoke(e.clone()).await.0.response()["delivered"], 1);
+    let (outcome, _) = h.invoke(e).await;
+    assert_eq!(outcome.response()["duplicates"], 1);
+    assert_eq!(outcome.response()["delivered"], 0);
+    assert_eq!(h.slack.posts(&h.hook_path).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_partial_failure_keeps_the_others_and_a_retry_posts_only_the_failed_one() {
+    let h = Harness::start(Options::default()).await;
+    let e = sns_event(&[
+        ("p1", &alarm_message("first", "ALARM")),
+        ("p2", &alarm_message("second", "ALARM")),
+        ("p3", &alarm_message("third", "OK")),
+    ]);
+    h.slack
+        .script(&h.hook_path, [ok(), error(400, "invalid_payload"), ok()]);
+    let (outcome, _) = h.invoke(e.clone()).await;
+    let (_, message) = outcome.error();
+    assert!(
+        message.starts_with("1 of 3 notifications not delivered (2 delivered)"),
+        "{message}"
+    );
+    assert_eq!(h.slack.accepted(&h.hook_path).len(), 2);
+    // Lambda's retry of the same event: the two delivered records are skipped.
+    let (outcome, _) = h.invoke(e).await;
+    assert_eq!(outcome.response()["delivered"], 1);
+    assert_eq!(outcome.response()["duplicates"], 2);
+    let names: Vec<String> = h
+        .slack
+        .accepted(&h.hook_path)
+        .iter()
+        .map(|p| {
+            p.body["text"]
+                .as_str()
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(names, ["first", "third", "second"]);
+}
+
+/// 60 alarms at a webhook that accepts about one per second, spread over two warm instances.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alarm_storm_is_delivered_in_full() {
+    let h = Harness::start(Options {
+        env: vec![("RUST_LOG", "warn".into())],
+        ..Options::default()
+    })
+    .await;
+    h.slack.limit_rate(Duration::from_secs(1));
+    let second = crate::support::Function::spawn(
+        &h.runtime,
+        &[
+            ("SecretId".into(), h.secret_id.clone()),
+            ("AWS_ENDPOINT_URL".into(), h.secrets.url()),
+            ("SLACK_WEBHOOK_HOSTS".into(), "127.0.0.1".into()),
+        ],
+    );
+    let started = std::time::Instant::now();
+    let mut invocations = Vec::new();
+    for i in 0..60 {
+        let runtime = h.runtime.clone();
+        let e = sns_event(&[(
+            &format!("storm-{i}"),
+            &alarm_message(&format!("storm-{i}"), "ALARM"),
+        )]);
+        invocations.push(tokio::spawn(async move {
+            runtime.invoke(e, Duration::from_secs(30)).await
+        }));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut failed = 0;
+    for inv in invocations {
+        let (outcome, _) = inv.await.unwrap();
+        if !matches!(outcome, crate::support::Outcome::Response(_)) {
+            failed += 1;
+        }
+    }
+    let took = started.elapsed();
+    drop(second);
+    let accepted = h.slack.accepted(&h.hook_path).len();
+    let rejected = h.slack.posts(&h.hook_path).len() - accepted;
+    eprintln!("alarm storm: 60 notifications delivered in {took:?}; {rejected} answered 429 and waited out; {failed} invocations failed");
+    assert_eq!(failed, 0);
+    assert_eq!(accepted, 60);
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests: the built binary, run as Lambda runs it, against moto and a local Slack.
+
+mod support;
+
+mod faults;
+mod hygiene;
+mod lambda;

@@ -1,0 +1,224 @@
+//! A Lambda Runtime API emulator, and the function process it drives.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+use tokio::io::AsyncReadExt;
+use tokio::sync::{mpsc, oneshot};
+
+use super::http::{serve, Reply};
+
+const PREFIX: &str = "/2018-06-01/runtime";
+
+/// What the function reported for one invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Response(Value),
+    Error { error_type: String, message: String },
+}
+
+impl Outcome {
+    pub fn response(&self) -> &Value {
+        match self {
+            Self::Response(v) => v,
+            other => panic!("expected a response, got {other:?}"),
+        }
+    }
+
+    pub fn error(&self) -> (&str, &str) {
+        match self {
+            Self::Error {
+                error_type,
+                message,
+            } => (error_type, message),
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+}
+
+struct Pending {
+    id: String,
+    timeout: Duration,
+    event: Value,
+    dispatched: oneshot::Sender<()>,
+}
+
+#[derive(Clone)]
+pub struct Runtime {
+    pub addr: SocketAddr,
+    queue: mpsc::UnboundedSender<Pending>,
+    waiting: Arc<Mutex<HashMap<String, oneshot::Sender<Outcome>>>>,
+    next_id: Arc<AtomicU64>,
+}
+
+fn epoch_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+impl Runtime {
+    pub async fn start() -> Self {
+        let (queue, rx) = mpsc::unbounded_channel::<Pending>();
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let waiting: Arc<Mutex<HashMap<String, oneshot::Sender<Outcome>>>> = Arc::default();
+        let w = waiting.clone();
+        let addr = serve(move |req| {
+            let (rx, waiting) = (rx.clone(), w.clone());
+            async move {
+                let path = req.uri.path().strip_prefix(PREFIX).unwrap_or_default().to_owned();
+                if path == "/invocation/next" {
+                    let Some(next) = rx.lock().await.recv().await else {
+                        return Reply::new(500, "runtime closed");
+                    };
+                    // As in Lambda, the deadline runs from when the function gets the event.
+                    let deadline_ms = epoch_ms() + next.timeout.as_millis() as u64;
+                    let _ = next.dispatched.send(());
+                    return Reply::new(200, next.event.to_string())
+                        .header("content-type", "application/json")
+                        .header("lambda-runtime-aws-request-id", &next.id)
+                        .header("lambda-runtime-deadline-ms", &deadline_ms.to_string())
+                        .header("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:slack-alarm-notifier")
+                        .header("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0");
+                }
+                let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+                let outcome = match parts.as_slice() {
+                    ["invocation", id, "response"] => (id.to_string(), Outcome::Response(serde_json::from_slice(&req.body).unwrap_or(Value::Null))),
+                    ["invocation", id, "error"] => {
+                        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+                        (
+                            id.to_string(),
+                            Outcome::Error {
+                                error_type: body["errorType"].as_str().unwrap_or_default().to_owned(),
+                                message: body["errorMessage"].as_str().unwrap_or_default().to_owned(),
+                            },
+                        )
+                    }
+                    ["init", "error"] => return Reply::new(202, "{}"),
+                    _ => return Reply::new(404, "not found"),
+                };
+                if let Some(tx) = waiting.lock().unwrap().remove(&outcome.0) {
+                    let _ = tx.send(outcome.1);
+                }
+                Reply::new(202, r#"{"status":"OK"}"#)
+            }
+        })
+        .await;
+        Self {
+            addr,
+            queue,
+            waiting,
+            next_id: Arc::default(),
+        }
+    }
+
+    /// Invokes the function with a deadline `timeout` after it picks the event up, as Lambda would.
+    /// Returns the outcome and how long it ran; panics if the function outlives the deadline by 2 s.
+    pub async fn invoke(&self, event: Value, timeout: Duration) -> (Outcome, Duration) {
+        let id = format!("req-{}", self.next_id.fetch_add(1, Ordering::SeqCst));
+        let (tx, rx) = oneshot::channel();
+        self.waiting.lock().unwrap().insert(id.clone(), tx);
+        let (dispatched, picked_up) = oneshot::channel();
+        self.queue
+            .send(Pending {
+                id,
+                timeout,
+                event,
+                dispatched,
+            })
+            .expect("queue open");
+        tokio::time::timeout(Duration::from_secs(300), picked_up)
+            .await
+            .expect("no function instance picked the event up")
+            .expect("dispatch");
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(timeout + Duration::from_secs(2), rx)
+            .await
+            .expect("the function did not answer before Lambda would have killed it")
+            .expect("answer");
+        (outcome, started.elapsed())
+    }
+}
+
+/// The built binary, running as a Lambda function against a [`Runtime`].
+pub struct Function {
+    child: tokio::process::Child,
+    pub stdout: Arc<Mutex<String>>,
+    pub stderr: Arc<Mutex<String>>,
+}
+
+fn capture(mut pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static) -> Arc<Mutex<String>> {
+    let out: Arc<Mutex<String>> = Arc::default();
+    let sink = out.clone();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = pipe.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    out
+}
+
+impl Function {
+    pub fn spawn(runtime: &Runtime, env: &[(String, String)]) -> Self {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_slack-alarm-notifier"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", std::env::temp_dir())
+            .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/aws-credentials",
+            )
+            .env(
+                "AWS_LAMBDA_RUNTIME_API",
+                format!("127.0.0.1:{}", runtime.addr.port()),
+            )
+            .env("AWS_LAMBDA_FUNCTION_NAME", "slack-alarm-notifier")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("start the function binary");
+        let stdout = capture(child.stdout.take().unwrap());
+        let stderr = capture(child.stderr.take().unwrap());
+        Self {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("wait").is_none()
+    }
+
+    /// Everything the process wrote so far.
+    pub fn output(&self) -> String {
+        format!(
+            "{}{}",
+            self.stdout.lock().unwrap(),
+            self.stderr.lock().unwrap()
+        )
+    }
+}

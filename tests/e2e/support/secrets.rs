@@ -1,0 +1,163 @@
+//! moto's Secrets Manager, started once per test binary, behind a per-test counting proxy.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+use std::io::{BufRead, BufReader};
+
+use super::http::{serve, Reply};
+
+/// The moto server's port. The Python process exits when this test process closes its stdin.
+pub fn moto_port() -> u16 {
+    static PORT: OnceLock<u16> = OnceLock::new();
+    *PORT.get_or_init(|| {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/moto_server.py");
+        let mut child = std::process::Command::new(super::python())
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto (pip install 'moto[server]', or set MOTO_PYTHON)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read moto's port");
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("moto printed {line:?}, not a port"));
+        // The pipe stays open for the life of this process; when it closes, moto exits.
+        std::mem::forget(child.stdin.take());
+        std::mem::forget(child);
+        port
+    })
+}
+
+/// An SDK client straight to moto, for setting secrets up (not counted).
+pub fn admin_client() -> aws_sdk_secretsmanager::Client {
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .endpoint_url(format!("http://127.0.0.1:{}", moto_port()))
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
+/// A fault to answer GetSecretValue with instead of forwarding it.
+#[derive(Clone, Debug)]
+pub struct Fault {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: &'static str,
+}
+
+/// Forwards Secrets Manager calls to moto, counting GetSecretValue and injecting faults.
+#[derive(Clone)]
+pub struct SecretsProxy {
+    pub addr: SocketAddr,
+    get_calls: Arc<AtomicUsize>,
+    faults: Arc<Mutex<VecDeque<Fault>>>,
+    always: Arc<Mutex<Option<Fault>>>,
+}
+
+impl SecretsProxy {
+    pub async fn start() -> Self {
+        let get_calls = Arc::new(AtomicUsize::new(0));
+        let faults: Arc<Mutex<VecDeque<Fault>>> = Arc::default();
+        let always: Arc<Mutex<Option<Fault>>> = Arc::default();
+        let moto = format!("http://127.0.0.1:{}", moto_port());
+        let client = reqwest::Client::new();
+        let (calls, queued, fixed) = (get_calls.clone(), faults.clone(), always.clone());
+        let addr = serve(move |req| {
+            let (calls, queued, fixed, client, moto) = (
+                calls.clone(),
+                queued.clone(),
+                fixed.clone(),
+                client.clone(),
+                moto.clone(),
+            );
+            async move {
+                let target = req
+                    .headers
+                    .get("x-amz-target")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                if target == "secretsmanager.GetSecretValue" {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    let fault = queued
+                        .lock()
+                        .unwrap()
+                        .pop_front()
+                        .or_else(|| fixed.lock().unwrap().clone());
+                    if let Some(f) = fault {
+                        let body =
+                            format!(r#"{{"__type":"{}","message":"{}"}}"#, f.code, f.message);
+                        return Reply::new(f.status, body)
+                            .header("content-type", "application/x-amz-json-1.1")
+                            .header("x-amzn-errortype", f.code);
+                    }
+                }
+                let mut forward = client.request(
+                    req.method.clone(),
+                    format!(
+                        "{moto}{}",
+                        req.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+                    ),
+                );
+                for (k, v) in &req.headers {
+                    if k != "host" && k != "content-length" {
+                        forward = forward.header(k, v);
+                    }
+                }
+                let response = forward
+                    .body(req.body.to_vec())
+                    .send()
+                    .await
+                    .expect("moto answers");
+                let status = response.status().as_u16();
+                let headers: Vec<(String, String)> = response
+                    .headers()
+                    .iter()
+                    .filter(|(k, _)| {
+                        *k != "content-length" && *k != "transfer-encoding" && *k != "connection"
+                    })
+                    .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned()))
+                    .collect();
+                let body = response.bytes().await.unwrap_or_default().to_vec();
+                let mut reply = Reply::new(status, body);
+                reply.headers = headers;
+                reply
+            }
+        })
+        .await;
+        Self {
+            addr,
+            get_calls,
+            faults,
+            always,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.addr.port())
+    }
+
+    pub fn get_calls(&self) -> usize {
+        self.get_calls.load(Ordering::SeqCst)
+    }
+
+    pub fn fail_next(&self, fault: Fault) {
+        self.faults.lock().unwrap().push_back(fault);
+    }
+
+    pub fn fail_always(&self, fault: Fault) {
+        *self.always.lock().unwrap() = Some(fault);
+    }
+}

@@ -1,0 +1,150 @@
+//! A local Slack incoming-webhook server that answers like Slack, errors and rate limits included.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::http::{serve, Reply};
+
+#[derive(Debug, Clone)]
+pub struct Post {
+    pub path: String,
+    pub content_type: String,
+    pub body: Value,
+    pub status: u16,
+    pub at: Instant,
+}
+
+#[derive(Default)]
+struct State {
+    /// Replies to use next, per path, before falling back to the default.
+    scripts: HashMap<String, VecDeque<Reply>>,
+    defaults: HashMap<String, Reply>,
+    posts: Vec<Post>,
+    /// When set, one accepted message per interval; faster posts get 429.
+    min_interval: Option<Duration>,
+    last_accepted: Option<Instant>,
+}
+
+#[derive(Clone)]
+pub struct Slack {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+}
+
+pub fn ok() -> Reply {
+    Reply::new(200, "ok").header("content-type", "text/html")
+}
+
+/// A Slack error answer: status plus its short code body.
+pub fn error(status: u16, code: &str) -> Reply {
+    Reply::new(status, code).header("content-type", "text/html")
+}
+
+pub fn rate_limited(retry_after_secs: u64) -> Reply {
+    error(429, "rate_limited").header("retry-after", &retry_after_secs.to_string())
+}
+
+impl Slack {
+    pub async fn start() -> Self {
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        let addr = serve(move |req| {
+            let state = shared.clone();
+            async move {
+                let path = req.uri.path().to_owned();
+                let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+                let content_type = req
+                    .headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                let mut s = state.lock().unwrap();
+                let scripted = s.scripts.get_mut(&path).and_then(VecDeque::pop_front);
+                let mut reply = scripted
+                    .or_else(|| s.defaults.get(&path).cloned())
+                    .unwrap_or_else(ok);
+                if req.method != hyper::Method::POST {
+                    reply = error(405, "invalid_method");
+                } else if body.is_null() || !content_type.starts_with("application/json") {
+                    reply = error(400, "invalid_payload");
+                }
+                if reply.status == 200 {
+                    if let Some(interval) = s.min_interval {
+                        let now = Instant::now();
+                        if let Some(wait) = s
+                            .last_accepted
+                            .map(|t| interval.saturating_sub(now - t))
+                            .filter(|w| !w.is_zero())
+                        {
+                            reply = rate_limited(wait.as_secs_f64().ceil() as u64);
+                        } else {
+                            s.last_accepted = Some(now);
+                        }
+                    }
+                }
+                s.posts.push(Post {
+                    path,
+                    content_type,
+                    body,
+                    status: reply.status,
+                    at: Instant::now(),
+                });
+                reply
+            }
+        })
+        .await;
+        Self { addr, state }
+    }
+
+    /// The webhook URL for a path such as `/services/T0/B0/abc`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.addr.port())
+    }
+
+    pub fn script(&self, path: &str, replies: impl IntoIterator<Item = Reply>) {
+        self.state
+            .lock()
+            .unwrap()
+            .scripts
+            .entry(path.into())
+            .or_default()
+            .extend(replies);
+    }
+
+    pub fn always(&self, path: &str, reply: Reply) {
+        self.state
+            .lock()
+            .unwrap()
+            .defaults
+            .insert(path.into(), reply);
+    }
+
+    pub fn limit_rate(&self, min_interval: Duration) {
+        self.state.lock().unwrap().min_interval = Some(min_interval);
+    }
+
+    /// Every request received on `path`, accepted or not.
+    pub fn posts(&self, path: &str) -> Vec<Post> {
+        self.state
+            .lock()
+            .unwrap()
+            .posts
+            .iter()
+            .filter(|p| p.path == path)
+            .cloned()
+            .collect()
+    }
+
+    /// Requests on `path` that Slack accepted (200 `ok`).
+    pub fn accepted(&self, path: &str) -> Vec<Post> {
+        self.posts(path)
+            .into_iter()
+            .filter(|p| p.status == 200)
+            .collect()
+    }
+}

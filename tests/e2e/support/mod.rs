@@ -100,9 +100,12 @@ pub struct Harness {
     pub hook_path: String,
 }
 
+/// Builds a secret's value from the webhook URL.
+pub type SecretValue = Box<dyn Fn(&str) -> String>;
+
 pub struct Options {
-    /// `None`: create no secret. `Some(f)`: the secret's value, from the webhook URL.
-    pub secret: Option<Box<dyn Fn(&str) -> String>>,
+    /// `None`: create no secret.
+    pub secret: Option<SecretValue>,
     pub env: Vec<(&'static str, String)>,
 }
 

@@ -757,7 +757,8 @@ fn backup_from_text(subject: Option<&str>, text: &str) -> Option<BackupJob> {
     if !is_backup {
         return None;
     }
-    let fields = key_value_lines(text);
+    // AWS Backup writes `Key : Value` pairs as sentences on one line.
+    let fields = key_value_lines(&text.replace(". ", "\n"));
     let find = |needle: &str| {
         fields
             .iter()

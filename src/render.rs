@@ -315,8 +315,11 @@ pub fn metric_condition(m: &MetricCondition) -> String {
     if !inner.is_empty() {
         parts[0] = format!("{} ({})", parts[0], inner.join(", "));
     }
-    if let Some(op) = &m.evaluation.comparison {
-        parts.push(comparison_symbol(op).to_owned());
+    match &m.evaluation.comparison {
+        Some(op) => parts.push(comparison_symbol(op).to_owned()),
+        // The alarm-action event gives the threshold but not the operator.
+        None if m.evaluation.threshold.is_some() => parts.push("vs threshold".to_owned()),
+        None => {}
     }
     if let Some(t) = m.evaluation.threshold {
         let unit = m
@@ -373,8 +376,10 @@ fn query_line(q: &MetricQuery) -> String {
 
 fn evaluation_line(e: &Evaluation, subject: &str) -> String {
     let mut parts = vec![subject.to_owned()];
-    if let Some(op) = &e.comparison {
-        parts.push(comparison_symbol(op).to_owned());
+    match &e.comparison {
+        Some(op) => parts.push(comparison_symbol(op).to_owned()),
+        None if e.threshold.is_some() => parts.push("vs threshold".to_owned()),
+        None => {}
     }
     if let Some(t) = e.threshold {
         parts.push(format_number(t));
@@ -765,7 +770,17 @@ fn generic_event(e: &GenericEvent) -> Message {
 }
 
 fn text_message(t: &TextMessage) -> Message {
-    let subject = t.subject.as_deref().unwrap_or("Notification");
+    let topic = t
+        .topic_arn
+        .as_deref()
+        .and_then(parse_arn)
+        .map(|a| a.resource.to_owned());
+    let subject = match (&t.subject, topic) {
+        (Some(s), _) => s.clone(),
+        (None, Some(topic)) => format!("Message on {topic}"),
+        (None, None) => "Notification".to_owned(),
+    };
+    let subject = subject.as_str();
     let first_line = t
         .text
         .lines()

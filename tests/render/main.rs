@@ -1,0 +1,73 @@
+//! Rendering, checked without I/O: golden snapshots of every event file, and properties
+//! that must hold for any text an alarm can carry.
+
+mod golden;
+mod properties;
+
+use serde_json::Value;
+use slack_alarm_notifier::cli::render_event;
+use slack_alarm_notifier::render::RenderOptions;
+
+/// Every event file: the console events and the extra test fixtures.
+pub fn event_files() -> Vec<std::path::PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = ["events", "tests/fixtures"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(root.join(dir)).unwrap_or_else(|e| panic!("{dir}: {e}")))
+        .map(|entry| entry.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 20,
+        "expected the event files, found {}",
+        files.len()
+    );
+    files
+}
+
+/// Each notification in the file with its payload.
+pub fn notifications(
+    path: &std::path::Path,
+) -> Vec<(slack_alarm_notifier::model::Notification, Value)> {
+    let bytes = std::fs::read(path).unwrap();
+    slack_alarm_notifier::parse::parse_event_bytes(&bytes)
+        .unwrap()
+        .into_iter()
+        .map(|n| n.unwrap())
+        .zip(render_file(path))
+        .collect()
+}
+
+pub fn render_file(path: &std::path::Path) -> Vec<Value> {
+    let bytes = std::fs::read(path).unwrap();
+    render_event(&bytes, &RenderOptions::default())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// All text Slack parses as mrkdwn, including the fallback. `plain_text` objects are inert
+/// (Slack never turns them into mentions or links), so they are left out.
+pub fn visible_texts(payload: &Value) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                if map.get("type").and_then(Value::as_str) == Some("plain_text") {
+                    return;
+                }
+                if let Some(Value::String(t)) = map.get("text") {
+                    out.push(t.clone());
+                }
+                for (k, child) in map {
+                    if k != "url" {
+                        walk(child, out);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(payload, &mut out);
+    out
+}

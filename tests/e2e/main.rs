@@ -2,6 +2,7 @@
 
 mod support;
 
+mod cli;
 mod faults;
 mod hygiene;
 mod lambda;

@@ -1,0 +1,273 @@
+//! The local CLI: `render` works offline on every event, and bad input never panics or hangs.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::support::{alarm_message, sns_event};
+
+const BIN: &str = env!("CARGO_BIN_EXE_slack-alarm-notifier");
+
+fn render_bytes(input: &[u8]) -> (Output, Duration) {
+    let started = Instant::now();
+    let mut child = Command::new(BIN)
+        .args(["render", "-"])
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    (output, started.elapsed())
+}
+
+/// Either a JSON array on stdout (exit 0) or one `error:` line on stderr (exit 1); never a panic.
+fn assert_clean(label: &str, input: &[u8]) -> Option<Vec<Value>> {
+    let (output, took) = render_bytes(input);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(took < Duration::from_secs(20), "{label}: took {took:?}");
+    assert!(!stderr.contains("panicked"), "{label}: {stderr}");
+    match output.status.code() {
+        Some(0) => {
+            let payloads: Vec<Value> = serde_json::from_slice(&output.stdout)
+                .unwrap_or_else(|e| panic!("{label}: stdout is not JSON: {e}"));
+            for p in &payloads {
+                slack_alarm_notifier::render::check_limits(p)
+                    .unwrap_or_else(|e| panic!("{label}: {e}"));
+            }
+            Some(payloads)
+        }
+        Some(1) => {
+            assert_eq!(stderr.lines().count(), 1, "{label}: {stderr}");
+            assert!(stderr.starts_with("error: "), "{label}: {stderr}");
+            assert!(output.stdout.is_empty(), "{label}");
+            None
+        }
+        other => panic!("{label}: exit {other:?}, stderr {stderr}"),
+    }
+}
+
+#[test]
+fn render_prints_one_payload_per_notification() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for dir in ["events", "tests/fixtures"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let event: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let expected = event["Records"].as_array().map_or(1, Vec::len);
+            let output = Command::new(BIN)
+                .arg("render")
+                .arg(&path)
+                .env_remove("AWS_LAMBDA_RUNTIME_API")
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{}: {}",
+                path.display(),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let payloads: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+            assert_eq!(payloads.len(), expected, "{}", path.display());
+        }
+    }
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let nested_arrays = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let nested_objects = format!("{}1{}", "{\"a\":".repeat(10_000), "}".repeat(10_000));
+    let event = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/events/sns-alarm.json"
+    ))
+    .unwrap();
+    for (label, input, expect) in [
+        (
+            "nested arrays",
+            nested_arrays.into_bytes(),
+            "recursion limit",
+        ),
+        (
+            "nested objects",
+            nested_objects.into_bytes(),
+            "recursion limit",
+        ),
+        (
+            "invalid UTF-8",
+            b"{\"Records\":[{\"Sns\":{\"Message\":\"\xff\xfe\"}}]}".to_vec(),
+            "not valid JSON",
+        ),
+        ("null", b"null".to_vec(), "got null"),
+        ("array", b"[1,2]".to_vec(), "got an array"),
+        ("empty", Vec::new(), "not valid JSON"),
+        (
+            "truncated",
+            event[..event.len() / 2].to_vec(),
+            "not valid JSON",
+        ),
+        ("binary", vec![0u8, 159, 146, 150, 7, 255], "not valid JSON"),
+    ] {
+        assert!(assert_clean(label, &input).is_none(), "{label} should fail");
+        let (output, _) = render_bytes(&input);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expect), "{label}: {stderr}");
+    }
+}
+
+#[test]
+fn a_deeply_nested_message_is_shown_as_text() {
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let payloads = assert_clean(
+        "nested message",
+        sns_event(&[("deep", &deep)]).to_string().as_bytes(),
+    )
+    .unwrap();
+    assert!(payloads[0]["attachments"][0]["blocks"][0]["text"]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("[[[["));
+}
+
+#[test]
+fn a_seven_megabyte_event_renders_within_limits() {
+    let huge = "CPU is on fire & <!channel> ".repeat(7 * 1024 * 1024 / 28);
+    let mut alarm: Value = serde_json::from_str(&alarm_message("huge", "ALARM")).unwrap();
+    alarm["AlarmDescription"] = json!(huge);
+    alarm["NewStateReason"] = json!(huge);
+    let input = sns_event(&[("huge", &alarm.to_string())]).to_string();
+    assert!(input.len() > 7_000_000);
+    let payloads = assert_clean("7 MB", input.as_bytes()).unwrap();
+    assert!(payloads[0].to_string().len() < 20_000);
+}
+
+#[test]
+fn wrong_types_in_every_alarm_field_never_panic() {
+    let base: Value = serde_json::from_str(&alarm_message("typed", "ALARM")).unwrap();
+    let wrong = [
+        json!(null),
+        json!(7),
+        json!(-1.5e300),
+        json!(true),
+        json!([1, "x"]),
+        json!({"x": {}}),
+        json!(""),
+    ];
+    let mut cases = 0;
+    for key in base.as_object().unwrap().keys() {
+        for value in &wrong {
+            let mut alarm = base.clone();
+            alarm[key.as_str()] = value.clone();
+            assert_clean(
+                &format!("{key}={value}"),
+                sns_event(&[("t", &alarm.to_string())])
+                    .to_string()
+                    .as_bytes(),
+            )
+            .expect("an alarm with a bad field still renders");
+            cases += 1;
+        }
+    }
+    for key in base["Trigger"].as_object().unwrap().keys() {
+        for value in &wrong {
+            let mut alarm = base.clone();
+            alarm["Trigger"][key.as_str()] = value.clone();
+            assert_clean(
+                &format!("Trigger.{key}={value}"),
+                sns_event(&[("t", &alarm.to_string())])
+                    .to_string()
+                    .as_bytes(),
+            )
+            .expect("renders");
+            cases += 1;
+        }
+    }
+    // The direct alarm-action and EventBridge shapes, field by field.
+    let direct: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/events/direct-alarm-action.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    for pointer in [
+        "/alarmData",
+        "/alarmData/alarmName",
+        "/alarmData/state",
+        "/alarmData/state/value",
+        "/alarmData/state/reasonData",
+        "/alarmData/configuration",
+        "/alarmData/configuration/metrics",
+        "/time",
+        "/alarmArn",
+    ] {
+        for value in &wrong {
+            let mut event = direct.clone();
+            *event.pointer_mut(pointer).unwrap() = value.clone();
+            assert_clean(&format!("{pointer}={value}"), event.to_string().as_bytes());
+            cases += 1;
+        }
+    }
+    assert!(cases > 100);
+}
+
+#[test]
+fn send_with_a_secret_file_posts_nothing_in_dry_run_and_hides_the_url() {
+    let dir = std::env::temp_dir().join(crate::support::unique("cli-secret"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = dir.join("secret.json");
+    std::fs::write(&secret, r##"{"SLACK_HOOK_URL":"https://hooks.slack.com/services/T1/B1/DRYRUNSECRET","SLACK_CHANNEL":"#dry"}"##).unwrap();
+    let output = Command::new(BIN)
+        .args([
+            "send",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/events/sns-alarm.json"),
+            "--secret-file",
+        ])
+        .arg(&secret)
+        .arg("--dry-run")
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let payloads: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(payloads[0]["channel"], "#dry");
+    assert!(!stdout.contains("DRYRUNSECRET") && !stderr.contains("DRYRUNSECRET"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &["render"][..],
+        &["bogus", "x"],
+        &["send", "x", "--secret-id"],
+    ] {
+        let output = Command::new(BIN)
+            .args(args)
+            .env_remove("AWS_LAMBDA_RUNTIME_API")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains("usage:"));
+    }
+    let output = Command::new(BIN)
+        .args(["render", "/nonexistent/event.json"])
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr)
+        .starts_with("error: cannot read /nonexistent/event.json"));
+}

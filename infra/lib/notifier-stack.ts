@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
+  Annotations,
   Arn,
   ArnFormat,
   Aws,
@@ -173,6 +175,12 @@ export class SlackAlarmNotifierStack extends Stack {
       onFailure: new destinations.SqsDestination(this.failureQueue),
     };
     if (props.bootstrapDir) {
+      const bootstrap = path.join(props.bootstrapDir, 'bootstrap');
+      if (fs.existsSync(bootstrap) && (fs.statSync(bootstrap).mode & 0o111) === 0) {
+        // Not fatal for synth, but Lambda could not start it.
+        Annotations.of(this).addWarningV2('slack-alarm-notifier:bootstrap-not-executable',
+          `${bootstrap} is not executable; the deployed function would fail to start. Run chmod +x on it.`);
+      }
       this.function = new lambda.Function(this, 'Function', {
         ...functionOptions,
         runtime: lambda.Runtime.PROVIDED_AL2023,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { BOOTSTRAP_DIR_ENV } from '../lib/settings';
 import { SECRET_ARN, bootstrapDir, logicalId, synth, tempDir } from './helpers';
@@ -71,6 +71,11 @@ describe('function', () => {
     const staged = path.join(viaEnv.outdir, assets[0], 'bootstrap');
     assert.ok(fs.statSync(staged).mode & 0o111, 'bootstrap is executable');
     assert.throws(() => synth({ bootstrapDir: tempDir('empty') }), /bootstrap does not exist/);
+    Annotations.fromStack(viaEnv.stack).hasNoWarning('*', Match.anyValue());
+    const notExecutable = tempDir('not-executable');
+    fs.writeFileSync(path.join(notExecutable, 'bootstrap'), 'x', { mode: 0o644 });
+    Annotations.fromStack(synth({ bootstrapDir: notExecutable }).stack)
+      .hasWarning('*', Match.stringLikeRegexp('bootstrap is not executable'));
   });
 
   it('default path: RustFunction from the crate (bundling skipped, so nothing is compiled)', () => {

@@ -52,13 +52,29 @@ export function synth(context: Record<string, unknown> = {}, env: NodeJS.Process
   return { ...built, template: Template.fromStack(built.stack) };
 }
 
-/** Like {@link synth} but stops before synthesis, so a test can change the stack first. */
-export function build(context: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}, nag = true): Omit<Synthesized, 'template'> {
+/**
+ * Like {@link synth} but stops before synthesis, so a test can change the stack first.
+ *
+ * CDK's built-in CloudFormation schema validation is off unless
+ * `cfnValidation` is set: it costs several seconds per process and about half
+ * a second per synth, and cfn-lint (npm run lint:cfn) checks the same ground.
+ * nag.test.ts keeps it on for one configuration.
+ */
+export function build(
+  context: Record<string, unknown> = {},
+  env: NodeJS.ProcessEnv = {},
+  nag = true,
+  cfnValidation = false,
+): Omit<Synthesized, 'template'> {
   const outdir = tempDir('cdk.out');
   const ctx: Record<string, unknown> = { ...context };
   if (!('bootstrapDir' in ctx) && !('manifestPath' in ctx)) ctx.bootstrapDir = bootstrapDir();
   for (const [k, v] of Object.entries(ctx)) if (v === undefined) delete ctx[k];
-  const { app, stack } = buildApp({ appProps: { outdir, context: ctx }, env, nag });
+  const { app, stack } = buildApp({
+    appProps: { outdir, context: ctx, builtinCloudFormationValidation: cfnValidation },
+    env,
+    nag,
+  });
   return { app, stack, outdir };
 }
 

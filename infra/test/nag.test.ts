@@ -63,6 +63,12 @@ describe('cdk-nag AwsSolutions', () => {
     });
   }
 
+  it('defaults with CDK\'s built-in CloudFormation validation too: the synth report is empty', () => {
+    const { app, outdir } = build(CONFIGS.defaults, {}, true, true);
+    assert.doesNotThrow(() => app.synth());
+    assert.deepEqual(reportedViolations(outdir), []);
+  });
+
   it('acknowledgements are exactly the known ones, each with a reason', () => {
     const createsAll = acknowledgements(build(CONFIGS.defaults).app);
     assert.deepEqual(createsAll.map(({ path: p, id }) => ({ path: p, id })), EXPECTED_ACKS);

@@ -185,11 +185,11 @@ async fn send(args: SendArgs) -> Result<(), String> {
             })?;
             let secret = parse_secret(path, &raw).map_err(|e| e.to_string())?;
             let slack = SlackClient::new(
+                crate::transport::Transport::new(),
                 config.webhook_hosts.clone(),
                 config.attempt_timeout,
                 config.max_attempts.get(),
-            )
-            .map_err(|e| e.without_url().to_string())?;
+            );
             Notifier::new(&config, SecretSource::Fixed(Arc::new(secret)), slack)
         }
         None => crate::lambda::notifier_from_config(&config)

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::handler::{HandlerError, Notifier, Outcome};
 use crate::secret::{SecretSource, SecretStore};
 use crate::slack::SlackClient;
+use crate::transport::Transport;
 
 /// Time kept back from Lambda's deadline so the function can still report its result.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
@@ -26,7 +27,12 @@ pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Instant {
 /// Builds the Secrets Manager-backed notifier from configuration.
 pub async fn notifier_from_config(config: &Config) -> Result<Notifier, lambda_runtime::Error> {
     let secret_id = config.require_secret_id()?.to_owned();
-    let aws = aws_config::load_from_env().await;
+    let transport = Transport::new();
+    // The default credential and region chains, sending through the shared transport.
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(transport.sdk_http_client())
+        .load()
+        .await;
     let store = SecretStore::new(
         aws_sdk_secretsmanager::Client::new(&aws),
         secret_id,
@@ -34,16 +40,17 @@ pub async fn notifier_from_config(config: &Config) -> Result<Notifier, lambda_ru
         config.secret_ttl,
     );
     let slack = SlackClient::new(
+        transport,
         config.webhook_hosts.clone(),
         config.attempt_timeout,
         config.max_attempts.get(),
-    )?;
+    );
     Ok(Notifier::new(config, SecretSource::Manager(store), slack))
 }
 
 /// Runs as a Lambda function until the runtime stops.
 pub async fn run() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    crate::logging::init(std::io::stdout);
     let config =
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let notifier = notifier_from_config(&config).await?;

@@ -8,18 +8,20 @@ pub mod cli;
 pub mod config;
 pub mod handler;
 pub mod lambda;
+pub mod logging;
 pub mod model;
 pub mod mrkdwn;
 pub mod parse;
 pub mod render;
 pub mod secret;
 pub mod slack;
+pub mod transport;
 
 use std::process::ExitCode;
 
 /// Logs go to stderr locally, so `render`'s stdout stays pure JSON.
 pub fn init_cli_logging() {
-    lambda_runtime::tracing::init_default_subscriber_with_writer(std::io::stderr);
+    logging::init(std::io::stderr);
 }
 
 /// Entry point: a Lambda function under the Runtime API, the command line otherwise.

@@ -9,6 +9,7 @@ use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use reqwest::StatusCode;
 
 use crate::secret::WebhookUrl;
+use crate::transport::Transport;
 
 /// An attempt with less time than this left is not started.
 const MIN_ATTEMPT: Duration = Duration::from_millis(50);
@@ -118,7 +119,7 @@ pub struct Delivered {
 
 /// Webhook client; one per process so connections are reused.
 pub struct SlackClient {
-    http: reqwest::Client,
+    transport: std::sync::Arc<Transport>,
     allowed_hosts: Vec<String>,
     attempt_timeout: Duration,
     max_attempts: u32,
@@ -163,22 +164,18 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
 
 impl SlackClient {
     pub fn new(
+        transport: std::sync::Arc<Transport>,
         allowed_hosts: Vec<String>,
         attempt_timeout: Duration,
         max_attempts: u32,
-    ) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(attempt_timeout)
-            .pool_idle_timeout(Duration::from_secs(50))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
-        Ok(Self {
-            http,
+    ) -> Self {
+        Self {
+            transport,
             allowed_hosts,
             attempt_timeout,
             max_attempts: max_attempts.max(1),
             paused_until: Mutex::new(None),
-        })
+        }
     }
 
     /// Checks the URL without posting.
@@ -277,8 +274,16 @@ impl SlackClient {
         timeout: Duration,
         attempts: u32,
     ) -> Attempt {
-        let request = self
-            .http
+        let client = match self.transport.client() {
+            Ok(c) => c,
+            Err(e) => {
+                return Attempt::Permanent(SlackError::Transport {
+                    attempts,
+                    source: e.without_url(),
+                })
+            }
+        };
+        let request = client
             .post(target)
             .header(CONTENT_TYPE, "application/json")
             .body(body.to_vec())

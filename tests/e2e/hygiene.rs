@@ -38,7 +38,12 @@ async fn trace_logs_never_contain_the_webhook_or_secret_fields() {
     );
     let secret_path = h.hook_path.rsplit('/').next().unwrap();
     for leaked in [h.hook_path.as_str(), secret_path, "channel-from-secret"] {
-        assert!(!output.contains(leaked), "log output contains {leaked:?}");
+        let lines: Vec<&str> = output.lines().filter(|l| l.contains(leaked)).collect();
+        assert!(
+            lines.is_empty(),
+            "log output contains {leaked:?}:\n{}",
+            lines.join("\n")
+        );
         assert!(
             !message.contains(leaked),
             "error message contains {leaked:?}"

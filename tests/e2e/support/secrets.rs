@@ -45,6 +45,7 @@ pub fn admin_client() -> aws_sdk_secretsmanager::Client {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
         .endpoint_url(format!("http://127.0.0.1:{}", moto_port()))
+        .http_client(slack_alarm_notifier::transport::Transport::new().sdk_http_client())
         .build();
     aws_sdk_secretsmanager::Client::from_conf(config)
 }

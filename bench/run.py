@@ -1,0 +1,1013 @@
+#!/usr/bin/env python3
+"""Cold-start and warm-invocation benchmark for the slack-alarm-notifier Lambda binary.
+
+Usage:
+    python3 bench/run.py [--cold N] [--warm M] [--out bench/results.json]
+                         [--binary PATH] [--no-build] [--check]
+
+Everything runs on 127.0.0.1 with OS-assigned ports:
+  * moto's server (in this process, in a thread) holds the Slack secret;
+  * a counting proxy in front of moto counts `secretsmanager.GetSecretValue` calls;
+  * a local "Slack" answers 200 `ok` and counts POSTs;
+  * a Lambda Runtime API emulator (one per function process) hands out events
+    and timestamps the runtime's requests.
+
+Needs Python 3.11 and `pip install 'moto[server]'` (which brings boto3). See bench/README.md
+for the exact definitions of every figure.
+
+Exit status: 0 = measured (and, with --check, every gate passed);
+1 = the benchmark could not measure (an invocation failed, Slack saw the wrong number of
+posts, a process died or timed out, the build failed, ...);
+3 = --check gate exceeded; 2 = bad command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import http.client
+import json
+import logging
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+# --------------------------------------------------------------------------------------------
+# --check gates. Timing figures are reported but never gate (the machine is noisy).
+# --------------------------------------------------------------------------------------------
+CHECK_MAX_BINARY_MIB = 6.0
+CHECK_MAX_PEAK_RSS_MIB = 8.0
+CHECK_MAX_WARM_GET_SECRET_VALUE = 0
+
+# Targets shown in the table (informational; only the gates above fail --check).
+TARGET_INIT_MS = 8.0
+TARGET_ON_CPU_MS = 0.12
+TARGET_PEAK_RSS_MIB = 8.0
+TARGET_BINARY_MIB = 6.0
+
+# Run sizes.
+DEFAULT_COLD = 7
+DEFAULT_WARM = 300
+MIN_COLD = 5  # below these a full run is refused; --check runs may be smaller
+MIN_WARM = 200
+
+# Time limits (seconds).
+INIT_TIMEOUT_S = 10.0
+INVOCATION_TIMEOUT_S = 30.0
+PARK_TIMEOUT_S = 5.0  # waiting for the runtime to come back to /next after a response
+KILL_TIMEOUT_S = 5.0
+BUILD_TIMEOUT_S = 2400.0
+TOTAL_BUDGET_S = 1200.0  # whole measurement phase (after the build)
+
+MIB = 1048576
+REPO = Path(__file__).resolve().parent.parent
+EVENT_FILE = REPO / "events" / "sns-alarm.json"
+BINARY_NAME = "slack-alarm-notifier"
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+FUNCTION_NAME = "slack-alarm-notifier-bench"
+SECRET_NAME = "bench/slack-alarm-notifier/webhook"
+SLACK_PATH = "/services/T/B/x"
+GET_SECRET_VALUE_TARGET = "secretsmanager.GetSecretValue"
+
+
+class BenchError(Exception):
+    """The benchmark cannot produce trustworthy figures."""
+
+
+def now_ns() -> int:
+    return time.perf_counter_ns()
+
+
+# --------------------------------------------------------------------------------------------
+# Small HTTP/1.1 keep-alive server plumbing
+# --------------------------------------------------------------------------------------------
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, handler_cls, owner):
+        self.owner = owner
+        super().__init__(("127.0.0.1", 0), handler_cls)
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1},
+                                        daemon=True, name=f"{type(owner).__name__}-server")
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    def handle_error(self, request, client_address) -> None:
+        # A killed function process resets its connections; that is expected, not news.
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+    def start(self) -> "Server":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        try:
+            self.shutdown()
+        finally:
+            self.server_close()
+            self._thread.join(timeout=5)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # sets TCP_NODELAY on each accepted socket
+    server_version = "bench"
+    sys_version = ""
+
+    def log_message(self, *args) -> None:  # silence per-request logging
+        pass
+
+    def read_body(self) -> bytes:
+        te = (self.headers.get("Transfer-Encoding") or "").lower()
+        if "chunked" in te:
+            chunks = []
+            while True:
+                line = self.rfile.readline(65537)
+                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(65537)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def reply(self, code: int, body: bytes = b"", headers: dict | None = None,
+              content_type: str = "application/json") -> None:
+        """Writes the whole response (status, headers, body) in one send, with Content-Length."""
+        reason = self.responses.get(code, ("",))[0]
+        lines = [f"HTTP/1.1 {code} {reason}", f"Content-Type: {content_type}",
+                 f"Content-Length: {len(body)}"]
+        for k, v in (headers or {}).items():
+            lines.append(f"{k}: {v}")
+        if self.close_connection:
+            lines.append("Connection: close")
+        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+
+
+# --------------------------------------------------------------------------------------------
+# Local Slack
+# --------------------------------------------------------------------------------------------
+class SlackHandler(Handler):
+    def do_POST(self) -> None:
+        body = self.read_body()
+        slack: Slack = self.server.owner
+        ok = self.path == SLACK_PATH
+        if ok:
+            try:
+                ok = isinstance(json.loads(body), dict)
+            except ValueError:
+                ok = False
+        with slack.lock:
+            slack.posts += 1
+            if not ok:
+                slack.bad_posts += 1
+        if ok:
+            self.reply(200, b"ok", content_type="text/html")
+        else:
+            self.reply(400 if self.path == SLACK_PATH else 404,
+                       b"invalid_payload" if self.path == SLACK_PATH else b"no_service",
+                       content_type="text/html")
+
+    def do_GET(self) -> None:
+        self.reply(404, b"no_service", content_type="text/html")
+
+
+class Slack:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.posts = 0
+        self.bad_posts = 0
+        self.server = Server(SlackHandler, self).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}{SLACK_PATH}"
+
+    def count(self) -> int:
+        with self.lock:
+            return self.posts
+
+
+# --------------------------------------------------------------------------------------------
+# Counting proxy in front of moto
+# --------------------------------------------------------------------------------------------
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authenticate",
+              "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade",
+              "content-length"}
+
+
+class ProxyHandler(Handler):
+    def forward(self) -> None:
+        proxy: CountingProxy = self.server.owner
+        body = self.read_body()
+        target = self.headers.get("X-Amz-Target") or ""
+        proxy.record(target)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=30)
+        try:
+            conn.request(self.command, self.path, body=body if body or self.command in
+                         ("POST", "PUT", "PATCH") else None, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            out = {k: v for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP}
+            ctype = out.pop("Content-Type", None) or out.pop("content-type", None) or "text/plain"
+            self.reply(resp.status, data, out, content_type=ctype)
+        except OSError as e:
+            self.close_connection = True
+            self.reply(502, f"proxy: {e}".encode(), content_type="text/plain")
+        finally:
+            conn.close()
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = forward
+
+
+class CountingProxy:
+    def __init__(self, upstream_port: int):
+        self.upstream_port = upstream_port
+        self.lock = threading.Lock()
+        self.by_target: dict[str, int] = {}
+        self.server = Server(ProxyHandler, self).start()
+
+    def record(self, target: str) -> None:
+        with self.lock:
+            key = target or "(no X-Amz-Target)"
+            self.by_target[key] = self.by_target.get(key, 0) + 1
+
+    def get_secret_value_count(self) -> int:
+        with self.lock:
+            return self.by_target.get(GET_SECRET_VALUE_TARGET, 0)
+
+
+# --------------------------------------------------------------------------------------------
+# Lambda Runtime API emulator (one per function process)
+# --------------------------------------------------------------------------------------------
+class Invocation:
+    def __init__(self, body: bytes):
+        self.request_id = str(uuid.uuid4())
+        self.body = body
+        self.dispatch_ns: int | None = None
+        self.done_ns: int | None = None
+        self.kind: str | None = None  # "response" or "error"
+        self.result: bytes = b""
+        self.done = threading.Event()
+
+    @property
+    def duration_ms(self) -> float:
+        return (self.done_ns - self.dispatch_ns) / 1e6
+
+
+class RuntimeHandler(Handler):
+    PREFIX = "/2018-06-01/runtime/"
+
+    def do_GET(self) -> None:
+        arrived = now_ns()
+        rt: RuntimeApi = self.server.owner
+        if self.path != self.PREFIX + "invocation/next":
+            self.reply(404, b'{"errorType":"NotFound"}')
+            return
+        inv = rt.take_next(arrived)
+        if inv is None:  # emulator stopping
+            self.close_connection = True
+            self.reply(503, b'{"errorType":"ServiceUnavailable"}')
+            return
+        wall_ms = time.time_ns() // 1_000_000
+        trace = (f"Root=1-{wall_ms // 1000:08x}-{uuid.uuid4().hex[:24]};"
+                 f"Parent={uuid.uuid4().hex[:16]};Sampled=0")
+        headers = {
+            "Lambda-Runtime-Aws-Request-Id": inv.request_id,
+            "Lambda-Runtime-Deadline-Ms": str(wall_ms + 30_000),
+            "Lambda-Runtime-Invoked-Function-Arn":
+                f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION_NAME}",
+            "Lambda-Runtime-Trace-Id": trace,
+        }
+        inv.dispatch_ns = now_ns()
+        self.reply(200, inv.body, headers)
+
+    def do_POST(self) -> None:
+        body = self.read_body()
+        received = now_ns()
+        rt: RuntimeApi = self.server.owner
+        path = self.path
+        if path == self.PREFIX + "init/error":
+            rt.init_error(body)
+            self.reply(202, b'{"status":"OK"}')
+            return
+        if path.startswith(self.PREFIX + "invocation/"):
+            rest = path[len(self.PREFIX + "invocation/"):]
+            req_id, _, kind = rest.partition("/")
+            if kind in ("response", "error") and rt.complete(req_id, kind, body, received):
+                self.reply(202, b'{"status":"OK"}')
+                return
+            self.reply(400, b'{"errorType":"InvalidRequestID"}')
+            return
+        self.reply(404, b'{"errorType":"NotFound"}')
+
+
+class RuntimeApi:
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.pending: list[Invocation] = []
+        self.inflight: dict[str, Invocation] = {}
+        self.stopping = False
+        self.next_calls = 0
+        self.first_next_ns: int | None = None
+        self.first_next = threading.Event()
+        self.init_error_body: bytes | None = None
+        self.server = Server(RuntimeHandler, self).start()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.server.port}"
+
+    # -- called from handler threads
+    def take_next(self, arrived_ns: int) -> Invocation | None:
+        with self.cond:
+            self.next_calls += 1
+            if self.first_next_ns is None:
+                self.first_next_ns = arrived_ns
+                self.first_next.set()
+            self.cond.notify_all()
+            while not self.pending and not self.stopping:
+                self.cond.wait(0.5)
+            if self.stopping:
+                return None
+            inv = self.pending.pop(0)
+            self.inflight[inv.request_id] = inv
+            return inv
+
+    def complete(self, req_id: str, kind: str, body: bytes, received_ns: int) -> bool:
+        with self.cond:
+            inv = self.inflight.pop(req_id, None)
+            if inv is None:
+                return False
+            inv.done_ns, inv.kind, inv.result = received_ns, kind, body
+        inv.done.set()
+        return True
+
+    def init_error(self, body: bytes) -> None:
+        with self.cond:
+            self.init_error_body = body
+            self.cond.notify_all()
+        self.first_next.set()
+
+    # -- called from the controller
+    def submit(self, body: bytes) -> Invocation:
+        inv = Invocation(body)
+        with self.cond:
+            self.pending.append(inv)
+            self.cond.notify_all()
+        return inv
+
+    def next_call_count(self) -> int:
+        with self.cond:
+            return self.next_calls
+
+    def wait_next_calls(self, count: int, timeout: float) -> bool:
+        """Waits until the runtime has made `count` GET /next requests (i.e. is parked)."""
+        end = time.monotonic() + timeout
+        with self.cond:
+            while self.next_calls < count:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self.cond.wait(min(left, 0.1))
+        return True
+
+    def stop(self) -> None:
+        with self.cond:
+            self.stopping = True
+            self.cond.notify_all()
+        self.server.stop()
+
+
+# --------------------------------------------------------------------------------------------
+# /proc readers
+# --------------------------------------------------------------------------------------------
+def on_cpu_ns(pid: int) -> tuple[int, int]:
+    """Sum of the first field of /proc/PID/task/*/schedstat (ns on CPU), and the task count."""
+    total, tasks = 0, 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+                tasks += 1
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # the thread ended between listdir and open
+    return total, tasks
+
+
+def proc_status_kib(pid: int, field: str) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise BenchError(f"/proc/{pid}/status has no {field}")
+
+
+def utime_stime_ticks(pid: int) -> tuple[int, int]:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]), int(fields[12])  # utime, stime (fields 14 and 15)
+
+
+# --------------------------------------------------------------------------------------------
+# Function processes
+# --------------------------------------------------------------------------------------------
+class Function:
+    """One function process with its own Runtime API emulator."""
+
+    def __init__(self, binary: Path, base_env: dict, log_path: Path):
+        self.binary = binary
+        self.base_env = base_env
+        self.log_path = log_path
+        self.rt = RuntimeApi()
+        self.proc: subprocess.Popen | None = None
+        self.spawn_ns: int | None = None
+        self.popen_ms: float | None = None
+        self.completed = 0  # invocations answered so far (counted by the caller)
+        self._log = None
+
+    def start(self) -> float:
+        """Spawns the process; returns init time in ms (spawn → first GET /next)."""
+        env = dict(self.base_env, AWS_LAMBDA_RUNTIME_API=self.rt.address)
+        self._log = open(self.log_path, "wb")
+        self.spawn_ns = now_ns()
+        self.proc = subprocess.Popen([str(self.binary)], env=env, stdin=subprocess.DEVNULL,
+                                     stdout=self._log, stderr=subprocess.STDOUT,
+                                     cwd=env["HOME"], start_new_session=True)
+        self.popen_ms = (now_ns() - self.spawn_ns) / 1e6  # diagnostic: Popen's own share
+        end = time.monotonic() + INIT_TIMEOUT_S
+        while not self.rt.first_next.wait(0.02):
+            if self.proc.poll() is not None:
+                raise BenchError(f"function exited with {self.proc.returncode} during init"
+                                 + self.log_tail())
+            if time.monotonic() > end:
+                raise BenchError(f"no GET /runtime/invocation/next within {INIT_TIMEOUT_S} s"
+                                 + self.log_tail())
+        if self.rt.init_error_body is not None:
+            raise BenchError("function reported an init error: "
+                             + self.rt.init_error_body.decode(errors="replace") + self.log_tail())
+        return (self.rt.first_next_ns - self.spawn_ns) / 1e6
+
+    def invoke(self, body: bytes) -> Invocation:
+        inv = self.rt.submit(body)
+        end = time.monotonic() + INVOCATION_TIMEOUT_S
+        while not inv.done.wait(0.05):
+            if self.proc.poll() is not None:
+                raise BenchError(f"function exited with {self.proc.returncode} during an "
+                                 "invocation" + self.log_tail())
+            if time.monotonic() > end:
+                raise BenchError(f"invocation {inv.request_id} got no response within "
+                                 f"{INVOCATION_TIMEOUT_S} s" + self.log_tail())
+        return inv
+
+    def wait_parked(self) -> None:
+        """Waits until the runtime is back in GET /next after the last response."""
+        if not self.rt.wait_next_calls(self.completed + 1, PARK_TIMEOUT_S):
+            raise BenchError("runtime did not come back to GET /next within "
+                             f"{PARK_TIMEOUT_S} s" + self.log_tail())
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def log_tail(self, n: int = 30) -> str:
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()[-n:]
+        except OSError:
+            return ""
+        return ("\n--- last lines of the function's output (" + str(self.log_path) + ") ---\n"
+                + "\n".join(lines)) if lines else ""
+
+    def stop(self) -> None:
+        try:
+            if self.proc is not None and self.proc.poll() is None:
+                try:  # its own session: kill the whole group (covers wrapper scripts too)
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                try:
+                    self.proc.wait(KILL_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    pass
+        finally:
+            if self._log is not None:
+                self._log.close()
+            self.rt.stop()
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+def percentile(values: list[float], p: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default 'linear')."""
+    s = sorted(values)
+    if len(s) == 1:
+        return s[0]
+    k = (len(s) - 1) * p / 100.0
+    lo = int(k)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def run_cmd(args: list[str]) -> str | None:
+    try:
+        return subprocess.run(args, capture_output=True, text=True, timeout=30,
+                              check=False).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def machine_info() -> dict:
+    cpu = None
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "machine": platform.machine(),
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu_model": cpu,
+        "kernel": platform.release(),
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "rustc": run_cmd(["rustc", "-V"]),
+        "git_commit": run_cmd(["git", "-C", str(REPO), "rev-parse", "HEAD"]),
+        # Other work on the machine inflates wall-clock figures; keep the load with the results.
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def is_stripped(binary: Path) -> bool | None:
+    if shutil.which("readelf"):
+        out = run_cmd(["readelf", "-S", "-W", str(binary)])
+        if out:
+            return ".symtab" not in out
+    if shutil.which("file"):
+        out = run_cmd(["file", "-b", str(binary)])
+        if out:
+            if "not stripped" in out:
+                return False
+            if "stripped" in out:
+                return True
+    return None
+
+
+def build(binary: Path) -> float:
+    print("building: cargo build --release", flush=True)
+    t = time.monotonic()
+    try:
+        r = subprocess.run(["cargo", "build", "--release"], cwd=REPO, timeout=BUILD_TIMEOUT_S,
+                           check=False)
+    except subprocess.TimeoutExpired as e:
+        raise BenchError(f"cargo build --release took over {BUILD_TIMEOUT_S} s") from e
+    except FileNotFoundError as e:
+        raise BenchError("cargo not found (use --no-build --binary PATH)") from e
+    if r.returncode != 0:
+        raise BenchError(f"cargo build --release failed ({r.returncode})")
+    if not binary.is_file():
+        raise BenchError(f"build finished but {binary} does not exist")
+    return time.monotonic() - t
+
+
+def start_moto():
+    try:
+        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+        import boto3
+    except ImportError as e:
+        raise BenchError(f"{e}; install with: pip install 'moto[server]'") from e
+    for name in ("werkzeug", "moto", "botocore", "boto3", "urllib3"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    logging.getLogger("werkzeug").addHandler(logging.NullHandler())
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    _, port = server.get_host_and_port()
+    return server, port, boto3
+
+
+def create_secret(boto3, moto_port: int, slack_url: str) -> None:
+    sm = boto3.client("secretsmanager", region_name=REGION,
+                      endpoint_url=f"http://127.0.0.1:{moto_port}",
+                      aws_access_key_id="bench", aws_secret_access_key="bench")
+    sm.create_secret(Name=SECRET_NAME, SecretString=json.dumps({"SLACK_HOOK_URL": slack_url}))
+    # Warm moto's lazily loaded backend, directly (not through the counting proxy).
+    got = json.loads(sm.get_secret_value(SecretId=SECRET_NAME)["SecretString"])
+    if got.get("SLACK_HOOK_URL") != slack_url:
+        raise BenchError("moto returned a different secret than the one stored")
+
+
+def function_env(home: Path, proxy_port: int) -> dict:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "AWS_LAMBDA_FUNCTION_NAME": FUNCTION_NAME,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_LEVEL": "INFO",
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "AKIABENCHDUMMY000000",
+        "AWS_SECRET_ACCESS_KEY": "bench-dummy-secret-key",
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{proxy_port}",
+        "AWS_CONFIG_FILE": str(home / "nonexistent-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "nonexistent-aws-credentials"),
+        # Never let the SDK reach for the instance metadata service (not a loopback address).
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "SecretId": SECRET_NAME,
+        "SLACK_WEBHOOK_HOSTS": "127.0.0.1",
+    }
+
+
+class EventFactory:
+    """The SNS event with a distinct Records[0].Sns.MessageId per invocation."""
+
+    def __init__(self, path: Path):
+        self.template = json.loads(path.read_text())
+        try:
+            self.template["Records"][0]["Sns"]["MessageId"]
+        except (KeyError, IndexError, TypeError) as e:
+            raise BenchError(f"{path} has no Records[0].Sns.MessageId") from e
+        self.n = 0
+
+    def make(self) -> bytes:
+        self.n += 1
+        self.template["Records"][0]["Sns"]["MessageId"] = str(uuid.uuid4())
+        return json.dumps(self.template, separators=(",", ":")).encode()
+
+
+class Bench:
+    def __init__(self, binary: Path, env: dict, slack: Slack, proxy: CountingProxy,
+                 tmp: Path, deadline: float):
+        self.binary, self.env, self.slack, self.proxy = binary, env, slack, proxy
+        self.tmp, self.deadline = tmp, deadline
+        self.events = EventFactory(EVENT_FILE)
+        self.functions: list[Function] = []
+        self.invocations = 0
+
+    def new_function(self, label: str) -> Function:
+        fn = Function(self.binary, self.env, self.tmp / f"{label}.log")
+        self.functions.append(fn)
+        return fn
+
+    def invoke_checked(self, fn: Function) -> float:
+        """One invocation that must succeed and post exactly once; returns its duration (ms)."""
+        if time.monotonic() > self.deadline:
+            raise BenchError(f"total time budget of {TOTAL_BUDGET_S} s exceeded")
+        body = self.events.make()
+        posts_before = self.slack.count()
+        inv = fn.invoke(body)
+        fn.completed += 1
+        self.invocations += 1
+        posts = self.slack.count() - posts_before
+        if inv.kind != "response":
+            raise BenchError(f"invocation {self.invocations} failed (POST /{inv.kind}): "
+                             + inv.result.decode(errors="replace") + fn.log_tail())
+        try:
+            outcome = json.loads(inv.result)
+        except ValueError:
+            outcome = None
+        if not isinstance(outcome, dict) or outcome.get("delivered") != 1:
+            raise BenchError(f"invocation {self.invocations} did not deliver exactly one "
+                             f"notification: {inv.result.decode(errors='replace')}")
+        if posts != 1:
+            raise BenchError(f"invocation {self.invocations}: Slack received {posts} POSTs, "
+                             "expected exactly 1" + fn.log_tail())
+        return inv.duration_ms
+
+    def cold(self, i: int) -> dict:
+        fn = self.new_function(f"cold-{i}")
+        gsv0 = self.proxy.get_secret_value_count()
+        try:
+            init_ms = fn.start()
+            init_cpu, _ = on_cpu_ns(fn.pid)  # parked in its first GET /next
+            gsv_init = self.proxy.get_secret_value_count() - gsv0
+            first_ms = self.invoke_checked(fn)
+            fn.wait_parked()
+            first_cpu, _ = on_cpu_ns(fn.pid)
+            return {
+                "init_ms": init_ms,
+                "first_invocation_ms": first_ms,
+                "init_on_cpu_ms": init_cpu / 1e6,
+                "popen_ms": fn.popen_ms,
+                "first_invocation_on_cpu_ms": (first_cpu - init_cpu) / 1e6,
+                "get_secret_value_during_init": gsv_init,
+                "get_secret_value": self.proxy.get_secret_value_count() - gsv0,
+                "vm_hwm_mib": proc_status_kib(fn.pid, "VmHWM") / 1024,
+            }
+        finally:
+            fn.stop()
+
+    def warm(self, m: int) -> dict:
+        fn = self.new_function("warm")
+        try:
+            gsv0 = self.proxy.get_secret_value_count()
+            init_ms = fn.start()
+            first_ms = self.invoke_checked(fn)
+            fn.wait_parked()
+            gsv_cold = self.proxy.get_secret_value_count() - gsv0
+            cpu0, tasks0 = on_cpu_ns(fn.pid)
+            ticks0 = utime_stime_ticks(fn.pid)
+            gsv1 = self.proxy.get_secret_value_count()
+            durations = [self.invoke_checked(fn) for _ in range(m)]
+            fn.wait_parked()
+            cpu1, tasks1 = on_cpu_ns(fn.pid)
+            ticks1 = utime_stime_ticks(fn.pid)
+            gsv_warm = self.proxy.get_secret_value_count() - gsv1
+            hwm = proc_status_kib(fn.pid, "VmHWM") / 1024
+            rss = proc_status_kib(fn.pid, "VmRSS") / 1024
+            rss_anon = proc_status_kib(fn.pid, "RssAnon") / 1024
+            rss_file = proc_status_kib(fn.pid, "RssFile") / 1024
+            hz = os.sysconf("SC_CLK_TCK")
+            return {
+                "init_ms": init_ms,
+                "first_invocation_ms": first_ms,
+                "get_secret_value_cold": gsv_cold,
+                "get_secret_value_warm": gsv_warm,
+                "durations_ms": durations,
+                "on_cpu_ns_before": cpu0,
+                "on_cpu_ns_after": cpu1,
+                "tasks_before": tasks0,
+                "tasks_after": tasks1,
+                "on_cpu_per_invocation_ms": (cpu1 - cpu0) / m / 1e6,
+                "utime_stime_per_invocation_ms_crosscheck":
+                    ((ticks1[0] + ticks1[1]) - (ticks0[0] + ticks0[1])) / hz * 1000 / m,
+                "vm_hwm_mib": hwm,
+                "vm_rss_mib_end": rss,
+                "rss_anon_mib_end": rss_anon,
+                "rss_file_mib_end": rss_file,
+            }
+        finally:
+            fn.stop()
+
+    def stop_all(self) -> None:
+        for fn in self.functions:
+            try:
+                fn.stop()
+            except Exception as e:  # keep cleaning up the others
+                print(f"warning: cleanup: {e}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------
+def fmt_ok(value: float, target: float | None) -> str:
+    if target is None:
+        return ""
+    return "yes" if value <= target else "**no**"
+
+
+def markdown(res: dict) -> str:
+    s = res["summary"]
+    mach = res["machine"]
+    n, m = res["config"]["cold"], res["config"]["warm"]
+    stripped = {True: "stripped", False: "NOT stripped", None: "strip state unknown"}[
+        s["binary_stripped"]]
+    rows = [
+        (f"init (median of {n} cold starts)", f"{s['init_ms_median']:.2f} ms",
+         f"≤ {TARGET_INIT_MS:g} ms", fmt_ok(s["init_ms_median"], TARGET_INIT_MS)),
+        ("init on-CPU (median; informational)", f"{s['init_on_cpu_ms_median']:.2f} ms", "", ""),
+        (f"first invocation (median of {n})", f"{s['first_invocation_ms_median']:.2f} ms", "", ""),
+        (f"warm p50 ({m} invocations)", f"{s['warm_p50_ms']:.3f} ms", "", ""),
+        (f"warm p99 ({m} invocations)", f"{s['warm_p99_ms']:.3f} ms", "", ""),
+        ("on-CPU per warm invocation", f"{s['on_cpu_per_warm_invocation_ms']:.4f} ms",
+         f"≤ {TARGET_ON_CPU_MS:g} ms", fmt_ok(s["on_cpu_per_warm_invocation_ms"],
+                                               TARGET_ON_CPU_MS)),
+        ("peak RSS (VmHWM, warm process)", f"{s['peak_rss_mib']:.2f} MiB",
+         f"≤ {TARGET_PEAK_RSS_MIB:g} MiB", fmt_ok(s["peak_rss_mib"], TARGET_PEAK_RSS_MIB)),
+        ("binary size", f"{s['binary_mib']:.2f} MiB ({stripped})",
+         f"≤ {TARGET_BINARY_MIB:g} MiB", fmt_ok(s["binary_mib"], TARGET_BINARY_MIB)),
+        ("GetSecretValue per warm invocation",
+         f"{s['get_secret_value_per_warm_invocation']:g} ({s['get_secret_value_warm']} in {m})",
+         "0", fmt_ok(s["get_secret_value_per_warm_invocation"], 0)),
+        ("GetSecretValue per cold start",
+         ", ".join(str(c) for c in s["get_secret_value_per_cold_start"]), "1", 
+         "yes" if all(c == 1 for c in s["get_secret_value_per_cold_start"]) else "**no**"),
+    ]
+    out = ["| metric | value | target | meets |", "| --- | --- | --- | --- |"]
+    out += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    out.append("")
+    out.append(f"Machine: {mach['machine']}, {mach['nproc']} CPUs, {mach['cpu_model']}, "
+               f"kernel {mach['kernel']}; {mach['rustc'] or 'rustc ?'}; "
+               f"commit {(mach['git_commit'] or '?')[:12]}; date {mach['date']}; "
+               f"load average {mach['loadavg_at_start'][0]:.2f} at start, "
+               f"{mach.get('loadavg_at_end', ['?'])[0]} at end")
+    return "\n".join(out)
+
+
+def check_gates(res: dict) -> list[str]:
+    s = res["summary"]
+    fails = []
+    if s["binary_mib"] > CHECK_MAX_BINARY_MIB:
+        fails.append(f"binary size {s['binary_mib']:.2f} MiB > {CHECK_MAX_BINARY_MIB} MiB")
+    if s["peak_rss_mib"] > CHECK_MAX_PEAK_RSS_MIB:
+        fails.append(f"peak RSS {s['peak_rss_mib']:.2f} MiB > {CHECK_MAX_PEAK_RSS_MIB} MiB")
+    if s["get_secret_value_warm"] > CHECK_MAX_WARM_GET_SECRET_VALUE:
+        fails.append(f"{s['get_secret_value_warm']} GetSecretValue call(s) during warm "
+                     f"invocations (allowed {CHECK_MAX_WARM_GET_SECRET_VALUE})")
+    return fails
+
+
+def write_json(path: Path, res: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(res, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------------------------
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description="Cold-start / warm-invocation benchmark of the slack-alarm-notifier binary "
+                    "under a local Lambda Runtime API, moto Secrets Manager and a local Slack.")
+    p.add_argument("--cold", type=int, default=DEFAULT_COLD,
+                   help=f"cold starts (fresh processes); default {DEFAULT_COLD}, "
+                        f"at least {MIN_COLD} unless --check")
+    p.add_argument("--warm", type=int, default=DEFAULT_WARM,
+                   help=f"warm invocations in one process; default {DEFAULT_WARM}, "
+                        f"at least {MIN_WARM} unless --check")
+    p.add_argument("--out", type=Path, default=None,
+                   help="JSON results file (default bench/results.json; "
+                        "bench/results-check.json with --check)")
+    p.add_argument("--binary", type=Path, default=None,
+                   help="function binary (default target/release/slack-alarm-notifier)")
+    p.add_argument("--no-build", action="store_true", help="skip cargo build --release")
+    p.add_argument("--check", action="store_true",
+                   help="CI gate: exit 3 if binary > %g MiB, peak RSS > %g MiB or any "
+                        "GetSecretValue on warm invocations" % (CHECK_MAX_BINARY_MIB,
+                                                                 CHECK_MAX_PEAK_RSS_MIB))
+    a = p.parse_args(argv)
+    if a.cold < 1 or a.warm < 1:
+        p.error("--cold and --warm must be at least 1")
+    if not a.check and (a.cold < MIN_COLD or a.warm < MIN_WARM):
+        p.error(f"a full run needs --cold >= {MIN_COLD} and --warm >= {MIN_WARM} "
+                "(smaller runs are only for --check)")
+    if a.out is None:
+        a.out = REPO / "bench" / ("results-check.json" if a.check else "results.json")
+    return a
+
+
+def default_binary() -> Path:
+    target = os.environ.get("CARGO_TARGET_DIR")
+    base = Path(target) if target else REPO / "target"
+    if not base.is_absolute():
+        base = REPO / base
+    return base / "release" / BINARY_NAME
+
+
+def _sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _sigterm)
+    signal.signal(signal.SIGHUP, _sigterm)
+    sys.setswitchinterval(0.0005)  # quicker hand-offs between the emulator's threads
+    started = time.monotonic()
+    binary = (args.binary or default_binary()).resolve()
+    res: dict = {
+        "ok": False,
+        "config": {"cold": args.cold, "warm": args.warm, "check": args.check,
+                   "binary": str(binary), "event": str(EVENT_FILE.relative_to(REPO)),
+                   "build": not args.no_build},
+        "machine": machine_info(),
+    }
+    moto_server = slack = proxy = bench = None
+    tmp = Path(tempfile.mkdtemp(prefix="slack-notifier-bench-"))
+    keep_tmp = False
+    try:
+        if not args.no_build:
+            res["build_seconds"] = round(build(binary), 1)
+        if not binary.is_file():
+            raise BenchError(f"{binary} not found (build it, or pass --binary)")
+        size = binary.stat().st_size
+        stripped = is_stripped(binary)
+
+        moto_server, moto_port, boto3 = start_moto()
+        slack = Slack()
+        proxy = CountingProxy(moto_port)
+        create_secret(boto3, moto_port, slack.url)
+        home = tmp / "home"
+        home.mkdir()
+        env = function_env(home, proxy.server.port)
+        bench = Bench(binary, env, slack, proxy, tmp, time.monotonic() + TOTAL_BUDGET_S)
+
+        colds = []
+        for i in range(args.cold):
+            c = bench.cold(i)
+            colds.append(c)
+            print(f"cold {i + 1}/{args.cold}: init {c['init_ms']:.2f} ms "
+                  f"({c['init_on_cpu_ms']:.2f} ms on CPU), first invocation "
+                  f"{c['first_invocation_ms']:.2f} ms, GetSecretValue {c['get_secret_value']}",
+                  flush=True)
+        print(f"warm: 1 cold + {args.warm} warm invocations in one process ...", flush=True)
+        w = bench.warm(args.warm)
+
+        slack_posts = slack.count()
+        if slack.bad_posts:
+            raise BenchError(f"Slack received {slack.bad_posts} malformed POST(s)")
+        if slack_posts != bench.invocations:
+            raise BenchError(f"Slack received {slack_posts} POSTs for {bench.invocations} "
+                             "invocations")
+
+        d = w["durations_ms"]
+        res["summary"] = {
+            "init_ms_median": statistics.median(c["init_ms"] for c in colds),
+            "first_invocation_ms_median":
+                statistics.median(c["first_invocation_ms"] for c in colds),
+            "init_on_cpu_ms_median": statistics.median(c["init_on_cpu_ms"] for c in colds),
+            "warm_p50_ms": percentile(d, 50),
+            "warm_p99_ms": percentile(d, 99),
+            "on_cpu_per_warm_invocation_ms": w["on_cpu_per_invocation_ms"],
+            "peak_rss_mib": w["vm_hwm_mib"],
+            "binary_bytes": size,
+            "binary_mib": size / MIB,
+            "binary_stripped": stripped,
+            "get_secret_value_warm": w["get_secret_value_warm"],
+            "get_secret_value_per_warm_invocation": w["get_secret_value_warm"] / args.warm,
+            "get_secret_value_per_cold_start": [c["get_secret_value"] for c in colds],
+            "invocations": bench.invocations,
+            "slack_posts": slack_posts,
+            "failed_invocations": 0,
+        }
+        res["cold_starts"] = colds
+        res["raw"] = {
+            "init_ms": [c["init_ms"] for c in colds],
+            "init_on_cpu_ms": [c["init_on_cpu_ms"] for c in colds],
+            "first_invocation_ms": [c["first_invocation_ms"] for c in colds],
+            "warm_invocation_ms": d,
+        }
+        res["warm_process"] = {k: v for k, v in w.items() if k != "durations_ms"}
+        res["secretsmanager_requests_by_target"] = dict(proxy.by_target)
+        res["ok"] = True
+        gates = check_gates(res) if args.check else []
+        res["check"] = {"enabled": args.check, "failures": gates,
+                        "thresholds": {"binary_mib": CHECK_MAX_BINARY_MIB,
+                                       "peak_rss_mib": CHECK_MAX_PEAK_RSS_MIB,
+                                       "warm_get_secret_value": CHECK_MAX_WARM_GET_SECRET_VALUE}}
+        res["wall_seconds"] = round(time.monotonic() - started, 1)
+        res["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+        write_json(args.out, res)
+        print()
+        print(markdown(res))
+        print(f"\nraw figures: {args.out}")
+        if args.check:
+            if gates:
+                for g in gates:
+                    print(f"CHECK FAILED: {g}", file=sys.stderr)
+                return 3
+            print("check passed (binary size, peak RSS, no GetSecretValue on warm invocations, "
+                  "every invocation succeeded)")
+        return 0
+    except BenchError as e:
+        keep_tmp = True
+        res["error"] = str(e)
+        res["wall_seconds"] = round(time.monotonic() - started, 1)
+        try:
+            write_json(args.out, res)
+        except OSError:
+            pass
+        print(f"BENCHMARK FAILED: {e}\n(function logs kept in {tmp})", file=sys.stderr)
+        return 1
+    finally:
+        if bench is not None:
+            bench.stop_all()
+        for srv in (proxy, slack):
+            if srv is not None:
+                srv.server.stop()
+        if moto_server is not None:
+            try:
+                moto_server.stop()
+            except Exception as e:
+                print(f"warning: stopping moto: {e}", file=sys.stderr)
+        if not keep_tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs the test-only dependencies, then runs every test: Rust unit, golden, property and
+# end-to-end tests, the supply-chain check, the quick benchmark gate, and the infra tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Python test tools (moto, cfn-lint) in .venv"
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+export MOTO_PYTHON="$root/.venv/bin/python"
+export PATH="$root/.venv/bin:$PATH"
+
+step "cargo test (unit, golden snapshots, properties, CLI, end to end through the Lambda Runtime API)"
+# insta never writes snapshots here: a changed rendering fails until it is reviewed.
+INSTA_UPDATE=no cargo test --locked --all-targets
+
+step "cargo deny (licenses, bans, sources; advisories need the network, see README)"
+if ! command -v cargo-deny >/dev/null 2>&1; then
+  cargo install --locked cargo-deny@0.18.3
+fi
+cargo deny --locked check licenses bans sources
+
+step "benchmark gate (binary size, peak RSS, no Secrets Manager calls when warm)"
+cargo build --locked --release
+.venv/bin/python bench/run.py --no-build --cold 3 --warm 50 --check --out target/bench-quick.json
+
+step "infra: npm ci, tests (assertions, cdk-nag), synth, cfn-lint"
+bootstrap_dir="$root/target/bootstrap"
+mkdir -p "$bootstrap_dir"
+cp target/release/slack-alarm-notifier "$bootstrap_dir/bootstrap"
+(
+  cd infra
+  npm ci --no-audit --no-fund
+  npm test
+  npm run synth -- -c bootstrapDir="$bootstrap_dir"
+  npm run lint:cfn
+)
+
+step "all tests passed"

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::handler::{with_channel, Notifier};
+use crate::handler::Notifier;
 use crate::parse::parse_event_bytes;
-use crate::render::{render, RenderOptions};
+use crate::render::{render, render_payload, RenderOptions};
 use crate::secret::{parse_secret, SecretError, SecretSource};
 use crate::slack::SlackClient;
 
@@ -206,11 +206,16 @@ async fn send(args: SendArgs) -> Result<(), String> {
             .slack
             .check(&secret.webhook)
             .map_err(|e| e.to_string())?;
-        let payloads = render_event(&bytes, &notifier.render_options)?;
-        let payloads = payloads
-            .into_iter()
-            .map(|p| with_channel(p, &secret))
-            .collect();
+        let records = parse_event_bytes(&bytes).map_err(|e| e.to_string())?;
+        let mut payloads = Vec::new();
+        for record in records {
+            let mut payload = render_payload(
+                &record.map_err(|e| e.to_string())?,
+                &notifier.render_options,
+            );
+            payload.channel.clone_from(&secret.channel);
+            payloads.push(serde_json::to_value(payload).unwrap_or_default());
+        }
         print_json(&Value::Array(payloads));
         return Ok(());
     }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::model::{Body, Notification};
 use crate::parse::{parse_event, ParseError};
-use crate::render::{describe, render, RenderOptions};
+use crate::render::{describe, render_payload, Payload, RenderOptions};
 use crate::secret::{SecretError, SecretSource, SlackSecret};
 use crate::slack::{SlackClient, SlackError};
 
@@ -115,12 +115,10 @@ impl RecentIds {
     }
 }
 
-/// Adds the secret's channel, when it has one.
-pub fn with_channel(mut payload: Value, secret: &SlackSecret) -> Value {
-    if let (Some(channel), Value::Object(map)) = (&secret.channel, &mut payload) {
-        map.insert("channel".into(), Value::String(channel.clone()));
-    }
-    payload
+/// The request body for `secret`'s webhook: the payload with the secret's channel, if any.
+pub fn body_for(payload: &mut Payload, secret: &SlackSecret) -> Vec<u8> {
+    payload.channel.clone_from(&secret.channel);
+    serde_json::to_vec(payload).unwrap_or_default()
 }
 
 /// The long-lived parts of the function, built once per process.
@@ -218,9 +216,9 @@ impl Notifier {
         notification: &Notification,
         deadline: Instant,
     ) -> Result<u32, RecordError> {
-        let payload = render(notification, &self.render_options);
+        let mut payload = render_payload(notification, &self.render_options);
         let secret = self.secrets.get(deadline).await?;
-        let body = serde_json::to_vec(&with_channel(payload.clone(), &secret)).unwrap_or_default();
+        let body = body_for(&mut payload, &secret);
         match self.slack.post(&secret.webhook, &body, deadline).await {
             Ok(d) => Ok(d.attempts),
             Err(e) if e.webhook_gone() => {
@@ -231,7 +229,7 @@ impl Notifier {
                     self.secrets.invalidate();
                     return Err(e.into());
                 }
-                let body = serde_json::to_vec(&with_channel(payload, &fresh)).unwrap_or_default();
+                let body = body_for(&mut payload, &fresh);
                 let delivered = self.slack.post(&fresh.webhook, &body, deadline).await?;
                 Ok(delivered.attempts)
             }

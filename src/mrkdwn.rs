@@ -25,6 +25,10 @@ pub fn escape(text: &str) -> String {
 /// Escapes and cuts to at most `max` UTF-16 units, ending with [`TRUNCATION_MARKER`] when cut.
 /// Never splits an escape sequence or a character.
 pub fn escape_within(text: &str, max: usize) -> String {
+    // Escaping at most quintuples the length, and UTF-16 units never outnumber UTF-8 bytes.
+    if text.len().saturating_mul(5) <= max {
+        return escape_all(text);
+    }
     let mut out = String::with_capacity(text.len().min(max));
     let mut len = 0;
     let budget = max.saturating_sub(slack_len(TRUNCATION_MARKER));
@@ -39,12 +43,7 @@ pub fn escape_within(text: &str, max: usize) -> String {
                 .map(|c| escape_char(c).map_or(c.len_utf16(), str::len))
                 .sum();
             if len + rest_len <= max {
-                for c in text[i..].chars() {
-                    match escape_char(c) {
-                        Some(e) => out.push_str(e),
-                        None => out.push(c),
-                    }
-                }
+                out.push_str(&escape_all(&text[i..]));
             } else {
                 out.push_str(TRUNCATION_MARKER);
             }
@@ -56,9 +55,20 @@ pub fn escape_within(text: &str, max: usize) -> String {
     out
 }
 
+fn escape_all(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match escape_char(c) {
+            Some(e) => out.push_str(e),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
 /// Cuts text that is already safe (our own mrkdwn) to `max` UTF-16 units.
 pub fn truncate(text: &str, max: usize) -> String {
-    if slack_len(text) <= max {
+    if text.len() <= max || slack_len(text) <= max {
         return text.to_owned();
     }
     let budget = max.saturating_sub(slack_len(TRUNCATION_MARKER));

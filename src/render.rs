@@ -4,7 +4,8 @@
 //! with the header, and one attachment whose colour bar carries the state.
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::model::*;
 use crate::mrkdwn::{code_safe, escape, escape_within, truncate};
@@ -40,8 +41,8 @@ pub mod colour {
     pub const INFO: &str = "#1D9BD1";
 }
 
-/// Renders one notification as the exact JSON body posted to the webhook.
-pub fn render(notification: &Notification, options: &RenderOptions) -> Value {
+/// Renders one notification as the exact body posted to the webhook (without `channel`).
+pub fn render_payload(notification: &Notification, options: &RenderOptions) -> Payload {
     let message = match &notification.body {
         Body::Alarm(a) => alarm(a, options),
         Body::Health(h) => health(h),
@@ -53,6 +54,11 @@ pub fn render(notification: &Notification, options: &RenderOptions) -> Value {
         Body::Text(t) => text_message(t),
     };
     message.into_payload()
+}
+
+/// [`render_payload`] as a JSON value, for printing and inspection.
+pub fn render(notification: &Notification, options: &RenderOptions) -> Value {
+    serde_json::to_value(render_payload(notification, options)).unwrap_or_default()
 }
 
 /// A short label used in logs and metrics.
@@ -69,6 +75,81 @@ pub fn describe(body: &Body) -> (&'static str, String) {
     }
 }
 
+// ---- the payload: typed, so it serializes without building a JSON tree first ----
+
+/// The webhook's JSON body.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Payload {
+    /// Honoured by legacy webhooks only; set from the secret's `SLACK_CHANNEL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// The notification fallback.
+    pub text: String,
+    pub blocks: Vec<Block>,
+    pub attachments: Vec<Attachment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attachment {
+    pub color: &'static str,
+    pub blocks: Vec<Block>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Block {
+    Header {
+        text: Text,
+    },
+    Section {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        text: Option<Text>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        fields: Vec<Text>,
+    },
+    Actions {
+        elements: Vec<Button>,
+    },
+    Context {
+        elements: Vec<Text>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Text {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emoji: Option<bool>,
+}
+
+impl Text {
+    fn mrkdwn(text: String) -> Self {
+        Self {
+            kind: "mrkdwn",
+            text,
+            emoji: None,
+        }
+    }
+
+    fn plain(text: String) -> Self {
+        Self {
+            kind: "plain_text",
+            text,
+            emoji: Some(true),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Button {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub text: Text,
+    pub url: String,
+}
+
 // ---- message builder ----
 
 struct Message {
@@ -76,7 +157,7 @@ struct Message {
     header: String,
     mention: Option<String>,
     colour: &'static str,
-    blocks: Vec<Value>,
+    blocks: Vec<Block>,
 }
 
 impl Message {
@@ -93,7 +174,10 @@ impl Message {
     /// A section of our own mrkdwn (user parts already escaped).
     fn section(&mut self, mrkdwn: String) {
         if !mrkdwn.trim().is_empty() {
-            self.blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate(&mrkdwn, limits::SECTION_TEXT)}}));
+            self.blocks.push(Block::Section {
+                text: Some(Text::mrkdwn(truncate(&mrkdwn, limits::SECTION_TEXT))),
+                fields: Vec::new(),
+            });
         }
     }
 
@@ -108,62 +192,65 @@ impl Message {
 
     /// Two-column facts; empty values are left out and long lists split over sections.
     fn fields(&mut self, pairs: Vec<(&str, Option<String>)>) {
-        let fields: Vec<Value> = pairs
+        let mut fields: Vec<Text> = pairs
             .into_iter()
             .filter_map(|(k, v)| v.filter(|v| !v.trim().is_empty()).map(|v| (k, v)))
-            .map(|(k, v)| json!({"type": "mrkdwn", "text": truncate(&format!("*{k}*\n{v}"), limits::FIELD_TEXT)}))
+            .map(|(k, v)| Text::mrkdwn(truncate(&format!("*{k}*\n{v}"), limits::FIELD_TEXT)))
             .collect();
-        for chunk in fields.chunks(limits::FIELDS) {
-            self.blocks
-                .push(json!({"type": "section", "fields": chunk}));
+        while !fields.is_empty() {
+            let rest = fields.split_off(fields.len().min(limits::FIELDS));
+            self.blocks.push(Block::Section { text: None, fields });
+            fields = rest;
         }
     }
 
     fn button(&mut self, label: &str, url: Option<String>) {
         if let Some(url) = url.filter(|u| u.len() <= limits::BUTTON_URL) {
-            self.blocks.push(json!({"type": "actions", "elements": [{
-                "type": "button",
-                "text": {"type": "plain_text", "text": truncate(label, limits::BUTTON_TEXT), "emoji": true},
-                "url": url,
-            }]}));
+            self.blocks.push(Block::Actions {
+                elements: vec![Button {
+                    kind: "button",
+                    text: Text::plain(truncate(label, limits::BUTTON_TEXT)),
+                    url,
+                }],
+            });
         }
     }
 
     fn context(&mut self, items: Vec<String>) {
-        let elements: Vec<Value> = items
+        let elements: Vec<Text> = items
             .into_iter()
             .filter(|i| !i.is_empty())
             .take(limits::CONTEXT_ELEMENTS)
-            .map(|i| json!({"type": "mrkdwn", "text": truncate(&i, limits::SECTION_TEXT)}))
+            .map(|i| Text::mrkdwn(truncate(&i, limits::SECTION_TEXT)))
             .collect();
         if !elements.is_empty() {
-            self.blocks
-                .push(json!({"type": "context", "elements": elements}));
+            self.blocks.push(Block::Context { elements });
         }
     }
 
-    fn into_payload(self) -> Value {
-        let mut top = vec![
-            json!({"type": "header", "text": {"type": "plain_text", "text": truncate(&self.header, limits::HEADER_TEXT), "emoji": true}}),
-        ];
+    fn into_payload(self) -> Payload {
+        let mut top = vec![Block::Header {
+            text: Text::plain(truncate(&self.header, limits::HEADER_TEXT)),
+        }];
         let mut fallback = self.fallback;
         if let Some(mention) = &self.mention {
-            top.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": mention}}));
+            top.push(Block::Section {
+                text: Some(Text::mrkdwn(mention.clone())),
+                fields: Vec::new(),
+            });
             fallback = format!("{mention} {fallback}");
         }
         let mut blocks = self.blocks;
         blocks.truncate(limits::BLOCKS - top.len());
-        let mut payload = Map::new();
-        payload.insert(
-            "text".into(),
-            Value::String(truncate(&fallback, limits::FALLBACK_TEXT)),
-        );
-        payload.insert("blocks".into(), Value::Array(top));
-        payload.insert(
-            "attachments".into(),
-            json!([{"color": self.colour, "blocks": blocks}]),
-        );
-        Value::Object(payload)
+        Payload {
+            channel: None,
+            text: truncate(&fallback, limits::FALLBACK_TEXT),
+            blocks: top,
+            attachments: vec![Attachment {
+                color: self.colour,
+                blocks,
+            }],
+        }
     }
 }
 
@@ -253,6 +340,19 @@ fn bullets(items: &[String], max: usize) -> Option<String> {
 }
 
 // ---- alarms ----
+
+/// `arn:aws:cloudwatch:us-east-1:123:alarm:name` → `name`, wherever it stands in the text.
+fn shorten_alarm_arns(text: &str) -> String {
+    text.split(' ')
+        .map(|word| match parse_arn(word) {
+            Some(arn) if arn.service == "cloudwatch" => {
+                arn.resource.strip_prefix("alarm:").unwrap_or(word)
+            }
+            _ => word,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 fn state_look(state: &AlarmState) -> (&'static str, &'static str, &'static str) {
     match state {
@@ -398,20 +498,25 @@ fn alarm(a: &Alarm, options: &RenderOptions) -> Message {
     } else {
         label.to_owned()
     };
-    let reason = a.reason.as_deref().unwrap_or("no reason given");
+    // Composite reasons name children by ARN; the name is what a reader looks for.
+    let reason = match &a.kind {
+        AlarmKind::Composite(_) => a.reason.as_deref().map(shorten_alarm_arns),
+        _ => a.reason.clone(),
+    };
+    let shown_reason = reason.as_deref().unwrap_or("no reason given");
     // Reads like the original one-liner, kept short for phone notifications.
     let fallback = format!(
         "{} state is now {}: {}",
         escape(&a.name),
         a.state.as_str(),
-        escape_within(reason, 200)
+        escape_within(shown_reason, 200)
     );
     let mut m = Message::new(format!("{emoji} {label}: {}", a.name), fallback, colour);
     if a.state == AlarmState::Alarm {
         m.mention = options.mention.clone();
     }
 
-    m.titled("Reason", a.reason.as_deref());
+    m.titled("Reason", reason.as_deref());
     let transition = match &a.previous_state {
         Some(prev) => format!("{} → {}", prev.as_str(), a.state.as_str()),
         None => a.state.as_str().to_owned(),
@@ -435,7 +540,7 @@ fn alarm(a: &Alarm, options: &RenderOptions) -> Message {
                 dimension_list(&c.metric.dimensions).map(|d| escape(&d)),
             ));
             facts.push((
-                "Missing data",
+                "Treat missing data as",
                 c.evaluation.treat_missing_data.as_deref().map(escape),
             ));
         }
@@ -545,7 +650,11 @@ fn health(h: &HealthEvent) -> Message {
     let code_text = h.event_type_code.as_deref().unwrap_or("event");
     let service = h.service.as_deref().unwrap_or("AWS");
     let fallback = format!("AWS Health: {} {}", escape(service), escape(code_text));
-    let mut m = Message::new(format!("🩺 AWS Health: {code_text}"), fallback, colour);
+    let mut m = Message::new(
+        format!("🩺 AWS Health: {service} {code_text}"),
+        fallback,
+        colour,
+    );
     m.fields(vec![
         ("Service", Some(escape(service))),
         ("Category", h.category.as_deref().map(escape)),
@@ -678,7 +787,7 @@ fn backup(b: &BackupJob) -> Message {
         fallback,
         colour,
     );
-    m.titled("Status", b.status_message.as_deref());
+    m.titled("Message", b.status_message.as_deref());
     m.fields(vec![
         ("State", Some(escape(&state))),
         ("Job ID", b.job_id.as_deref().map(code)),

@@ -93,7 +93,7 @@ fn other_aws_sources_get_their_own_layouts() {
     for (file, header) in [
         (
             "tests/fixtures/sns-health.json",
-            "AWS Health: AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED",
+            "AWS Health: EC2 AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED",
         ),
         (
             "tests/fixtures/eventbridge-guardduty.json",

@@ -508,7 +508,7 @@ fn alarm(a: &Alarm, options: &RenderOptions) -> Message {
     let fallback = format!(
         "{} state is now {}: {}",
         escape(&a.name),
-        a.state.as_str(),
+        escape(a.state.as_str()),
         escape_within(shown_reason, 200)
     );
     let mut m = Message::new(format!("{emoji} {label}: {}", a.name), fallback, colour);
@@ -521,6 +521,8 @@ fn alarm(a: &Alarm, options: &RenderOptions) -> Message {
         Some(prev) => format!("{} → {}", prev.as_str(), a.state.as_str()),
         None => a.state.as_str().to_owned(),
     };
+    // An unknown state is the event's own text.
+    let transition = escape(&transition);
     let mut facts: Vec<(&str, Option<String>)> =
         vec![("State", Some(transition)), ("When", when(a.time))];
     let mut details: Vec<(String, Option<String>)> = Vec::new();

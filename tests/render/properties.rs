@@ -34,13 +34,14 @@ fn alarm_json(
     metric: &str,
     dimension: &str,
     rule: Option<&str>,
+    state: &str,
 ) -> String {
     let mut alarm = json!({
         "AlarmName": name,
         "AlarmDescription": description,
         "AWSAccountId": "123456789012",
-        "NewStateValue": "ALARM",
-        "OldStateValue": "OK",
+        "NewStateValue": state,
+        "OldStateValue": state,
         "NewStateReason": reason,
         "StateChangeTime": "2026-11-20T08:15:30.852+0000",
         "Region": "US East (N. Virginia)",
@@ -76,8 +77,9 @@ proptest! {
     fn no_mention_leaks_and_limits_hold(
         name in nasty(), description in nasty(), reason in nasty(), metric in nasty(), dimension in nasty(),
         rule in proptest::option::of(nasty()), subject in proptest::option::of(nasty()),
+        state in prop_oneof![Just("ALARM".to_owned()), Just("OK".to_owned()), nasty()],
     ) {
-        let message = alarm_json(&name, &description, &reason, &metric, &dimension, rule.as_deref());
+        let message = alarm_json(&name, &description, &reason, &metric, &dimension, rule.as_deref(), &state);
         for text_message in [message.clone(), description.clone()] {
             let body = parse_sns_message(subject.clone(), &text_message, None).unwrap();
             let payload = render(&Notification { id: None, body }, &RenderOptions::default());
@@ -90,7 +92,7 @@ proptest! {
 
     #[test]
     fn a_configured_mention_is_the_only_live_markup(name in nasty(), reason in nasty()) {
-        let message = alarm_json(&name, "", &reason, "m", "d", None);
+        let message = alarm_json(&name, "", &reason, "m", "d", None, "ALARM");
         let body = parse_sns_message(None, &message, None).unwrap();
         let options = RenderOptions { mention: Some("<!here>".into()) };
         let payload = render(&Notification { id: None, body }, &options);

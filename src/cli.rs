@@ -219,10 +219,8 @@ async fn send(args: SendArgs) -> Result<(), String> {
         print_json(&Value::Array(payloads));
         return Ok(());
     }
-    let event: Value =
-        serde_json::from_slice(&bytes).map_err(|e| format!("event is not valid JSON: {e}"))?;
     let outcome = notifier
-        .handle(event, deadline)
+        .handle(&bytes, deadline)
         .await
         .map_err(|e| e.to_string())?;
     print_json(&serde_json::to_value(outcome).unwrap_or_default());

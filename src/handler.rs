@@ -5,11 +5,10 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::config::Config;
 use crate::model::{Body, Notification};
-use crate::parse::{parse_event, ParseError};
+use crate::parse::{parse_event_bytes, ParseError};
 use crate::render::{describe, render_payload, Payload, RenderOptions};
 use crate::secret::{SecretError, SecretSource, SlackSecret};
 use crate::slack::{SlackClient, SlackError};
@@ -156,8 +155,8 @@ impl Notifier {
     }
 
     /// Handles one event. Every record is attempted; any failure fails the invocation.
-    pub async fn handle(&self, event: Value, deadline: Instant) -> Result<Outcome, HandlerError> {
-        let records = parse_event(event).map_err(HandlerError::MalformedEvent)?;
+    pub async fn handle(&self, event: &[u8], deadline: Instant) -> Result<Outcome, HandlerError> {
+        let records = parse_event_bytes(event).map_err(HandlerError::MalformedEvent)?;
         let total = records.len();
         let mut outcome = Outcome::default();
         let mut failures: Vec<RecordError> = Vec::new();

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::config::Config;
 use crate::handler::{HandlerError, Notifier, Outcome};
@@ -55,10 +55,15 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let notifier = notifier_from_config(&config).await?;
     let notifier = &notifier;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let deadline = deadline_from_epoch_ms(event.context.deadline);
-        let result: Result<Outcome, HandlerError> = notifier.handle(event.payload, deadline).await;
-        result
-    }))
+    // The event arrives as raw JSON: parsing reads only the fields it needs.
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| async move {
+            let deadline = deadline_from_epoch_ms(event.context.deadline);
+            let result: Result<Outcome, HandlerError> = notifier
+                .handle(event.payload.get().as_bytes(), deadline)
+                .await;
+            result
+        },
+    ))
     .await
 }

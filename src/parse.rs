@@ -39,9 +39,63 @@ pub type Parsed = Vec<Result<Notification, ParseError>>;
 
 /// Parses raw event bytes.
 pub fn parse_event_bytes(bytes: &[u8]) -> Result<Parsed, ParseError> {
+    if let Some(parsed) = parse_plain_sns(bytes) {
+        return Ok(parsed);
+    }
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| ParseError::Json(e.to_string()))?;
     parse_event(value)
+}
+
+/// The common case, an SNS event whose records are all well formed, read without building
+/// a JSON tree of the envelope. Anything else returns `None` and takes the general path.
+fn parse_plain_sns(bytes: &[u8]) -> Option<Parsed> {
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        #[serde(rename = "Records", borrow)]
+        records: Vec<Record<'a>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Record<'a> {
+        #[serde(rename = "Sns", borrow)]
+        sns: Sns<'a>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Sns<'a> {
+        #[serde(rename = "Message", borrow)]
+        message: std::borrow::Cow<'a, str>,
+        #[serde(rename = "MessageId", default)]
+        message_id: Option<String>,
+        #[serde(rename = "Subject", default)]
+        subject: Option<String>,
+        #[serde(rename = "TopicArn", default)]
+        topic_arn: Option<String>,
+    }
+    let envelope: Envelope = serde_json::from_slice(bytes).ok()?;
+    if envelope.records.is_empty() {
+        return None;
+    }
+    // Same reading as the general path: blank strings count as absent.
+    let present = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+    Some(
+        envelope
+            .records
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let body = parse_sns_message(
+                    present(r.sns.subject),
+                    &r.sns.message,
+                    present(r.sns.topic_arn),
+                )
+                .map_err(|e| at(format!("Records[{i}]"), e))?;
+                Ok(Notification {
+                    id: present(r.sns.message_id),
+                    body,
+                })
+            })
+            .collect(),
+    )
 }
 
 /// Parses an event already decoded as JSON (as the Lambda runtime hands it over).
@@ -796,6 +850,25 @@ fn backup_from_text(subject: Option<&str>, text: &str) -> Option<BackupJob> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sns_fast_path_agrees_with_the_general_path() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(root).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            let general = parse_event(serde_json::from_slice(&bytes).unwrap()).unwrap();
+            if let Some(fast) = parse_plain_sns(&bytes) {
+                assert_eq!(fast, general);
+                checked += 1;
+            }
+        }
+        assert!(checked >= 9, "{checked}");
+        // Wrong types fall back to the general path, which reads them leniently.
+        let odd = br#"{"Records":[{"Sns":{"Message":"hi","Subject":7,"MessageId":"  "}}]}"#;
+        assert!(parse_plain_sns(odd).is_none());
+        assert!(parse_event_bytes(odd).unwrap()[0].is_ok());
+    }
 
     #[test]
     fn times_in_both_aws_formats() {

@@ -125,6 +125,8 @@ pub struct SlackClient {
     max_attempts: u32,
     /// Set by a 429: no post goes out before this instant.
     paused_until: Mutex<Option<Instant>>,
+    /// The last webhook that passed [`check_webhook`], so warm posts don't parse it again.
+    checked: Mutex<Option<(WebhookUrl, reqwest::Url)>>,
 }
 
 enum Attempt {
@@ -175,7 +177,20 @@ impl SlackClient {
             attempt_timeout,
             max_attempts: max_attempts.max(1),
             paused_until: Mutex::new(None),
+            checked: Mutex::new(None),
         }
+    }
+
+    fn target(&self, url: &WebhookUrl) -> Result<reqwest::Url, SlackError> {
+        let mut checked = self.checked.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((known, parsed)) = checked.as_ref() {
+            if known == url {
+                return Ok(parsed.clone());
+            }
+        }
+        let parsed = check_webhook(url, &self.allowed_hosts)?;
+        *checked = Some((url.clone(), parsed.clone()));
+        Ok(parsed)
     }
 
     /// Checks the URL without posting.
@@ -202,7 +217,7 @@ impl SlackClient {
         body: &[u8],
         deadline: Instant,
     ) -> Result<Delivered, SlackError> {
-        let target = check_webhook(url, &self.allowed_hosts)?;
+        let target = self.target(url)?;
         let mut attempts = 0;
         let mut rate_limit_waits = 0;
         let mut last = String::from("none");

@@ -400,7 +400,7 @@ fn kind_from_trigger(t: &Obj) -> AlarmKind {
         let queries: Vec<MetricQuery> = metrics
             .iter()
             .filter_map(Value::as_object)
-            .map(query_from_pascal)
+            .map(|q| metric_query(q, &PASCAL))
             .collect();
         return math_or_anomaly(queries, evaluation, str_at(t, "ThresholdMetricId"));
     }
@@ -425,49 +425,72 @@ fn kind_from_trigger(t: &Obj) -> AlarmKind {
     })
 }
 
-fn query_from_pascal(m: &Obj) -> MetricQuery {
-    let metric = obj_at(m, "MetricStat").and_then(|stat| {
-        let metric = obj_at(stat, "Metric")?;
-        Some(Metric {
-            namespace: str_at(metric, "Namespace"),
-            name: str_at(metric, "MetricName")?,
-            dimensions: dimensions(metric.get("Dimensions")),
-            statistic: str_at(stat, "Stat"),
-            period_seconds: uint_at(stat, "Period"),
-            unit: str_at(stat, "Unit"),
-        })
-    });
-    MetricQuery {
-        id: str_at(m, "Id").unwrap_or_default(),
-        label: str_at(m, "Label"),
-        expression: str_at(m, "Expression"),
-        metric,
-        return_data: m
-            .get("ReturnData")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-    }
+/// Key names of a metric query: SNS messages use PascalCase, the alarm-action and
+/// EventBridge shapes camelCase.
+struct QueryKeys {
+    metric_stat: &'static str,
+    metric: &'static str,
+    namespace: &'static str,
+    name: &'static str,
+    dimensions: &'static str,
+    stat: &'static str,
+    period: &'static str,
+    unit: &'static str,
+    id: &'static str,
+    label: &'static str,
+    expression: &'static str,
+    return_data: &'static str,
 }
 
-fn query_from_camel(m: &Obj) -> MetricQuery {
-    let metric = obj_at(m, "metricStat").and_then(|stat| {
-        let metric = obj_at(stat, "metric")?;
+const PASCAL: QueryKeys = QueryKeys {
+    metric_stat: "MetricStat",
+    metric: "Metric",
+    namespace: "Namespace",
+    name: "MetricName",
+    dimensions: "Dimensions",
+    stat: "Stat",
+    period: "Period",
+    unit: "Unit",
+    id: "Id",
+    label: "Label",
+    expression: "Expression",
+    return_data: "ReturnData",
+};
+
+const CAMEL: QueryKeys = QueryKeys {
+    metric_stat: "metricStat",
+    metric: "metric",
+    namespace: "namespace",
+    name: "name",
+    dimensions: "dimensions",
+    stat: "stat",
+    period: "period",
+    unit: "unit",
+    id: "id",
+    label: "label",
+    expression: "expression",
+    return_data: "returnData",
+};
+
+fn metric_query(m: &Obj, keys: &QueryKeys) -> MetricQuery {
+    let metric = obj_at(m, keys.metric_stat).and_then(|stat| {
+        let metric = obj_at(stat, keys.metric)?;
         Some(Metric {
-            namespace: str_at(metric, "namespace"),
-            name: str_at(metric, "name")?,
-            dimensions: dimensions(metric.get("dimensions")),
-            statistic: str_at(stat, "stat"),
-            period_seconds: uint_at(stat, "period"),
-            unit: str_at(stat, "unit"),
+            namespace: str_at(metric, keys.namespace),
+            name: str_at(metric, keys.name)?,
+            dimensions: dimensions(metric.get(keys.dimensions)),
+            statistic: str_at(stat, keys.stat),
+            period_seconds: uint_at(stat, keys.period),
+            unit: str_at(stat, keys.unit),
         })
     });
     MetricQuery {
-        id: str_at(m, "id").unwrap_or_default(),
-        label: str_at(m, "label"),
-        expression: str_at(m, "expression"),
+        id: str_at(m, keys.id).unwrap_or_default(),
+        label: str_at(m, keys.label),
+        expression: str_at(m, keys.expression),
         metric,
         return_data: m
-            .get("returnData")
+            .get(keys.return_data)
             .and_then(Value::as_bool)
             .unwrap_or(false),
     }
@@ -576,7 +599,7 @@ fn alarm_from_detail(detail: &Obj, arn: Option<String>) -> Result<Alarm, ParseEr
             let queries: Vec<MetricQuery> = arr_at(c, "metrics")
                 .iter()
                 .filter_map(Value::as_object)
-                .map(query_from_camel)
+                .map(|q| metric_query(q, &CAMEL))
                 .collect();
             let evaluation = Evaluation {
                 threshold: reason_data.as_ref().and_then(|r| num_at(r, "threshold")),

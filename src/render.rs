@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::model::*;
 use crate::mrkdwn::{code_safe, escape, escape_within, truncate};
-use crate::parse::parse_arn;
+use crate::parse::{parse_arn, parse_time};
 
 /// Slack's Block Kit limits, with the fallback text kept far below its hard cap.
 pub mod limits {
@@ -264,6 +264,40 @@ fn when(time: Option<DateTime<Utc>>) -> Option<String> {
         "{utc}\n<!date^{}^{{date_short_pretty}} {{time_secs}} (your time)|{utc}>",
         t.timestamp()
     ))
+}
+
+/// A time AWS gave as text (ISO 8601, or RFC 2822 as AWS Health writes it), shown like
+/// alarm times; text that is not a time is shown as it is.
+fn when_text(raw: &str) -> String {
+    let parsed = parse_time(raw).or_else(|| {
+        DateTime::parse_from_rfc2822(raw.trim())
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    });
+    when(parsed).unwrap_or_else(|| escape(raw))
+}
+
+/// `scheduledChange` → `Scheduled change`, `ACCOUNT_SPECIFIC` → `Account specific`.
+fn humanise(code: &str) -> String {
+    let mut words = String::with_capacity(code.len() + 4);
+    let mut previous_lower = false;
+    for c in code.chars() {
+        if c == '_' || c == '-' {
+            words.push(' ');
+            previous_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && previous_lower {
+            words.push(' ');
+        }
+        previous_lower = c.is_lowercase();
+        words.extend(c.to_lowercase());
+    }
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => words,
+    }
 }
 
 /// The console host for an ARN partition, and whether the region goes into the host name.
@@ -659,11 +693,14 @@ fn health(h: &HealthEvent) -> Message {
     );
     m.fields(vec![
         ("Service", Some(escape(service))),
-        ("Category", h.category.as_deref().map(escape)),
-        ("Status", h.status.as_deref().map(escape)),
-        ("Scope", h.scope.as_deref().map(escape)),
-        ("Start", h.start_time.as_deref().map(escape)),
-        ("End", h.end_time.as_deref().map(escape)),
+        (
+            "Category",
+            h.category.as_deref().map(|c| escape(&humanise(c))),
+        ),
+        ("Status", h.status.as_deref().map(|c| escape(&humanise(c)))),
+        ("Scope", h.scope.as_deref().map(|c| escape(&humanise(c)))),
+        ("Start", h.start_time.as_deref().map(when_text)),
+        ("End", h.end_time.as_deref().map(when_text)),
         ("Account", h.account.as_deref().map(escape)),
         ("Region", h.region.as_deref().map(escape)),
     ]);
@@ -708,9 +745,15 @@ fn guardduty(g: &GuardDutyFinding) -> Message {
         ("Seen", g.count.map(|c| format!("{c} times"))),
         ("Account", g.account.as_deref().map(escape)),
         ("Region", g.region.as_deref().map(escape)),
-        ("Updated", g.updated_at.as_deref().map(escape)),
+        ("Updated", g.updated_at.as_deref().map(when_text)),
     ]);
-    m.titled("Description", g.description.as_deref());
+    // GuardDuty's description usually repeats the title first; show only what it adds.
+    let description = g.description.as_deref().map(|d| {
+        d.strip_prefix(title)
+            .map(|rest| rest.trim_start_matches(['.', ' ']))
+            .unwrap_or(d)
+    });
+    m.titled("Description", description);
     let url = g.finding_id.as_ref().and_then(|id| {
         service_console_url(
             g.partition.as_deref().unwrap_or("aws"),
@@ -751,7 +794,7 @@ fn securityhub(s: &SecurityHubFinding) -> Message {
         ("Workflow", s.workflow_status.as_deref().map(escape)),
         ("Account", s.account.as_deref().map(escape)),
         ("Region", s.region.as_deref().map(escape)),
-        ("Updated", s.updated_at.as_deref().map(escape)),
+        ("Updated", s.updated_at.as_deref().map(when_text)),
     ]);
     m.titled("Description", s.description.as_deref());
     if let Some(list) = bullets(&s.resources, 10) {
@@ -798,7 +841,7 @@ fn backup(b: &BackupJob) -> Message {
         ("Resource", b.resource_arn.as_deref().map(code)),
         ("Account", b.account.as_deref().map(escape)),
         ("Region", b.region.as_deref().map(escape)),
-        ("Time", b.time.as_deref().map(escape)),
+        ("Time", b.time.as_deref().map(when_text)),
     ]);
     let partition = partition_of(b.resource_arn.as_deref());
     m.button(
@@ -1020,6 +1063,17 @@ mod tests {
             }),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn aws_codes_and_times_read_as_words() {
+        assert_eq!(humanise("scheduledChange"), "Scheduled change");
+        assert_eq!(humanise("ACCOUNT_SPECIFIC"), "Account specific");
+        assert_eq!(humanise("open"), "Open");
+        assert!(when_text("Sat, 28 Nov 2026 12:00:00 GMT")
+            .starts_with("2026-11-28 12:00:00 UTC\n<!date^"));
+        assert!(when_text("2026-11-20T08:14:55.021Z").starts_with("2026-11-20 08:14:55 UTC"));
+        assert_eq!(when_text("soon <!here>"), "soon &lt;!here&gt;");
     }
 
     #[test]

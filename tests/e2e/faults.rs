@@ -8,6 +8,16 @@ use crate::support::http::{closing_server, refused_port};
 use crate::support::slack::{error, ok, rate_limited};
 use crate::support::{alarm_message, sns_event, Fault, Harness, Options, TIMEOUT};
 
+/// The row's tally: requests Slack received on the webhook, and GetSecretValue calls.
+fn assert_tally(h: &Harness, posts: usize, secret_calls: usize) {
+    assert_eq!(
+        h.slack.posts(&h.hook_path).len(),
+        posts,
+        "POSTs to the webhook"
+    );
+    assert_eq!(h.secrets.get_calls(), secret_calls, "GetSecretValue calls");
+}
+
 fn one_alarm(id: &str) -> serde_json::Value {
     sns_event(&[(id, &alarm_message("cpu-high", "ALARM"))])
 }
@@ -27,6 +37,7 @@ async fn rate_limit_is_waited_out_then_delivered_once() {
         posts[1].at - posts[0].at
     );
     assert!(took >= Duration::from_secs(1));
+    assert_tally(&h, 2, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -45,6 +56,7 @@ async fn server_errors_are_retried_with_backoff() {
     assert_eq!(h.slack.posts(&h.hook_path).len(), 3);
     assert_eq!(h.slack.accepted(&h.hook_path).len(), 1);
     assert!(took < TIMEOUT);
+    assert_tally(&h, 3, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -55,14 +67,15 @@ async fn persistent_server_errors_fail_visibly() {
     })
     .await;
     h.slack.always(&h.hook_path, error(500, "rollup_error"));
-    let (outcome, _) = h.invoke(one_alarm("5xx-forever")).await;
+    let (outcome, took) = h.invoke(one_alarm("5xx-forever")).await;
     let (error_type, message) = outcome.error();
     assert_eq!(error_type, "SlackUnavailable");
     assert!(
         message.contains("rollup_error") && message.contains("3 attempts"),
         "{message}"
     );
-    assert_eq!(h.slack.posts(&h.hook_path).len(), 3);
+    assert_tally(&h, 3, 1);
+    assert!(took < TIMEOUT);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -78,6 +91,8 @@ async fn a_hanging_slack_fails_before_the_deadline() {
         took < timeout,
         "answered after {took:?}, past the {timeout:?} deadline"
     );
+    assert!(!h.slack.posts(&h.hook_path).is_empty());
+    assert_eq!(h.secrets.get_calls(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -95,6 +110,7 @@ async fn connection_refused_is_retried_then_fails() {
     assert_eq!(error_type, "SlackUnreachable");
     assert!(message.contains("4 attempts"), "{message}");
     assert!(!message.contains("/services/"), "{message}");
+    assert_eq!(h.secrets.get_calls(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -111,6 +127,7 @@ async fn connection_reset_is_retried_then_fails() {
     let (error_type, message) = outcome.error();
     assert_eq!(error_type, "SlackUnreachable", "{message}");
     assert!(!message.contains("/services/"), "{message}");
+    assert_eq!(h.secrets.get_calls(), 1);
 }
 
 async fn rotation(status: u16, code: &str) {
@@ -161,6 +178,7 @@ async fn a_revoked_webhook_keeps_failing_visibly() {
     assert!(h.function.is_running());
     // Each invocation re-read the secret, looking for a new webhook.
     assert_eq!(h.secrets.get_calls(), 4);
+    assert_eq!(h.slack.posts(&h.hook_path).len(), 2, "a 410 is not retried");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -170,7 +188,7 @@ async fn a_bad_payload_is_not_retried() {
         .script(&h.hook_path, [error(400, "invalid_payload")]);
     let (outcome, _) = h.invoke(one_alarm("400")).await;
     assert!(outcome.error().1.contains("invalid_payload"));
-    assert_eq!(h.slack.posts(&h.hook_path).len(), 1);
+    assert_tally(&h, 1, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -187,6 +205,7 @@ async fn a_missing_secret_names_the_secret_and_the_cause() {
         message.contains(&h.secret_id) && message.contains("ResourceNotFoundException"),
         "{message}"
     );
+    assert!(h.slack.posts(&h.hook_path).is_empty());
 }
 
 async fn injected_secret_fault(code: &'static str, expected_type: &str) {
@@ -203,7 +222,8 @@ async fn injected_secret_fault(code: &'static str, expected_type: &str) {
         message.contains(&h.secret_id) && message.contains(code),
         "{message}"
     );
-    assert!(h.slack.posts(&h.hook_path).is_empty());
+    // Not retryable: one call, no posts.
+    assert_tally(&h, 0, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -226,7 +246,7 @@ async fn throttling_is_retried() {
     });
     let (outcome, _) = h.invoke(one_alarm("throttled")).await;
     assert_eq!(outcome.response()["delivered"], 1, "{outcome:?}");
-    assert_eq!(h.secrets.get_calls(), 2);
+    assert_tally(&h, 1, 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -249,6 +269,7 @@ async fn a_secret_without_the_hook_url_is_a_clear_config_error() {
         assert!(!message.contains(leaked), "{message}");
         assert!(!h.function.output().contains(leaked));
     }
+    assert_tally(&h, 0, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -259,7 +280,7 @@ async fn a_redelivered_message_is_posted_once() {
     let (outcome, _) = h.invoke(e).await;
     assert_eq!(outcome.response()["duplicates"], 1);
     assert_eq!(outcome.response()["delivered"], 0);
-    assert_eq!(h.slack.posts(&h.hook_path).len(), 1);
+    assert_tally(&h, 1, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -298,6 +319,7 @@ async fn a_partial_failure_keeps_the_others_and_a_retry_posts_only_the_failed_on
         })
         .collect();
     assert_eq!(names, ["first", "third", "second"]);
+    assert_tally(&h, 4, 1);
 }
 
 /// 60 alarms at a webhook that accepts about one per second, spread over two warm instances.

@@ -61,15 +61,6 @@ impl HandlerError {
     }
 }
 
-impl From<HandlerError> for lambda_runtime::Diagnostic {
-    fn from(e: HandlerError) -> Self {
-        Self {
-            error_type: e.error_type().to_owned(),
-            error_message: e.to_string(),
-        }
-    }
-}
-
 /// What an invocation did, returned to Lambda as its result.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct Outcome {

@@ -7,12 +7,14 @@
 pub mod cli;
 pub mod config;
 pub mod handler;
+pub mod http1;
 pub mod lambda;
 pub mod logging;
 pub mod model;
 pub mod mrkdwn;
 pub mod parse;
 pub mod render;
+pub mod runtime;
 pub mod secret;
 pub mod slack;
 pub mod transport;
@@ -26,10 +28,10 @@ pub fn init_cli_logging() {
 
 /// Entry point: a Lambda function under the Runtime API, the command line otherwise.
 pub fn main_entry() -> ExitCode {
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+    let Some(api_address) = std::env::var_os("AWS_LAMBDA_RUNTIME_API") else {
         let args: Vec<String> = std::env::args().skip(1).collect();
         return cli::main(&args);
-    }
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -40,11 +42,5 @@ pub fn main_entry() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(lambda::run()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    lambda::run(&runtime, &api_address.to_string_lossy())
 }

@@ -163,6 +163,8 @@ pub struct SecretStore {
     stage: String,
     ttl: Duration,
     cached: Mutex<Option<Cached>>,
+    /// The current invocation's X-Ray trace header, passed on to Secrets Manager.
+    trace_id: Mutex<String>,
 }
 
 impl SecretStore {
@@ -178,6 +180,7 @@ impl SecretStore {
             stage,
             ttl,
             cached: Mutex::new(None),
+            trace_id: Mutex::new(String::new()),
         }
     }
 
@@ -196,11 +199,26 @@ impl SecretStore {
 
     async fn fetch(&self, deadline: Instant) -> Result<Arc<SlackSecret>, SecretError> {
         let started = Instant::now();
+        let trace_id = self
+            .trace_id
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let call = self
             .client
             .get_secret_value()
             .secret_id(&self.secret_id)
             .version_stage(&self.stage)
+            .customize()
+            .mutate_request(move |request| {
+                // What the SDK would take from `_X_AMZN_TRACE_ID`, without setting the
+                // environment on every invocation (glibc never frees a replaced value).
+                if !trace_id.is_empty() {
+                    let _ = request
+                        .headers_mut()
+                        .try_insert("X-Amzn-Trace-Id", trace_id.clone());
+                }
+            })
             .send();
         let output = tokio::time::timeout(deadline.saturating_duration_since(started), call)
             .await
@@ -251,6 +269,15 @@ impl SecretSource {
                 store.invalidate();
                 store.fetch(deadline).await
             }
+        }
+    }
+
+    /// Sets the trace header for reads made during the current invocation.
+    pub fn set_trace_id(&self, trace_id: Option<&str>) {
+        if let Self::Manager(store) = self {
+            let mut current = store.trace_id.lock().unwrap_or_else(|e| e.into_inner());
+            current.clear();
+            current.push_str(trace_id.unwrap_or_default());
         }
     }
 

@@ -102,6 +102,44 @@ async fn a_dead_webhook_fails_every_invocation_and_the_process_stays_up() {
             "the process must survive a failed invocation"
         );
     }
+    // Lambda reads the error type from a header as well as from the body.
+    assert_eq!(
+        *h.runtime.error_type_headers.lock().unwrap(),
+        vec!["SlackRejected"; 3]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invalid_configuration_is_an_init_error_and_the_process_exits() {
+    let mut options = Options::default();
+    options.env.push(("NOTIFY_STATES", "ALARM,BOGUS".into()));
+    let mut h = Harness::start(options).await;
+    let status = h
+        .function
+        .exit_status(std::time::Duration::from_secs(10))
+        .await
+        .expect("the function should exit when its configuration is invalid");
+    assert!(!status.success(), "{status:?}");
+    let reports = h.runtime.init_errors.lock().unwrap().clone();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    let (error_type, message, header) = &reports[0];
+    assert_eq!(
+        (error_type.as_str(), header.as_str()),
+        ("InvalidConfiguration", "InvalidConfiguration")
+    );
+    assert!(
+        message.contains("NOTIFY_STATES") && message.contains("BOGUS"),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_invocations_trace_header_goes_with_the_secret_read() {
+    let h = Harness::start(Options::default()).await;
+    let (outcome, _) = h.invoke(event("events/sns-alarm.json")).await;
+    assert_eq!(outcome.response()["delivered"], 1, "{outcome:?}");
+    let traces = h.secrets.trace_ids.lock().unwrap().clone();
+    assert_eq!(traces, vec![crate::support::runtime::trace_id_for("req-0")]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -54,6 +54,33 @@ pub struct Runtime {
     queue: mpsc::UnboundedSender<Pending>,
     waiting: Arc<Mutex<HashMap<String, oneshot::Sender<Outcome>>>>,
     next_id: Arc<AtomicU64>,
+    /// Every `/init/error` report: (errorType, errorMessage, the error-type header).
+    pub init_errors: Arc<Mutex<Vec<(String, String, String)>>>,
+    /// The `Lambda-Runtime-Function-Error-Type` header of every invocation error.
+    pub error_type_headers: Arc<Mutex<Vec<String>>>,
+}
+
+/// The X-Ray trace header the emulator hands out with request `id`.
+pub fn trace_id_for(id: &str) -> String {
+    format!(
+        "Root=1-5f000000-{:0>24};Parent=0000000000000001;Sampled=0",
+        id.trim_start_matches("req-")
+    )
+}
+
+fn error_report(req: &super::http::Request) -> (String, String, String) {
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+    let header = req
+        .headers
+        .get("lambda-runtime-function-error-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (
+        body["errorType"].as_str().unwrap_or_default().to_owned(),
+        body["errorMessage"].as_str().unwrap_or_default().to_owned(),
+        header,
+    )
 }
 
 fn epoch_ms() -> u64 {
@@ -68,11 +95,23 @@ impl Runtime {
         let (queue, rx) = mpsc::unbounded_channel::<Pending>();
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         let waiting: Arc<Mutex<HashMap<String, oneshot::Sender<Outcome>>>> = Arc::default();
-        let w = waiting.clone();
+        let init_errors: Arc<Mutex<Vec<(String, String, String)>>> = Arc::default();
+        let error_type_headers: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (w, ie, eh) = (
+            waiting.clone(),
+            init_errors.clone(),
+            error_type_headers.clone(),
+        );
         let addr = serve(move |req| {
-            let (rx, waiting) = (rx.clone(), w.clone());
+            let (rx, waiting, init_errors, error_type_headers) =
+                (rx.clone(), w.clone(), ie.clone(), eh.clone());
             async move {
-                let path = req.uri.path().strip_prefix(PREFIX).unwrap_or_default().to_owned();
+                let path = req
+                    .uri
+                    .path()
+                    .strip_prefix(PREFIX)
+                    .unwrap_or_default()
+                    .to_owned();
                 if path == "/invocation/next" {
                     let Some(next) = rx.lock().await.recv().await else {
                         return Reply::new(500, "runtime closed");
@@ -84,23 +123,33 @@ impl Runtime {
                         .header("content-type", "application/json")
                         .header("lambda-runtime-aws-request-id", &next.id)
                         .header("lambda-runtime-deadline-ms", &deadline_ms.to_string())
-                        .header("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:slack-alarm-notifier")
-                        .header("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0");
+                        .header(
+                            "lambda-runtime-invoked-function-arn",
+                            "arn:aws:lambda:us-east-1:123456789012:function:slack-alarm-notifier",
+                        )
+                        .header("lambda-runtime-trace-id", &trace_id_for(&next.id));
                 }
                 let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
                 let outcome = match parts.as_slice() {
-                    ["invocation", id, "response"] => (id.to_string(), Outcome::Response(serde_json::from_slice(&req.body).unwrap_or(Value::Null))),
+                    ["invocation", id, "response"] => (
+                        id.to_string(),
+                        Outcome::Response(serde_json::from_slice(&req.body).unwrap_or(Value::Null)),
+                    ),
                     ["invocation", id, "error"] => {
-                        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+                        let (error_type, message, header) = error_report(&req);
+                        error_type_headers.lock().unwrap().push(header);
                         (
                             id.to_string(),
                             Outcome::Error {
-                                error_type: body["errorType"].as_str().unwrap_or_default().to_owned(),
-                                message: body["errorMessage"].as_str().unwrap_or_default().to_owned(),
+                                error_type,
+                                message,
                             },
                         )
                     }
-                    ["init", "error"] => return Reply::new(202, "{}"),
+                    ["init", "error"] => {
+                        init_errors.lock().unwrap().push(error_report(&req));
+                        return Reply::new(202, r#"{"status":"OK"}"#);
+                    }
                     _ => return Reply::new(404, "not found"),
                 };
                 if let Some(tx) = waiting.lock().unwrap().remove(&outcome.0) {
@@ -115,6 +164,8 @@ impl Runtime {
             queue,
             waiting,
             next_id: Arc::default(),
+            init_errors,
+            error_type_headers,
         }
     }
 
@@ -211,6 +262,14 @@ impl Function {
 
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().expect("wait").is_none()
+    }
+
+    /// Waits up to `limit` for the process to exit; its status, or `None` if still running.
+    pub async fn exit_status(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        tokio::time::timeout(limit, self.child.wait())
+            .await
+            .ok()
+            .map(|s| s.expect("wait"))
     }
 
     /// Everything the process wrote so far.

@@ -65,6 +65,8 @@ pub struct SecretsProxy {
     get_calls: Arc<AtomicUsize>,
     faults: Arc<Mutex<VecDeque<Fault>>>,
     always: Arc<Mutex<Option<Fault>>>,
+    /// The `X-Amzn-Trace-Id` header of every GetSecretValue call ("" when absent).
+    pub trace_ids: Arc<Mutex<Vec<String>>>,
 }
 
 impl SecretsProxy {
@@ -72,16 +74,19 @@ impl SecretsProxy {
         let get_calls = Arc::new(AtomicUsize::new(0));
         let faults: Arc<Mutex<VecDeque<Fault>>> = Arc::default();
         let always: Arc<Mutex<Option<Fault>>> = Arc::default();
+        let trace_ids: Arc<Mutex<Vec<String>>> = Arc::default();
+        let traces = trace_ids.clone();
         let moto = format!("http://127.0.0.1:{}", moto_port());
         let client = reqwest::Client::new();
         let (calls, queued, fixed) = (get_calls.clone(), faults.clone(), always.clone());
         let addr = serve(move |req| {
-            let (calls, queued, fixed, client, moto) = (
+            let (calls, queued, fixed, client, moto, traces) = (
                 calls.clone(),
                 queued.clone(),
                 fixed.clone(),
                 client.clone(),
                 moto.clone(),
+                traces.clone(),
             );
             async move {
                 let target = req
@@ -92,6 +97,12 @@ impl SecretsProxy {
                     .to_owned();
                 if target == "secretsmanager.GetSecretValue" {
                     calls.fetch_add(1, Ordering::SeqCst);
+                    let trace = req
+                        .headers
+                        .get("x-amzn-trace-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    traces.lock().unwrap().push(trace.to_owned());
                     let fault = queued
                         .lock()
                         .unwrap()
@@ -143,6 +154,7 @@ impl SecretsProxy {
             get_calls,
             faults,
             always,
+            trace_ids,
         }
     }
 

@@ -72,7 +72,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, api_address: &str) -> ExitCode {
         }
     };
     loop {
-        let invocation = match api.next() {
+        let invocation = match api.next_invocation() {
             Ok(i) => i,
             Err(e) => return exit_with(&e),
         };

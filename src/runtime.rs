@@ -81,7 +81,7 @@ impl RuntimeApi {
     }
 
     /// Waits for the next event.
-    pub fn next(&mut self) -> Result<Invocation, RuntimeApiError> {
+    pub fn next_invocation(&mut self) -> Result<Invocation, RuntimeApiError> {
         const WHAT: &str = "next invocation";
         let target = format!("{}/invocation/next", self.prefix);
         let response = self.exchange(WHAT, "GET", &target, &[], b"", MAX_EVENT)?;

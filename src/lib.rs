@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod handler;
 pub mod http1;
+pub mod https;
 pub mod lambda;
 pub mod logging;
 pub mod model;

@@ -5,9 +5,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
-use reqwest::StatusCode;
-
+use crate::https::{Client, HttpsError, Target};
 use crate::secret::WebhookUrl;
 use crate::transport::Transport;
 
@@ -46,7 +44,7 @@ pub enum SlackError {
     Transport {
         attempts: u32,
         #[source]
-        source: reqwest::Error,
+        source: HttpsError,
     },
     /// The deadline left no time for another attempt.
     #[error("no time left before the invocation's deadline after {attempts} attempts; last error: {last}")]
@@ -79,11 +77,8 @@ impl SlackError {
 }
 
 /// Checks a webhook URL against the allowed hosts: https, or http to a loopback address.
-pub fn check_webhook(
-    url: &WebhookUrl,
-    allowed_hosts: &[String],
-) -> Result<reqwest::Url, SlackError> {
-    let parsed = reqwest::Url::parse(url.expose())
+pub fn check_webhook(url: &WebhookUrl, allowed_hosts: &[String]) -> Result<Target, SlackError> {
+    let parsed = url::Url::parse(url.expose())
         .map_err(|_| SlackError::UrlNotAllowed("not a valid URL".into()))?;
     let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
     if !allowed_hosts.contains(&host) {
@@ -108,7 +103,7 @@ pub fn check_webhook(
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(SlackError::UrlNotAllowed("credentials in the URL".into()));
     }
-    Ok(parsed)
+    Target::from_url(&parsed).ok_or_else(|| SlackError::UrlNotAllowed("no host".into()))
 }
 
 /// A delivered message: how many attempts it took.
@@ -119,14 +114,15 @@ pub struct Delivered {
 
 /// Webhook client; one per process so connections are reused.
 pub struct SlackClient {
-    transport: std::sync::Arc<Transport>,
+    /// One kept-alive connection; posts go out one at a time.
+    http: Mutex<Client>,
     allowed_hosts: Vec<String>,
     attempt_timeout: Duration,
     max_attempts: u32,
     /// Set by a 429: no post goes out before this instant.
     paused_until: Mutex<Option<Instant>>,
     /// The last webhook that passed [`check_webhook`], so warm posts don't parse it again.
-    checked: Mutex<Option<(WebhookUrl, reqwest::Url)>>,
+    checked: Mutex<Option<(WebhookUrl, Target)>>,
 }
 
 enum Attempt {
@@ -154,10 +150,8 @@ fn short_reason(body: &str) -> String {
     }
 }
 
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
-    headers
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
+fn retry_after(header: Option<&str>) -> Duration {
+    header
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s >= 0.0)
         .map(|s| Duration::from_secs_f64(s.min(3600.0)))
@@ -171,8 +165,9 @@ impl SlackClient {
         attempt_timeout: Duration,
         max_attempts: u32,
     ) -> Self {
+        let tls = std::sync::Arc::new(move || transport.tls());
         Self {
-            transport,
+            http: Mutex::new(Client::new(tls)),
             allowed_hosts,
             attempt_timeout,
             max_attempts: max_attempts.max(1),
@@ -181,7 +176,7 @@ impl SlackClient {
         }
     }
 
-    fn target(&self, url: &WebhookUrl) -> Result<reqwest::Url, SlackError> {
+    fn target(&self, url: &WebhookUrl) -> Result<Target, SlackError> {
         let mut checked = self.checked.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((known, parsed)) = checked.as_ref() {
             if known == url {
@@ -235,14 +230,8 @@ impl SlackClient {
                 return Err(SlackError::DeadlineExceeded { attempts, last });
             }
             attempts += 1;
-            let outcome = self
-                .attempt(
-                    target.clone(),
-                    body,
-                    remaining.min(self.attempt_timeout),
-                    attempts,
-                )
-                .await;
+            let outcome =
+                self.attempt(&target, body, remaining.min(self.attempt_timeout), attempts);
             let wait = match outcome {
                 Attempt::Done => return Ok(Delivered { attempts }),
                 Attempt::Permanent(e) => return Err(e),
@@ -282,69 +271,36 @@ impl SlackClient {
         }
     }
 
-    async fn attempt(
-        &self,
-        target: reqwest::Url,
-        body: &[u8],
-        timeout: Duration,
-        attempts: u32,
-    ) -> Attempt {
-        let client = match self.transport.client() {
-            Ok(c) => c,
-            Err(e) => {
-                return Attempt::Permanent(SlackError::Transport {
-                    attempts,
-                    source: e.without_url(),
-                })
-            }
-        };
-        let request = client
-            .post(target)
-            .header(CONTENT_TYPE, "application/json")
-            .body(body.to_vec())
-            .timeout(timeout);
-        let response = match request.send().await {
+    /// One POST. Blocking: the invocation has nothing else to do while Slack answers, and a
+    /// blocking socket is the fewest system calls per post.
+    fn attempt(&self, target: &Target, body: &[u8], timeout: Duration, attempts: u32) -> Attempt {
+        let response = self.http.lock().unwrap_or_else(|e| e.into_inner()).post(
+            target,
+            "application/json",
+            body,
+            timeout,
+        );
+        let response = match response {
             Ok(r) => r,
+            Err(e) if e.is_timeout() => {
+                return Attempt::Transient("timeout".into(), SlackError::Timeout { attempts })
+            }
             Err(e) => {
-                let e = e.without_url();
-                if e.is_timeout() {
-                    return Attempt::Transient("timeout".into(), SlackError::Timeout { attempts });
-                }
                 return Attempt::Transient(
                     e.to_string(),
                     SlackError::Transport {
                         attempts,
                         source: e,
                     },
-                );
+                )
             }
         };
-        let status = response.status();
-        let wait =
-            (status == StatusCode::TOO_MANY_REQUESTS).then(|| retry_after(response.headers()));
-        let text = match response.text().await {
-            Ok(t) => t,
-            Err(e) => {
-                let e = e.without_url();
-                if e.is_timeout() {
-                    return Attempt::Transient(
-                        "timeout reading the answer".into(),
-                        SlackError::Timeout { attempts },
-                    );
-                }
-                return Attempt::Transient(
-                    e.to_string(),
-                    SlackError::Transport {
-                        attempts,
-                        source: e,
-                    },
-                );
-            }
-        };
+        let status = response.status;
+        let text = String::from_utf8_lossy(&response.body);
         let reason = short_reason(&text);
-        match status.as_u16() {
+        match status {
             200 if text.trim() == "ok" => Attempt::Done,
-            429 => Attempt::RetryAfter(wait.unwrap_or(Duration::from_secs(1))),
+            429 => Attempt::RetryAfter(retry_after(response.header("retry-after"))),
             s @ (500..=599 | 408) => Attempt::Transient(
                 format!("HTTP {s} {reason}"),
                 SlackError::Unavailable {
@@ -410,12 +366,11 @@ mod tests {
 
     #[test]
     fn retry_after_parsing() {
-        let mut h = reqwest::header::HeaderMap::new();
-        assert_eq!(retry_after(&h), Duration::from_secs(1));
-        h.insert(RETRY_AFTER, "3".parse().unwrap());
-        assert_eq!(retry_after(&h), Duration::from_secs(3));
-        h.insert(RETRY_AFTER, "soon".parse().unwrap());
-        assert_eq!(retry_after(&h), Duration::from_secs(1));
+        assert_eq!(retry_after(None), Duration::from_secs(1));
+        assert_eq!(retry_after(Some(" 3")), Duration::from_secs(3));
+        assert_eq!(retry_after(Some("0.5")), Duration::from_millis(500));
+        assert_eq!(retry_after(Some("soon")), Duration::from_secs(1));
+        assert_eq!(retry_after(Some("-1")), Duration::from_secs(1));
     }
 
     #[test]

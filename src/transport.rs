@@ -1,6 +1,6 @@
-//! One HTTPS client for the whole process. The Slack webhook and the AWS SDK share its TLS
-//! configuration and connection pool, so root certificates are set up once, and only when the
-//! first request needs them.
+//! One TLS configuration for the whole process: the webhook client (`https`) and the AWS
+//! SDK's HTTP client share it, so root certificates are set up once, and only when the first
+//! request needs them.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -16,9 +16,10 @@ use aws_smithy_types::body::SdkBody;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(50);
 
-/// The process's HTTP client, built on first use.
+/// The process's TLS configuration and the SDK's HTTP client, each built on first use.
 #[derive(Debug, Default)]
 pub struct Transport {
+    tls: OnceLock<Arc<rustls::ClientConfig>>,
     client: OnceLock<reqwest::Client>,
 }
 
@@ -42,13 +43,25 @@ impl Transport {
         Arc::new(Self::default())
     }
 
-    /// The shared client; the first call builds it.
+    /// With a given TLS configuration, e.g. one that trusts a test certificate.
+    pub fn with_tls(tls: rustls::ClientConfig) -> Arc<Self> {
+        let transport = Self::default();
+        let _ = transport.tls.set(Arc::new(tls));
+        Arc::new(transport)
+    }
+
+    /// The TLS configuration every connection shares; the first call builds it.
+    pub fn tls(&self) -> Arc<rustls::ClientConfig> {
+        self.tls.get_or_init(|| Arc::new(tls_config())).clone()
+    }
+
+    /// The SDK's client; the first call builds it.
     pub fn client(&self) -> Result<&reqwest::Client, reqwest::Error> {
         if let Some(client) = self.client.get() {
             return Ok(client);
         }
         let client = reqwest::Client::builder()
-            .use_preconfigured_tls(tls_config())
+            .use_preconfigured_tls((*self.tls()).clone())
             .connect_timeout(CONNECT_TIMEOUT)
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())

@@ -14,6 +14,9 @@ use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
 use crate::http1::{read_response, write_request, Http1Error, Response};
 
+/// A connection used this recently is taken as still open without a look: servers keep
+/// idle connections for many seconds, and a post on one that just closed is retried.
+const FRESH: Duration = Duration::from_secs(1);
 /// Slack answers in a few bytes; anything much longer is not Slack.
 const MAX_RESPONSE_BODY: usize = 64 * 1024;
 /// Socket timeouts are reset only when they drift this far from the time left, so a warm
@@ -182,6 +185,7 @@ impl Write for Timed {
 struct Connection {
     target: Target,
     io: BufReader<Timed>,
+    last_used: Instant,
 }
 
 impl Connection {
@@ -190,6 +194,9 @@ impl Connection {
     fn reusable(&self) -> bool {
         if !self.io.buffer().is_empty() {
             return false;
+        }
+        if self.last_used.elapsed() < FRESH {
+            return true;
         }
         let mut byte = 0u8;
         // SAFETY: `fd` is this connection's open socket and `byte` is valid for one byte.
@@ -253,6 +260,7 @@ impl Client {
         .and_then(|()| read_response(io, MAX_RESPONSE_BODY))
         .map_err(HttpsError::Exchange)?;
         if !response.closes {
+            connection.last_used = Instant::now();
             self.connection = Some(connection);
         }
         Ok(response)
@@ -305,6 +313,7 @@ impl Client {
                     socket_timeout: None,
                 },
             ),
+            last_used: Instant::now(),
         })
     }
 }
@@ -550,7 +559,8 @@ mod tests {
                 .post(&t, "application/json", b"{}", Duration::from_secs(5))
                 .unwrap();
             assert_eq!(r.status, 200);
-            std::thread::sleep(Duration::from_millis(50));
+            // Past `FRESH`, so the client looks before reusing.
+            std::thread::sleep(FRESH + Duration::from_millis(50));
         }
         let connections: Vec<usize> = server.seen.lock().unwrap().iter().map(|s| s.0).collect();
         assert_eq!(connections, vec![0, 1, 2]);

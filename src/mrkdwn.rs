@@ -55,14 +55,23 @@ pub fn escape_within(text: &str, max: usize) -> String {
     out
 }
 
+/// Copies runs between the three special bytes whole: they are ASCII, so every cut falls
+/// on a character boundary.
 fn escape_all(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        match escape_char(c) {
-            Some(e) => out.push_str(e),
-            None => out.push(c),
-        }
+    let mut start = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let entity = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            _ => continue,
+        };
+        out.push_str(&text[start..i]);
+        out.push_str(entity);
+        start = i + 1;
     }
+    out.push_str(&text[start..]);
     out
 }
 
@@ -106,6 +115,9 @@ mod tests {
             escape("<!channel> & <@U123>"),
             "&lt;!channel&gt; &amp; &lt;@U123&gt;"
         );
+        assert_eq!(escape("é<ü>&🚨"), "é&lt;ü&gt;&amp;🚨");
+        assert_eq!(escape(">"), "&gt;");
+        assert_eq!(escape("plain"), "plain");
     }
 
     #[test]

@@ -265,6 +265,9 @@ pub fn parse_sns_message(
     message: &str,
     topic_arn: Option<String>,
 ) -> Result<Body, ParseError> {
+    if let Some(alarm) = plain_metric_alarm(message) {
+        return Ok(Body::Alarm(Box::new(alarm)));
+    }
     if let Ok(value) = serde_json::from_str::<Value>(message) {
         if let Value::Object(obj) = &value {
             if obj.contains_key("AlarmName") {
@@ -339,6 +342,147 @@ fn alarm_from_sns(obj: &Obj) -> Alarm {
         arn,
         kind,
     }
+}
+
+/// The common case, a single-metric alarm with every field of the expected type, read
+/// without building a JSON tree. Anything else (a composite, metric math, a number given as
+/// text, a blank name) returns `None` and takes the lenient path, which reads the same
+/// message the same way.
+fn plain_metric_alarm(message: &str) -> Option<Alarm> {
+    use std::borrow::Cow;
+    type Text<'a> = Option<Cow<'a, str>>;
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Message<'a> {
+        #[serde(borrow)]
+        alarm_name: Cow<'a, str>,
+        #[serde(borrow, default)]
+        alarm_description: Text<'a>,
+        #[serde(rename = "AWSAccountId", borrow, default)]
+        aws_account_id: Text<'a>,
+        #[serde(borrow, default)]
+        new_state_value: Text<'a>,
+        #[serde(borrow, default)]
+        new_state_reason: Text<'a>,
+        #[serde(borrow, default)]
+        state_change_time: Text<'a>,
+        #[serde(borrow, default)]
+        region: Text<'a>,
+        #[serde(borrow, default)]
+        alarm_arn: Text<'a>,
+        #[serde(borrow, default)]
+        old_state_value: Text<'a>,
+        #[serde(default)]
+        alarm_rule: Option<serde::de::IgnoredAny>,
+        #[serde(borrow)]
+        trigger: Trigger<'a>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Trigger<'a> {
+        #[serde(borrow)]
+        metric_name: Cow<'a, str>,
+        #[serde(borrow, default)]
+        namespace: Text<'a>,
+        #[serde(borrow, default)]
+        statistic_type: Text<'a>,
+        #[serde(borrow, default)]
+        statistic: Text<'a>,
+        #[serde(borrow, default)]
+        extended_statistic: Text<'a>,
+        #[serde(borrow, default)]
+        unit: Text<'a>,
+        #[serde(borrow, default)]
+        dimensions: Vec<Dimension<'a>>,
+        #[serde(default)]
+        period: Option<f64>,
+        #[serde(default)]
+        evaluation_periods: Option<f64>,
+        #[serde(default)]
+        datapoints_to_alarm: Option<f64>,
+        #[serde(borrow, default)]
+        comparison_operator: Text<'a>,
+        #[serde(default)]
+        threshold: Option<f64>,
+        #[serde(borrow, default)]
+        treat_missing_data: Text<'a>,
+        #[serde(default)]
+        metrics: Option<serde::de::IgnoredAny>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Dimension<'a> {
+        #[serde(borrow)]
+        name: Cow<'a, str>,
+        #[serde(borrow, default)]
+        value: Text<'a>,
+    }
+    let m: Message = serde_json::from_str(message).ok()?;
+    let t = m.trigger;
+    let blank = |s: &str| s.trim().is_empty();
+    if m.alarm_rule.is_some()
+        || t.metrics.is_some()
+        || blank(&m.alarm_name)
+        || blank(&t.metric_name)
+        || t.dimensions.iter().any(|d| blank(&d.name))
+    {
+        return None;
+    }
+    // As `str_at` reads: blank text is absent.
+    let text = |s: Text| s.filter(|s| !blank(s)).map(Cow::into_owned);
+    let finite = |n: Option<f64>| n.filter(|n| n.is_finite());
+    let whole = |n: Option<f64>| {
+        finite(n)
+            .filter(|n| *n >= 0.0 && n.fract() == 0.0)
+            .map(|n| n as u64)
+    };
+    let evaluation = Evaluation {
+        comparison: text(t.comparison_operator),
+        threshold: finite(t.threshold),
+        period_seconds: whole(t.period),
+        evaluation_periods: whole(t.evaluation_periods),
+        datapoints_to_alarm: whole(t.datapoints_to_alarm),
+        treat_missing_data: text(t.treat_missing_data),
+    };
+    let extended = text(t.extended_statistic);
+    let statistic = if text(t.statistic_type).as_deref() == Some("ExtendedStatistic") {
+        extended
+    } else {
+        text(t.statistic).or(extended)
+    };
+    let kind = AlarmKind::Metric(MetricCondition {
+        metric: Metric {
+            namespace: text(t.namespace),
+            name: t.metric_name.into_owned(),
+            dimensions: t
+                .dimensions
+                .into_iter()
+                .map(|d| (d.name.into_owned(), text(d.value).unwrap_or_default()))
+                .collect(),
+            statistic: statistic.map(|s| normalise_statistic(&s)),
+            period_seconds: evaluation.period_seconds,
+            unit: text(t.unit),
+        },
+        evaluation,
+    });
+    let arn = text(m.alarm_arn);
+    let parsed_arn = arn.as_deref().and_then(parse_arn);
+    Some(Alarm {
+        name: m.alarm_name.into_owned(),
+        description: text(m.alarm_description),
+        state: AlarmState::parse(&text(m.new_state_value).unwrap_or_default()),
+        previous_state: text(m.old_state_value).map(|s| AlarmState::parse(&s)),
+        reason: text(m.new_state_reason),
+        time: text(m.state_change_time).as_deref().and_then(parse_time),
+        account: text(m.aws_account_id)
+            .or_else(|| parsed_arn.as_ref().and_then(|a| non_empty(a.account))),
+        region: parsed_arn
+            .as_ref()
+            .and_then(|a| non_empty(a.region))
+            .or_else(|| text(m.region)),
+        arn,
+        kind,
+    })
 }
 
 fn evaluation_from_trigger(t: &Obj) -> Evaluation {
@@ -891,6 +1035,108 @@ mod tests {
         let odd = br#"{"Records":[{"Sns":{"Message":"hi","Subject":7,"MessageId":"  "}}]}"#;
         assert!(parse_plain_sns(odd).is_none());
         assert!(parse_event_bytes(odd).unwrap()[0].is_ok());
+    }
+
+    /// Every alarm message in the repository's events and fixtures.
+    fn alarm_messages() -> Vec<String> {
+        let mut out = Vec::new();
+        for dir in ["events", "tests/fixtures"] {
+            let root = format!("{}/{dir}", env!("CARGO_MANIFEST_DIR"));
+            for entry in std::fs::read_dir(root).unwrap() {
+                let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+                let Ok(Value::Object(event)) = serde_json::from_slice::<Value>(&bytes) else {
+                    continue;
+                };
+                for record in arr_at(&event, "Records") {
+                    if let Some(message) = record["Sns"]["Message"].as_str() {
+                        if message.contains("AlarmName") {
+                            out.push(message.to_owned());
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The lenient path's reading of an alarm message.
+    fn general_alarm(message: &str) -> Option<Alarm> {
+        match serde_json::from_str::<Value>(message).ok()? {
+            Value::Object(obj) if obj.contains_key("AlarmName") => Some(alarm_from_sns(&obj)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_alarm_fast_path_agrees_with_the_general_path() {
+        let messages = alarm_messages();
+        assert!(messages.len() >= 6, "{}", messages.len());
+        let mut fast = 0;
+        for message in &messages {
+            if let Some(alarm) = plain_metric_alarm(message) {
+                assert_eq!(Some(alarm), general_alarm(message), "{message}");
+                fast += 1;
+            }
+        }
+        // Single-metric alarms take the fast path; composites and math do not.
+        assert!(
+            fast >= 3 && fast < messages.len(),
+            "{fast} of {}",
+            messages.len()
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+        /// Any field of an alarm message set to any kind of JSON value: the fast path either
+        /// steps aside or reads exactly what the lenient path reads.
+        #[test]
+        fn the_alarm_fast_path_never_reads_differently(
+            pick in 0usize..1000,
+            field in proptest::sample::select(vec![
+                "AlarmName", "AlarmDescription", "AWSAccountId", "NewStateValue", "NewStateReason",
+                "StateChangeTime", "Region", "AlarmArn", "OldStateValue", "AlarmRule", "Trigger",
+                "Trigger.MetricName", "Trigger.Namespace", "Trigger.StatisticType", "Trigger.Statistic",
+                "Trigger.ExtendedStatistic", "Trigger.Unit", "Trigger.Dimensions", "Trigger.Period",
+                "Trigger.EvaluationPeriods", "Trigger.DatapointsToAlarm", "Trigger.ComparisonOperator",
+                "Trigger.Threshold", "Trigger.TreatMissingData", "Trigger.Metrics",
+                "Trigger.Dimensions.0", "Trigger.Dimensions.0.name", "Trigger.Dimensions.0.value",
+                "Trigger.Dimensions.0.Name", "Trigger.Dimensions.0.Value",
+            ]),
+            replacement in proptest::sample::select(vec![
+                "null", "\"\"", "\"  \"", "\"text\"", "\"42\"", "42", "-1", "2.5", "1e300", "true",
+                "[]", "[1]", "{}", "{\"name\":\"k\",\"value\":\"v\"}", "\"ExtendedStatistic\"",
+                "\"p99\"", "\"arn:aws-cn:cloudwatch:cn-north-1:1:alarm:x\"",
+                "\"2021-09-02T16:03:39.434+0000\"", "\"<!here>\"",
+            ]),
+            remove in proptest::bool::ANY,
+        ) {
+            let messages = alarm_messages();
+            let mut value: Value = serde_json::from_str(&messages[pick % messages.len()]).unwrap();
+            let path: Vec<&str> = field.split('.').collect();
+            let (last, parents) = path.split_last().unwrap();
+            let mut node = &mut value;
+            for step in parents {
+                node = match step.parse::<usize>() {
+                    Ok(i) => match node.get_mut(i) { Some(n) => n, None => return Ok(()) },
+                    Err(_) => match node.get_mut(*step) { Some(n) => n, None => return Ok(()) },
+                };
+            }
+            let replacement: Value = serde_json::from_str(replacement).unwrap();
+            match (node, last.parse::<usize>()) {
+                (Value::Array(items), Ok(i)) if i < items.len() => {
+                    if remove { items.remove(i); } else { items[i] = replacement; }
+                }
+                (Value::Object(map), Err(_)) => {
+                    if remove { map.remove(*last); } else { map.insert((*last).to_owned(), replacement); }
+                }
+                _ => return Ok(()),
+            }
+            let message = value.to_string();
+            if let Some(fast) = plain_metric_alarm(&message) {
+                proptest::prop_assert_eq!(Some(fast), general_alarm(&message), "{}", message);
+            }
+        }
     }
 
     #[test]

@@ -257,7 +257,7 @@ impl Client {
             body,
         )
         .map_err(Http1Error::from)
-        .and_then(|()| read_response(io, MAX_RESPONSE_BODY))
+        .and_then(|()| read_final_response(io))
         .map_err(HttpsError::Exchange)?;
         if !response.closes {
             connection.last_used = Instant::now();
@@ -318,6 +318,16 @@ impl Client {
     }
 }
 
+/// The response after any interim (1xx) ones.
+fn read_final_response(io: &mut impl std::io::BufRead) -> Result<Response, Http1Error> {
+    loop {
+        let response = read_response(io, MAX_RESPONSE_BODY)?;
+        if !(100..200).contains(&response.status) {
+            return Ok(response);
+        }
+    }
+}
+
 /// IP literals directly; names on a helper thread, so a stuck resolver cannot outlast
 /// the budget.
 fn resolve(host: &str, port: u16, budget: Duration) -> io::Result<Vec<SocketAddr>> {
@@ -373,6 +383,13 @@ mod tests {
             ("[::1]", "[::1]:81")
         );
         assert!(Target::from_url(&url::Url::parse("ftp://h/x").unwrap()).is_none());
+    }
+
+    #[test]
+    fn interim_responses_are_skipped() {
+        let raw = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: x\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        let r = read_final_response(&mut &raw[..]).unwrap();
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"ok"[..]));
     }
 
     #[test]

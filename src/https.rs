@@ -54,7 +54,7 @@ impl HttpsError {
 }
 
 /// Where a request goes, worked out once per webhook URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Target {
     tls: bool,
     host: String,
@@ -63,6 +63,17 @@ pub struct Target {
     authority: String,
     /// Path and query.
     path: String,
+}
+
+/// The path is the webhook's secret: `Debug` leaves it out.
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("tls", &self.tls)
+            .field("authority", &self.authority)
+            .field("path", &"(redacted)")
+            .finish()
+    }
 }
 
 impl Target {
@@ -383,6 +394,14 @@ mod tests {
             ("[::1]", "[::1]:81")
         );
         assert!(Target::from_url(&url::Url::parse("ftp://h/x").unwrap()).is_none());
+        let debug = format!(
+            "{:?}",
+            target("https://hooks.slack.com/services/T/B/SECRETPART")
+        );
+        assert!(
+            !debug.contains("SECRETPART") && debug.contains("hooks.slack.com"),
+            "{debug}"
+        );
     }
 
     #[test]

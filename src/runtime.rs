@@ -312,4 +312,101 @@ mod tests {
             assert!(!is_path_safe(bad), "{bad:?}");
         }
     }
+
+    /// A Runtime API stand-in that answers each connection's first request with the next
+    /// canned reply, then closes the connection without saying so. Returns its address and
+    /// the requests it saw (request line and body).
+    fn one_request_per_connection(
+        replies: Vec<&'static str>,
+    ) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        use std::io::{BufRead, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        std::thread::spawn(move || {
+            for (tcp, reply) in listener.incoming().zip(replies) {
+                let mut reader = BufReader::new(tcp.unwrap());
+                let mut request_line = String::new();
+                reader.read_line(&mut request_line).unwrap();
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                record.lock().unwrap().push(format!(
+                    "{}{}",
+                    request_line.trim_end(),
+                    String::from_utf8(body).unwrap()
+                ));
+                reader.get_mut().write_all(reply.as_bytes()).unwrap();
+            }
+        });
+        (address, seen)
+    }
+
+    #[test]
+    fn an_event_then_its_result_over_a_connection_the_server_dropped() {
+        let (address, seen) = one_request_per_connection(vec![
+            "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r-1\r\nLambda-Runtime-Deadline-Ms: 1700000000000\r\nLambda-Runtime-Trace-Id: Root=1-a\r\nContent-Length: 2\r\n\r\n{}",
+            "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n",
+        ]);
+        let mut api = RuntimeApi::new(&address).unwrap();
+        let invocation = api.next_invocation().unwrap();
+        assert_eq!(invocation.request_id, "r-1");
+        assert_eq!(invocation.deadline_ms, 1_700_000_000_000);
+        assert_eq!(invocation.trace_id.as_deref(), Some("Root=1-a"));
+        assert_eq!(invocation.event, b"{}");
+        // The kept-alive connection is gone: the result goes over a new one.
+        api.respond("r-1", b"{\"delivered\":1}").unwrap();
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![
+                "GET /2018-06-01/runtime/invocation/next HTTP/1.1".to_owned(),
+                "POST /2018-06-01/runtime/invocation/r-1/response HTTP/1.1{\"delivered\":1}"
+                    .to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn unusable_answers_are_errors() {
+        let (address, _) = one_request_per_connection(vec![
+            "HTTP/1.1 200 OK\r\nLambda-Runtime-Deadline-Ms: 1\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: ../x\r\nLambda-Runtime-Deadline-Ms: 1\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops",
+            "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\n\r\ntoo long",
+        ]);
+        let mut api = RuntimeApi::new(&address).unwrap();
+        assert!(matches!(
+            api.next_invocation(),
+            Err(RuntimeApiError::MissingHeader(
+                "Lambda-Runtime-Aws-Request-Id"
+            ))
+        ));
+        assert!(matches!(
+            api.next_invocation(),
+            Err(RuntimeApiError::MissingHeader(
+                "Lambda-Runtime-Aws-Request-Id"
+            ))
+        ));
+        let err = api.next_invocation().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Runtime API next invocation answered 500: oops"
+        );
+        let err = api.respond("r-2", b"{}").unwrap_err();
+        assert!(
+            matches!(err, RuntimeApiError::Status { status: 413, .. }),
+            "{err}"
+        );
+    }
 }

@@ -17,12 +17,10 @@ use crate::http1::{read_response, write_request, Http1Error, Response};
 /// A connection used this recently is taken as still open without a look: servers keep
 /// idle connections for many seconds, and a post on one that just closed is retried.
 const FRESH: Duration = Duration::from_secs(1);
-/// Slack answers in a few bytes; anything much longer is not Slack.
-const MAX_RESPONSE_BODY: usize = 64 * 1024;
 /// Socket timeouts are reset only when they drift this far from the time left, so a warm
 /// post makes no `setsockopt` calls. A read may end this much past the deadline.
 const TIMEOUT_TOLERANCE: Duration = Duration::from_millis(100);
-const USER_AGENT: &str = concat!("slack-alarm-notifier/", env!("CARGO_PKG_VERSION"));
+pub const USER_AGENT: &str = concat!("slack-alarm-notifier/", env!("CARGO_PKG_VERSION"));
 
 /// Why one request got no response. Never carries the URL's path, where the webhook's
 /// secret is.
@@ -239,13 +237,16 @@ impl Client {
         }
     }
 
-    /// POSTs `body` and reads the whole response, all within `budget`.
-    pub fn post(
+    /// Sends one request and reads the whole response (a body of at most `max_body` bytes),
+    /// all within `budget`. `Host` and `Content-Length` are written here; `headers` are the rest.
+    pub fn request(
         &mut self,
+        method: &str,
         target: &Target,
-        content_type: &str,
+        headers: &[(&str, &str)],
         body: &[u8],
         budget: Duration,
+        max_body: usize,
     ) -> Result<Response, HttpsError> {
         let deadline = Instant::now() + budget;
         let reuse = self
@@ -257,18 +258,17 @@ impl Client {
             None => self.connect(target, deadline)?,
         };
         connection.io.get_mut().deadline = deadline;
-        let headers = [("User-Agent", USER_AGENT), ("Content-Type", content_type)];
         let io = &mut connection.io;
         let response = write_request(
             io.get_mut(),
-            "POST",
+            method,
             &target.path,
             &target.authority,
-            &headers,
+            headers,
             body,
         )
         .map_err(Http1Error::from)
-        .and_then(|()| read_final_response(io))
+        .and_then(|()| read_final_response(io, max_body))
         .map_err(HttpsError::Exchange)?;
         if !response.closes {
             connection.last_used = Instant::now();
@@ -330,9 +330,12 @@ impl Client {
 }
 
 /// The response after any interim (1xx) ones.
-fn read_final_response(io: &mut impl std::io::BufRead) -> Result<Response, Http1Error> {
+fn read_final_response(
+    io: &mut impl std::io::BufRead,
+    max_body: usize,
+) -> Result<Response, Http1Error> {
     loop {
-        let response = read_response(io, MAX_RESPONSE_BODY)?;
+        let response = read_response(io, max_body)?;
         if !(100..200).contains(&response.status) {
             return Ok(response);
         }
@@ -407,7 +410,7 @@ mod tests {
     #[test]
     fn interim_responses_are_skipped() {
         let raw = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: x\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-        let r = read_final_response(&mut &raw[..]).unwrap();
+        let r = read_final_response(&mut &raw[..], 64).unwrap();
         assert_eq!((r.status, r.body.as_slice()), (200, &b"ok"[..]));
     }
 
@@ -535,6 +538,22 @@ mod tests {
         Client::new(Arc::new(move || tls.clone()))
     }
 
+    fn post(
+        client: &mut Client,
+        t: &Target,
+        body: &[u8],
+        budget: Duration,
+    ) -> Result<Response, HttpsError> {
+        client.request(
+            "POST",
+            t,
+            &[("Content-Type", "application/json")],
+            body,
+            budget,
+            1024,
+        )
+    }
+
     #[test]
     fn posts_over_tls_reuse_one_connection() {
         let (client_tls, server_tls) = tls_pair();
@@ -545,9 +564,7 @@ mod tests {
             server.port
         ));
         for body in [&b"{\"text\":\"one\"}"[..], b"{\"text\":\"two\"}"] {
-            let r = client
-                .post(&t, "application/json", body, Duration::from_secs(5))
-                .unwrap();
+            let r = post(&mut client, &t, body, Duration::from_secs(5)).unwrap();
             assert_eq!((r.status, r.body.as_slice()), (200, &b"ok"[..]));
         }
         let seen = server.seen.lock().unwrap().clone();
@@ -572,9 +589,7 @@ mod tests {
             "https://localhost:{}/services/T/B/secret",
             server.port
         ));
-        let err = client
-            .post(&t, "application/json", b"{}", Duration::from_secs(5))
-            .unwrap_err();
+        let err = post(&mut client, &t, b"{}", Duration::from_secs(5)).unwrap_err();
         let text = format!("{err} {err:?}");
         assert!(
             text.contains("UnknownIssuer") || text.contains("invalid peer certificate"),
@@ -591,9 +606,7 @@ mod tests {
         let mut client = client_with(tls_pair().0);
         let t = target(&format!("http://127.0.0.1:{}/x", server.port));
         for _ in 0..3 {
-            let r = client
-                .post(&t, "application/json", b"{}", Duration::from_secs(5))
-                .unwrap();
+            let r = post(&mut client, &t, b"{}", Duration::from_secs(5)).unwrap();
             assert_eq!(r.status, 200);
             // Past `FRESH`, so the client looks before reusing.
             std::thread::sleep(FRESH + Duration::from_millis(50));
@@ -609,9 +622,7 @@ mod tests {
         let mut client = client_with(tls_pair().0);
         let t = target(&format!("http://127.0.0.1:{port}/x"));
         let started = Instant::now();
-        let err = client
-            .post(&t, "application/json", b"{}", Duration::from_millis(300))
-            .unwrap_err();
+        let err = post(&mut client, &t, b"{}", Duration::from_millis(300)).unwrap_err();
         let took = started.elapsed();
         assert!(err.is_timeout(), "{err:?}");
         assert!(

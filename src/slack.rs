@@ -16,6 +16,12 @@ const BACKOFF_CAP: Duration = Duration::from_secs(5);
 /// 429s are waited out rather than counted as failures, up to this many per post.
 const MAX_RATE_LIMIT_WAITS: u32 = 30;
 const MAX_REASON_LEN: usize = 200;
+/// Slack answers in a few bytes; anything much longer is not Slack.
+const MAX_ANSWER: usize = 64 * 1024;
+const WEBHOOK_HEADERS: [(&str, &str); 2] = [
+    ("User-Agent", crate::https::USER_AGENT),
+    ("Content-Type", "application/json"),
+];
 
 /// Why a notification was not accepted. Never carries the webhook URL.
 #[derive(Debug, thiserror::Error)]
@@ -165,9 +171,8 @@ impl SlackClient {
         attempt_timeout: Duration,
         max_attempts: u32,
     ) -> Self {
-        let tls = std::sync::Arc::new(move || transport.tls());
         Self {
-            http: Mutex::new(Client::new(tls)),
+            http: Mutex::new(transport.client()),
             allowed_hosts,
             attempt_timeout,
             max_attempts: max_attempts.max(1),
@@ -274,11 +279,13 @@ impl SlackClient {
     /// One POST. Blocking: the invocation has nothing else to do while Slack answers, and a
     /// blocking socket is the fewest system calls per post.
     fn attempt(&self, target: &Target, body: &[u8], timeout: Duration, attempts: u32) -> Attempt {
-        let response = self.http.lock().unwrap_or_else(|e| e.into_inner()).post(
+        let response = self.http.lock().unwrap_or_else(|e| e.into_inner()).request(
+            "POST",
             target,
-            "application/json",
+            &WEBHOOK_HEADERS,
             body,
             timeout,
+            MAX_ANSWER,
         );
         let response = match response {
             Ok(r) => r,

@@ -1,8 +1,8 @@
-//! One TLS configuration for the whole process: the webhook client (`https`) and the AWS
-//! SDK's HTTP client share it, so root certificates are set up once, and only when the first
-//! request needs them.
+//! One TLS configuration and one HTTP client implementation for the whole process: the Slack
+//! webhook and the AWS SDK both send through [`crate::https`], so root certificates are set up
+//! once, and only when the first request needs them.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use aws_smithy_runtime_api::client::http::{
@@ -13,14 +13,19 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(50);
+use crate::http1::Response;
+use crate::https::{Client, HttpsError, Target};
 
-/// The process's TLS configuration and the SDK's HTTP client, each built on first use.
+/// Longest an SDK request may take when the SDK sets no timeouts of its own. Callers bound
+/// their wait further (the secret read by the invocation's deadline).
+const SDK_REQUEST_BUDGET: Duration = Duration::from_secs(30);
+/// A secret is at most 64 KiB, JSON-escaped in the answer; other AWS answers are smaller.
+const SDK_MAX_BODY: usize = 1024 * 1024;
+
+/// The process's TLS configuration, built on first use.
 #[derive(Debug, Default)]
 pub struct Transport {
     tls: OnceLock<Arc<rustls::ClientConfig>>,
-    client: OnceLock<reqwest::Client>,
 }
 
 /// TLS with the Mozilla root store compiled into the binary: no certificate files are read at
@@ -43,84 +48,140 @@ impl Transport {
         Arc::new(Self::default())
     }
 
-    /// With a given TLS configuration, e.g. one that trusts a test certificate.
-    pub fn with_tls(tls: rustls::ClientConfig) -> Arc<Self> {
-        let transport = Self::default();
-        let _ = transport.tls.set(Arc::new(tls));
-        Arc::new(transport)
-    }
-
     /// The TLS configuration every connection shares; the first call builds it.
     pub fn tls(&self) -> Arc<rustls::ClientConfig> {
         self.tls.get_or_init(|| Arc::new(tls_config())).clone()
     }
 
-    /// The SDK's client; the first call builds it.
-    pub fn client(&self) -> Result<&reqwest::Client, reqwest::Error> {
-        if let Some(client) = self.client.get() {
-            return Ok(client);
-        }
-        let client = reqwest::Client::builder()
-            .use_preconfigured_tls((*self.tls()).clone())
-            .connect_timeout(CONNECT_TIMEOUT)
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
-        Ok(self.client.get_or_init(|| client))
+    /// A client for one origin at a time, with this transport's TLS.
+    pub fn client(self: &Arc<Self>) -> Client {
+        let transport = self.clone();
+        Client::new(Arc::new(move || transport.tls()))
     }
 
-    /// An SDK HTTP client that sends through this transport.
+    /// An SDK HTTP client that sends through this transport, with a kept-alive connection.
     pub fn sdk_http_client(self: &Arc<Self>) -> SharedHttpClient {
-        let transport = self.clone();
-        http_client_fn(move |_settings, _components| {
-            SharedHttpConnector::new(SdkConnector(transport.clone()))
+        let connector = SdkConnector {
+            transport: self.clone(),
+            client: Arc::new(Mutex::new(self.client())),
+            budget: SDK_REQUEST_BUDGET,
+        };
+        http_client_fn(move |settings, _components| {
+            let budget = match (settings.connect_timeout(), settings.read_timeout()) {
+                (Some(connect), Some(read)) => connect + read,
+                _ => SDK_REQUEST_BUDGET,
+            };
+            SharedHttpConnector::new(SdkConnector {
+                budget,
+                ..connector.clone()
+            })
         })
     }
 }
 
-#[derive(Debug, Clone)]
-struct SdkConnector(Arc<Transport>);
+#[derive(Clone)]
+struct SdkConnector {
+    transport: Arc<Transport>,
+    client: Arc<Mutex<Client>>,
+    budget: Duration,
+}
 
-/// SDK errors must not carry a URL either; the SDK retries `io` and `timeout` kinds.
-fn connector_error(e: reqwest::Error) -> ConnectorError {
-    let e = e.without_url();
+impl std::fmt::Debug for SdkConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SdkConnector")
+            .field("budget", &self.budget)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the SDK asked for, owned, so it can move to a blocking thread.
+struct SdkRequest {
+    method: String,
+    target: Target,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl SdkRequest {
+    fn new(request: &HttpRequest) -> Result<Self, ConnectorError> {
+        let user = |message: &str| ConnectorError::user(message.to_owned().into());
+        let url =
+            url::Url::parse(request.uri()).map_err(|_| user("the request URI is not a URL"))?;
+        let target = Target::from_url(&url).ok_or_else(|| user("only http and https URIs"))?;
+        // Secrets Manager requests are small JSON documents held in memory.
+        let body = request
+            .body()
+            .bytes()
+            .ok_or_else(|| user("streaming request bodies are not supported"))?
+            .to_vec();
+        let headers = request
+            .headers()
+            .iter()
+            // Written by the client itself, from the URI and the body.
+            .filter(|(name, _)| {
+                !name.eq_ignore_ascii_case("host") && !name.eq_ignore_ascii_case("content-length")
+            })
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect();
+        Ok(Self {
+            method: request.method().to_owned(),
+            target,
+            headers,
+            body,
+        })
+    }
+
+    fn send(&self, client: &mut Client, budget: Duration) -> Result<Response, HttpsError> {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        client.request(
+            &self.method,
+            &self.target,
+            &headers,
+            &self.body,
+            budget,
+            SDK_MAX_BODY,
+        )
+    }
+}
+
+/// The SDK retries `io` and `timeout` kinds. Errors carry no URL.
+fn connector_error(e: HttpsError) -> ConnectorError {
     if e.is_timeout() {
         ConnectorError::timeout(e.into())
-    } else if e.is_connect() || e.is_request() || e.is_body() {
-        ConnectorError::io(e.into())
-    } else {
+    } else if matches!(e, HttpsError::Tls(_)) {
         ConnectorError::other(e.into(), None)
+    } else {
+        ConnectorError::io(e.into())
     }
 }
 
 impl HttpConnector for SdkConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let transport = self.0.clone();
+        let this = self.clone();
         HttpConnectorFuture::new(async move {
-            let client = transport.client().map_err(connector_error)?;
-            let method = reqwest::Method::from_bytes(request.method().as_bytes())
-                .map_err(|e| ConnectorError::user(e.into()))?;
-            // Secrets Manager requests are small JSON documents held in memory.
-            let body = request
-                .body()
-                .bytes()
-                .map(<[u8]>::to_vec)
-                .unwrap_or_default();
-            let mut builder = client.request(method, request.uri());
-            for (name, value) in request.headers() {
-                builder = builder.header(name, value);
-            }
-            let response = builder.body(body).send().await.map_err(connector_error)?;
-            let (parts, body) = http::Response::from(response).into_parts();
-            let status = StatusCode::try_from(parts.status.as_u16())
+            let request = SdkRequest::new(&request)?;
+            // Blocking I/O on a helper thread, so the SDK's and our own timeouts keep running.
+            let response = tokio::task::spawn_blocking(move || {
+                // A request abandoned by a timeout may still hold the kept-alive connection.
+                match this.client.try_lock() {
+                    Ok(mut client) => request.send(&mut client, this.budget),
+                    Err(_) => request.send(&mut this.transport.client(), this.budget),
+                }
+            })
+            .await
+            .map_err(|e| ConnectorError::other(e.into(), None))?
+            .map_err(connector_error)?;
+            let status = StatusCode::try_from(response.status)
                 .map_err(|e| ConnectorError::other(e.into(), None))?;
             // A streamed body: the SDK's trace logs print a buffered body, secret value and all.
+            let body = http_body_util::Full::new(bytes::Bytes::from(response.body));
             let mut out = HttpResponse::new(status, SdkBody::from_body_1_x(body));
-            for (name, value) in &parts.headers {
-                if let Ok(value) = value.to_str() {
-                    out.headers_mut()
-                        .append(name.as_str().to_owned(), value.to_owned());
-                }
+            for (name, value) in response.headers {
+                out.headers_mut().append(name, value);
             }
             Ok(out)
         })
@@ -132,12 +193,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_client_is_built_once_on_first_use() {
+    fn the_tls_configuration_is_built_once_on_first_use() {
         let t = Transport::default();
-        assert!(t.client.get().is_none());
-        let a = t.client().unwrap() as *const _;
-        let b = t.client().unwrap() as *const _;
-        assert_eq!(a, b);
+        assert!(t.tls.get().is_none());
+        assert!(Arc::ptr_eq(&t.tls(), &t.tls()));
     }
 
     #[test]

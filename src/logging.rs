@@ -1,7 +1,7 @@
 //! Logging setup: Lambda's advanced logging controls, without a regex engine in the binary.
 //!
 //! `AWS_LAMBDA_LOG_LEVEL` wins over `RUST_LOG`; both take a level or `target=level` directives
-//! (`info,hyper=warn`). `AWS_LAMBDA_LOG_FORMAT=JSON` gives one JSON object per line.
+//! (`info,aws_smithy_runtime=warn`). `AWS_LAMBDA_LOG_FORMAT=JSON` gives one JSON object per line.
 
 use std::io::Write;
 
@@ -57,7 +57,7 @@ mod tests {
             Some(LevelFilter::DEBUG)
         );
         assert_eq!(
-            filter_from(Some("warn,hyper=error")).default_level(),
+            filter_from(Some("warn,aws_smithy_runtime=error")).default_level(),
             Some(LevelFilter::WARN)
         );
         assert_eq!(filter_from(None).default_level(), Some(LevelFilter::INFO));

@@ -248,6 +248,12 @@ impl Client {
         budget: Duration,
         max_body: usize,
     ) -> Result<Response, HttpsError> {
+        // A HEAD answer announces a body it does not send; nothing here needs one.
+        if method.eq_ignore_ascii_case("HEAD") {
+            return Err(HttpsError::Exchange(Http1Error::Malformed(
+                "HEAD requests are not supported",
+            )));
+        }
         let deadline = Instant::now() + budget;
         let reuse = self
             .connection
@@ -405,6 +411,16 @@ mod tests {
             !debug.contains("SECRETPART") && debug.contains("hooks.slack.com"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn head_requests_are_refused_before_connecting() {
+        let mut client = client_with(tls_pair().0);
+        let t = target("http://127.0.0.1:9/x");
+        let err = client
+            .request("HEAD", &t, &[], b"", Duration::from_secs(1), 64)
+            .unwrap_err();
+        assert!(err.to_string().contains("HEAD"), "{err}");
     }
 
     #[test]

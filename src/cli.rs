@@ -9,9 +9,9 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::handler::Notifier;
 use crate::parse::parse_event_bytes;
-use crate::render::{render, render_payload, RenderOptions};
-use crate::secret::{parse_secret, SecretError, SecretSource};
-use crate::slack::SlackClient;
+use crate::render::{describe, render, render_payload, RenderOptions};
+use crate::secret::{parse_secret, Call, SecretError, SecretSource};
+use crate::slack::{check_webhook, error_chain, Answer};
 
 pub const USAGE: &str = "\
 usage:
@@ -20,24 +20,35 @@ usage:
   slack-alarm-notifier send EVENT.json [--secret-id ID | --secret-file FILE] [--dry-run] [--timeout SECONDS]
       Run the Lambda path locally: read the webhook from Secrets Manager (--secret-id, or env SecretId)
       or from FILE (the secret's value), then post. --dry-run prints the payloads instead.
+  slack-alarm-notifier check [--secret-id ID | --secret-file FILE] [--timeout SECONDS]
+      Check the configuration, the secret and the webhook without posting a message.
 Use - for EVENT.json to read standard input. Under Lambda (AWS_LAMBDA_RUNTIME_API set) it serves invocations.";
+
+const MAX_TIMEOUT_SECONDS: f64 = 900.0;
 
 /// Parsed command line.
 #[derive(Debug, PartialEq)]
 pub enum Command {
     Render { event: String },
     Send(SendArgs),
+    Check(SecretArgs),
     Help,
     Version,
+}
+
+/// Where the secret comes from, and how long the command may take.
+#[derive(Debug, PartialEq, Default)]
+pub struct SecretArgs {
+    pub secret_id: Option<String>,
+    pub secret_file: Option<String>,
+    pub timeout: Duration,
 }
 
 #[derive(Debug, PartialEq, Default)]
 pub struct SendArgs {
     pub event: String,
-    pub secret_id: Option<String>,
-    pub secret_file: Option<String>,
+    pub secret: SecretArgs,
     pub dry_run: bool,
-    pub timeout: Duration,
 }
 
 pub fn parse_args(args: &[String]) -> Result<Command, String> {
@@ -45,13 +56,16 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
     let command = match it.next().map(String::as_str) {
         None | Some("-h" | "--help" | "help") => return Ok(Command::Help),
         Some("-V" | "--version") => return Ok(Command::Version),
-        Some(c) => c,
+        Some(c @ ("render" | "send" | "check")) => c,
+        Some(other) => return Err(format!("unknown command {other:?}")),
     };
     let mut event = None;
-    let mut send = SendArgs {
+    let mut dry_run = false;
+    let mut secret = SecretArgs {
         timeout: Duration::from_secs(30),
         ..Default::default()
     };
+    let reads_secret = command != "render";
     while let Some(arg) = it.next() {
         let mut value = |flag: &str| {
             it.next()
@@ -59,38 +73,41 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
                 .ok_or_else(|| format!("{flag} needs a value"))
         };
         match arg.as_str() {
-            "--secret-id" if command == "send" => send.secret_id = Some(value("--secret-id")?),
-            "--secret-file" if command == "send" => {
-                send.secret_file = Some(value("--secret-file")?)
-            }
-            "--dry-run" if command == "send" => send.dry_run = true,
-            "--timeout" if command == "send" => {
+            "--secret-id" if reads_secret => secret.secret_id = Some(value("--secret-id")?),
+            "--secret-file" if reads_secret => secret.secret_file = Some(value("--secret-file")?),
+            "--dry-run" if command == "send" => dry_run = true,
+            "--timeout" if reads_secret => {
                 let raw = value("--timeout")?;
                 let secs: f64 = raw
                     .parse()
                     .ok()
-                    .filter(|s: &f64| *s > 0.0 && *s <= 900.0)
-                    .ok_or_else(|| format!("--timeout: expected 0 to 900 seconds, got {raw:?}"))?;
-                send.timeout = Duration::from_secs_f64(secs);
+                    .filter(|s: &f64| *s > 0.0 && *s <= MAX_TIMEOUT_SECONDS)
+                    .ok_or_else(|| {
+                        format!("--timeout: expected a number of seconds above 0 and at most 900, got {raw:?}")
+                    })?;
+                secret.timeout = Duration::from_secs_f64(secs);
             }
             flag if flag.starts_with("--") => {
                 return Err(format!("unknown option {flag} for {command}"))
             }
-            path if event.is_none() => event = Some(path.to_owned()),
+            path if event.is_none() && command != "check" => event = Some(path.to_owned()),
             extra => return Err(format!("unexpected argument {extra:?}")),
         }
+    }
+    if secret.secret_id.is_some() && secret.secret_file.is_some() {
+        return Err("give --secret-id or --secret-file, not both".into());
+    }
+    if command == "check" {
+        return Ok(Command::Check(secret));
     }
     let event = event.ok_or_else(|| format!("{command}: missing EVENT.json"))?;
     match command {
         "render" => Ok(Command::Render { event }),
-        "send" => {
-            if send.secret_id.is_some() && send.secret_file.is_some() {
-                return Err("give --secret-id or --secret-file, not both".into());
-            }
-            send.event = event;
-            Ok(Command::Send(send))
-        }
-        other => Err(format!("unknown command {other:?}")),
+        _ => Ok(Command::Send(SendArgs {
+            event,
+            secret,
+            dry_run,
+        })),
     }
 }
 
@@ -147,34 +164,35 @@ pub fn main(args: &[String]) -> ExitCode {
                 render_event(&read_input(&event)?, &options)
             })
             .map(|payloads| print_json(&Value::Array(payloads))),
-        Command::Send(args) => {
-            crate::init_cli_logging();
-            match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt.block_on(send(args)),
-                Err(e) => Err(format!("cannot start the async runtime: {e}")),
-            }
-        }
+        Command::Send(args) => with_runtime(send(args)),
+        Command::Check(args) => with_runtime(check(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", e.lines().collect::<Vec<_>>().join(" "));
+            if !e.is_empty() {
+                eprintln!("error: {}", e.lines().collect::<Vec<_>>().join(" "));
+            }
             ExitCode::FAILURE
         }
     }
 }
 
-async fn send(args: SendArgs) -> Result<(), String> {
-    let deadline = Instant::now() + args.timeout;
-    let bytes = read_input(&args.event)?;
-    let mut config = Config::from_env().map_err(|e| e.to_string())?;
-    if let Some(id) = args.secret_id {
-        config.secret_id = Some(id);
+fn with_runtime(work: impl std::future::Future<Output = Result<(), String>>) -> Result<(), String> {
+    crate::init_cli_logging().map_err(|e| e.to_string())?;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?
+        .block_on(work)
+}
+
+/// The notifier `send` and `check` use: the secret from a file or from Secrets Manager.
+async fn notifier(config: &mut Config, args: &SecretArgs) -> Result<Notifier, String> {
+    if let Some(id) = &args.secret_id {
+        config.secret_id = Some(id.clone());
     }
-    let notifier = match &args.secret_file {
+    match &args.secret_file {
         Some(path) => {
             let raw = std::fs::read_to_string(path).map_err(|source| {
                 SecretError::File {
@@ -184,22 +202,36 @@ async fn send(args: SendArgs) -> Result<(), String> {
                 .to_string()
             })?;
             let secret = parse_secret(path, &raw).map_err(|e| e.to_string())?;
-            let slack = SlackClient::new(
-                crate::transport::Transport::new(),
-                config.webhook_hosts.clone(),
-                config.attempt_timeout,
-                config.max_attempts.get(),
-            );
-            Notifier::new(&config, SecretSource::Fixed(Arc::new(secret)), slack)
+            let tls = crate::http::tls_config(config.extra_ca_file.as_deref())
+                .map_err(|e| e.to_string())?;
+            let slack = crate::lambda::slack_client(config, &tls).map_err(|e| e.to_string())?;
+            Ok(Notifier::new(
+                config,
+                SecretSource::Fixed(Arc::new(secret)),
+                slack,
+            ))
         }
-        None => crate::lambda::notifier_from_config(&config)
+        None if config.secret_id.is_none() => {
+            Err("no secret: give --secret-id ID or --secret-file FILE (or set SecretId)".into())
+        }
+        None => crate::lambda::notifier_from_config(config)
             .await
-            .map_err(|e| e.to_string())?,
+            .map_err(|e| e.to_string()),
+    }
+}
+
+async fn send(args: SendArgs) -> Result<(), String> {
+    let call = Call {
+        deadline: Instant::now() + args.secret.timeout,
+        trace_id: None,
     };
+    let bytes = read_input(&args.event)?;
+    let mut config = Config::from_env().map_err(|e| e.to_string())?;
+    let notifier = notifier(&mut config, &args.secret).await?;
     if args.dry_run {
         let secret = notifier
             .secrets
-            .get(deadline)
+            .get(&call)
             .await
             .map_err(|e| e.to_string())?;
         notifier
@@ -208,11 +240,16 @@ async fn send(args: SendArgs) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         let records = parse_event_bytes(&bytes).map_err(|e| e.to_string())?;
         let mut payloads = Vec::new();
-        for record in records {
-            let mut payload = render_payload(
-                &record.map_err(|e| e.to_string())?,
-                &notifier.render_options,
-            );
+        for (index, record) in records.into_iter().enumerate() {
+            let notification = record.map_err(|e| e.to_string())?;
+            if let Some(why) = notifier.filtered_out(&notification) {
+                let (kind, name) = describe(&notification.body);
+                eprintln!(
+                    "record {index}: {kind} {name}: filtered out ({why}); would not be posted"
+                );
+                continue;
+            }
+            let mut payload = render_payload(&notification, &notifier.render_options);
             payload.channel.clone_from(&secret.channel);
             payloads.push(serde_json::to_value(payload).unwrap_or_default());
         }
@@ -220,11 +257,108 @@ async fn send(args: SendArgs) -> Result<(), String> {
         return Ok(());
     }
     let outcome = notifier
-        .handle(&bytes, deadline)
+        .handle(&bytes, &call)
         .await
         .map_err(|e| e.to_string())?;
     print_json(&serde_json::to_value(outcome).unwrap_or_default());
     Ok(())
+}
+
+/// Slack's answers to an empty message, read as the webhook's health.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WebhookHealth {
+    /// 400 naming the missing text: the webhook exists and takes messages.
+    Live,
+    /// 403, 404 or 410: revoked, deleted, or its channel archived.
+    Dead,
+    /// Anything else: not evidence either way.
+    Unknown,
+}
+
+/// What an answer to an empty payload says of the webhook. Slack refuses a message without
+/// text with 400 `no_text` (legacy webhooks: `missing_text_or_fallback_or_attachments`).
+pub fn webhook_health(answer: &Answer) -> WebhookHealth {
+    match (answer.status, answer.reason.as_str()) {
+        (400, "no_text" | "missing_text_or_fallback_or_attachments") => WebhookHealth::Live,
+        (403 | 404 | 410, _) => WebhookHealth::Dead,
+        _ => WebhookHealth::Unknown,
+    }
+}
+
+/// One line per check; the first failure stops the rest, which are then skipped.
+async fn check(args: SecretArgs) -> Result<(), String> {
+    let call = Call {
+        deadline: Instant::now() + args.timeout,
+        trace_id: None,
+    };
+    let report = |name: &str, result: &Result<String, String>| match result {
+        Ok(detail) => println!("ok    {name}: {detail}"),
+        Err(problem) => println!("FAIL  {name}: {problem}"),
+    };
+    let mut config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            report("configuration", &Err(e.to_string()));
+            return Err(String::new());
+        }
+    };
+    let notifier = notifier(&mut config, &args).await;
+    report(
+        "configuration",
+        &notifier
+            .as_ref()
+            .map(|_| "environment read".into())
+            .map_err(Clone::clone),
+    );
+    let notifier = notifier.map_err(|_| String::new())?;
+    let source = match (&args.secret_file, &config.secret_id) {
+        (Some(path), _) => format!("file {path}"),
+        (None, Some(id)) => format!("Secrets Manager {id}"),
+        (None, None) => "none".into(),
+    };
+    let secret = notifier.secrets.get(&call).await.map_err(|e| e.to_string());
+    report(
+        "secret",
+        &secret
+            .as_ref()
+            .map(|s| {
+                let channel = if s.channel.is_some() {
+                    ", with SLACK_CHANNEL"
+                } else {
+                    ""
+                };
+                format!("read from {source}: a webhook URL{channel}")
+            })
+            .map_err(Clone::clone),
+    );
+    let secret = secret.map_err(|_| String::new())?;
+    let target = check_webhook(&secret.webhook, &config.webhook_hosts).map_err(|e| e.to_string());
+    report(
+        "webhook host",
+        &target
+            .as_ref()
+            .map(|u| format!("{} is allowed", u.host_str().unwrap_or_default()))
+            .map_err(Clone::clone),
+    );
+    let target = target.map_err(|_| String::new())?;
+    let timeout = call.deadline.saturating_duration_since(Instant::now());
+    let answer = notifier
+        .slack
+        .send_once(&target, b"{}".to_vec(), timeout.min(config.attempt_timeout))
+        .await;
+    let verdict = match &answer {
+        Err(e) => Err(format!("no answer: {}", error_chain(e))),
+        Ok(a) => {
+            let said = format!("HTTP {} {}", a.status, a.reason);
+            match webhook_health(a) {
+                WebhookHealth::Live => Ok(format!("live (an empty message was refused with {said}; nothing was posted)")),
+                WebhookHealth::Dead => Err(format!("dead: Slack answered {said}")),
+                WebhookHealth::Unknown => Err(format!("unknown: Slack answered {said}, which is neither a live nor a dead webhook's answer")),
+            }
+        }
+    };
+    report("webhook", &verdict);
+    verdict.map(|_| ()).map_err(|_| String::new())
 }
 
 #[cfg(test)]
@@ -253,7 +387,15 @@ mod tests {
             panic!()
         };
         assert!(s.dry_run);
-        assert_eq!(s.secret_file.as_deref(), Some("s"));
+        assert_eq!(s.secret.secret_file.as_deref(), Some("s"));
+        assert_eq!(
+            parse_args(&args(&["check", "--secret-id", "slack/dev"])),
+            Ok(Command::Check(SecretArgs {
+                secret_id: Some("slack/dev".into()),
+                secret_file: None,
+                timeout: Duration::from_secs(30),
+            }))
+        );
         assert_eq!(parse_args(&args(&[])), Ok(Command::Help));
     }
 
@@ -266,6 +408,9 @@ mod tests {
             &["send", "a", "--secret-id"],
             &["frobnicate", "a"],
             &["send", "a", "--timeout", "0"],
+            &["check", "a"],
+            &["check", "--dry-run"],
+            &["check", "--secret-id", "a", "--secret-file", "b"],
         ] {
             assert!(parse_args(&args(bad)).is_err(), "{bad:?}");
         }

@@ -46,6 +46,8 @@ pub struct Config {
     pub filter: Filter,
     /// `ALARM_MENTION`
     pub mention: Option<String>,
+    /// `SSL_CERT_FILE`: CA certificates trusted besides the built-in roots.
+    pub extra_ca_file: Option<std::path::PathBuf>,
 }
 
 /// Which alarm notifications are posted.
@@ -210,9 +212,11 @@ impl Config {
                     .unwrap_or_default(),
             },
             mention: get("ALARM_MENTION").map(|m| mention(&m)).transpose()?,
+            extra_ca_file: get("SSL_CERT_FILE").map(std::path::PathBuf::from),
         })
     }
 
+    /// The secret's id, required wherever Secrets Manager is read.
     pub fn require_secret_id(&self) -> Result<&str, ConfigError> {
         self.secret_id
             .as_deref()

@@ -1,16 +1,14 @@
 //! Orchestration: parse → filter → secret → render → post, for every record of an event.
 
+use serde::Serialize;
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
-use std::time::Instant;
-
-use serde::Serialize;
 
 use crate::config::Config;
 use crate::model::{Body, Notification};
 use crate::parse::{parse_event_bytes, ParseError};
 use crate::render::{describe, render_payload, Payload, RenderOptions};
-use crate::secret::{SecretError, SecretSource, SlackSecret};
+use crate::secret::{Call, SecretError, SecretSource, SlackSecret};
 use crate::slack::{SlackClient, SlackError};
 
 /// Why one notification was not delivered.
@@ -138,7 +136,7 @@ impl Notifier {
     }
 
     /// Filtering rules apply to alarms; other notifications always go through.
-    fn filtered_out(&self, n: &Notification) -> Option<&'static str> {
+    pub fn filtered_out(&self, n: &Notification) -> Option<&'static str> {
         match &n.body {
             Body::Alarm(a) => self.filter.reject_reason(&a.name, &a.state),
             _ => None,
@@ -146,7 +144,7 @@ impl Notifier {
     }
 
     /// Handles one event. Every record is attempted; any failure fails the invocation.
-    pub async fn handle(&self, event: &[u8], deadline: Instant) -> Result<Outcome, HandlerError> {
+    pub async fn handle(&self, event: &[u8], call: &Call<'_>) -> Result<Outcome, HandlerError> {
         let records = parse_event_bytes(event).map_err(HandlerError::MalformedEvent)?;
         let total = records.len();
         let mut outcome = Outcome::default();
@@ -175,7 +173,7 @@ impl Notifier {
                 outcome.duplicates += 1;
                 continue;
             }
-            match self.deliver(&notification, deadline).await {
+            match self.deliver(&notification, call).await {
                 Ok(attempts) => {
                     tracing::info!(record = index, kind, name = %name, attempts, "posted to Slack");
                     if let Some(id) = notification.id {
@@ -204,16 +202,17 @@ impl Notifier {
     async fn deliver(
         &self,
         notification: &Notification,
-        deadline: Instant,
+        call: &Call<'_>,
     ) -> Result<u32, RecordError> {
+        let deadline = call.deadline;
         let mut payload = render_payload(notification, &self.render_options);
-        let secret = self.secrets.get(deadline).await?;
+        let secret = self.secrets.get(call).await?;
         let body = body_for(&mut payload, &secret);
         match self.slack.post(&secret.webhook, &body, deadline).await {
             Ok(d) => Ok(d.attempts),
             Err(e) if e.webhook_gone() => {
                 tracing::warn!(error = %e, "Slack says the webhook is gone; re-reading the secret");
-                let fresh = self.secrets.refresh(deadline).await?;
+                let fresh = self.secrets.refresh(call).await?;
                 if fresh.webhook == secret.webhook {
                     // Same dead URL: fail now, and read again on the next invocation.
                     self.secrets.invalidate();

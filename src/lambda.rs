@@ -1,38 +1,64 @@
-//! The Lambda adapter: builds the clients once and serves invocations from the Runtime API.
+//! The Lambda adapter: builds the clients once and serves invocations through `lambda_runtime`.
 
-use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitCode;
-use std::task::Poll;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use serde_json::value::RawValue;
+
 use crate::config::{Config, ConfigError};
-use crate::handler::{Notifier, Outcome};
-use crate::runtime::{Invocation, RuntimeApi, RuntimeApiError};
-use crate::secret::{SecretSource, SecretStore};
+use crate::handler::{HandlerError, Notifier, Outcome};
+use crate::http::HttpSetupError;
+use crate::secret::{Call, SecretSource, SecretStore};
 use crate::slack::SlackClient;
-use crate::transport::Transport;
 
 /// Time kept back from Lambda's deadline so the function can still report its result.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
+/// 2000-01-01 in epoch milliseconds. A deadline before it cannot be an epoch time.
+const EPOCH_FLOOR_MS: u64 = 946_684_800_000;
 
-/// Turns the context's deadline (epoch milliseconds) into an `Instant` with a margin.
-pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Instant {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    let remaining = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+/// Why the function could not start serving.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Http(#[from] HttpSetupError),
+}
+
+/// Turns the invocation's deadline into an `Instant`, less a margin to report the result.
+///
+/// Lambda sends epoch milliseconds. Some local emulators send the timeout itself (e.g.
+/// `600000`); a value before the year 2000 is read as a duration from now, with one warning.
+pub fn deadline_from_ms(deadline_ms: u64) -> Instant {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    let remaining = if deadline_ms < EPOCH_FLOOR_MS {
+        if !WARNED.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                deadline_ms,
+                "Lambda-Runtime-Deadline-Ms is not an epoch time; reading it as a duration from now (a local emulator?)"
+            );
+        }
+        Duration::from_millis(deadline_ms)
+    } else {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+    };
     Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN)
 }
 
 /// Builds the Secrets Manager-backed notifier from configuration.
-pub async fn notifier_from_config(config: &Config) -> Result<Notifier, ConfigError> {
+pub async fn notifier_from_config(config: &Config) -> Result<Notifier, InitError> {
     let secret_id = config.require_secret_id()?.to_owned();
-    let transport = Transport::new();
-    // The default credential and region chains, sending through the shared transport.
+    let tls = crate::http::tls_config(config.extra_ca_file.as_deref())?;
+    // The default credential and region chains, sending through the shared HTTP stack.
     let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(transport.sdk_http_client())
+        .http_client(crate::http::sdk_http_client(tls.clone()))
         .load()
         .await;
     let store = SecretStore::new(
@@ -41,94 +67,127 @@ pub async fn notifier_from_config(config: &Config) -> Result<Notifier, ConfigErr
         config.secret_stage.clone(),
         config.secret_ttl,
     );
-    let slack = SlackClient::new(
-        transport,
+    Ok(Notifier::new(
+        config,
+        SecretSource::Manager(store),
+        slack_client(config, &tls)?,
+    ))
+}
+
+/// The webhook client with the configured limits.
+pub fn slack_client(
+    config: &Config,
+    tls: &rustls::ClientConfig,
+) -> Result<SlackClient, HttpSetupError> {
+    Ok(SlackClient::new(
+        crate::http::slack_client(tls)?,
         config.webhook_hosts.clone(),
         config.attempt_timeout,
         config.max_attempts.get(),
-    );
-    Ok(Notifier::new(config, SecretSource::Manager(store), slack))
+    ))
 }
 
-/// Runs as a Lambda function until the Runtime API fails; Lambda then starts a new process.
-pub fn run(runtime: &tokio::runtime::Runtime, api_address: &str) -> ExitCode {
-    crate::logging::init(std::io::stdout);
-    let mut api = match RuntimeApi::new(api_address) {
-        Ok(api) => api,
-        Err(e) => return exit_with(&e),
+/// Lambda's view of a failed invocation: our error type and one-line message.
+fn diagnostic(error: &HandlerError) -> Diagnostic {
+    Diagnostic {
+        error_type: error.error_type().to_owned(),
+        error_message: error.to_string(),
+    }
+}
+
+async fn handle(
+    notifier: &Notifier,
+    event: LambdaEvent<Box<RawValue>>,
+) -> Result<Outcome, Diagnostic> {
+    let call = Call {
+        deadline: deadline_from_ms(event.context.deadline),
+        trace_id: event.context.xray_trace_id.as_deref(),
     };
-    let notifier = match Config::from_env() {
-        Ok(config) => runtime.block_on(notifier_from_config(&config)),
-        Err(e) => Err(e),
+    notifier
+        .handle(event.payload.get().as_bytes(), &call)
+        .await
+        .map_err(|e| diagnostic(&e))
+}
+
+/// Runs as a Lambda function until the runtime stops. An invalid configuration is reported
+/// to Lambda as an init error (`InvalidConfiguration`), and the process exits.
+pub async fn run() -> ExitCode {
+    let logging = crate::logging::init(std::io::stdout);
+    let notifier = match logging {
+        Err(e) => Err(InitError::Config(e)),
+        Ok(()) => match Config::from_env() {
+            Ok(config) => notifier_from_config(&config).await,
+            Err(e) => Err(e.into()),
+        },
     };
     let notifier = match notifier {
-        Ok(n) => n,
+        Ok(n) => Arc::new(n),
         Err(e) => {
             tracing::error!(error = %e, "invalid configuration");
-            if let Err(report) = api.init_failed("InvalidConfiguration", &e.to_string()) {
-                tracing::error!(error = %report, "could not report the init error");
+            if let Err(report) = report_init_error("InvalidConfiguration", &e.to_string()).await {
+                tracing::error!(error = %report, "could not report the init error to Lambda");
             }
             return ExitCode::FAILURE;
         }
     };
-    loop {
-        let invocation = match api.next_invocation() {
-            Ok(i) => i,
-            Err(e) => return exit_with(&e),
-        };
-        if let Err(e) = serve(runtime, &mut api, &notifier, &invocation) {
-            return exit_with(&e);
+    let served = lambda_runtime::run_concurrent(service_fn(move |event| {
+        let notifier = notifier.clone();
+        async move { handle(&notifier, event).await }
+    }))
+    .await;
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "stopping: the Lambda runtime failed");
+            ExitCode::FAILURE
         }
     }
 }
 
-/// Handles one event and reports its result.
-fn serve(
-    runtime: &tokio::runtime::Runtime,
-    api: &mut RuntimeApi,
-    notifier: &Notifier,
-    invocation: &Invocation,
-) -> Result<(), RuntimeApiError> {
-    notifier
-        .secrets
-        .set_trace_id(invocation.trace_id.as_deref());
-    let deadline = deadline_from_epoch_ms(invocation.deadline_ms);
-    let mut handling = std::pin::pin!(notifier.handle(&invocation.event, deadline));
-    // A panic inside the handler is reported as this invocation's error; the process stays up.
-    let result = runtime.block_on(std::future::poll_fn(|cx| {
-        match catch_unwind(AssertUnwindSafe(|| handling.as_mut().poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(result)) => Poll::Ready(Ok(result)),
-            Err(panic) => Poll::Ready(Err(panic)),
-        }
-    }));
-    let id = &invocation.request_id;
-    match result {
-        Ok(Ok(outcome)) => api.respond(id, &outcome_json(&outcome)),
-        Ok(Err(e)) => api.fail(id, e.error_type(), &e.to_string()),
-        Err(panic) => {
-            let message = panic_message(panic.as_ref());
-            tracing::error!(panic = %message, "the handler panicked");
-            api.fail(id, "Panic", &format!("the handler panicked: {message}"))
-        }
+/// Tells Lambda why the function cannot start (`POST /runtime/init/error`), through the
+/// runtime's own API client. `lambda_runtime` does this only for SnapStart.
+async fn report_init_error(
+    error_type: &str,
+    message: &str,
+) -> Result<(), lambda_runtime_api_client::BoxError> {
+    let body = serde_json::to_vec(&Diagnostic {
+        error_type: error_type.to_owned(),
+        error_message: message.to_owned(),
+    })?;
+    let request = lambda_runtime_api_client::build_request()
+        .method(http::Method::POST)
+        .uri("/2018-06-01/runtime/init/error")
+        .header("lambda-runtime-function-error-type", error_type)
+        .body(lambda_runtime_api_client::body::Body::from(body))?;
+    let client = lambda_runtime_api_client::Client::builder().build()?;
+    let response = client.call(request).await?;
+    if !response.status().is_success() {
+        return Err(format!("the Runtime API answered {}", response.status()).into());
     }
+    Ok(())
 }
 
-fn outcome_json(outcome: &Outcome) -> Vec<u8> {
-    serde_json::to_vec(outcome).unwrap_or_else(|_| b"{}".to_vec())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(no message)".to_owned()
+    #[test]
+    fn epoch_deadlines_keep_a_margin() {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let left = deadline_from_ms(now_ms + 3_000).saturating_duration_since(Instant::now());
+        assert!(left > Duration::from_millis(2_000) && left <= Duration::from_millis(2_500));
+        assert_eq!(
+            deadline_from_ms(now_ms - 1_000).saturating_duration_since(Instant::now()),
+            Duration::ZERO
+        );
     }
-}
 
-fn exit_with(error: &RuntimeApiError) -> ExitCode {
-    tracing::error!(error = %error, "stopping: the Runtime API failed");
-    ExitCode::FAILURE
+    #[test]
+    fn an_emulators_duration_is_read_as_time_from_now() {
+        let left = deadline_from_ms(600_000).saturating_duration_since(Instant::now());
+        assert!(left > Duration::from_secs(599) && left <= Duration::from_millis(599_500));
+    }
 }

@@ -2,37 +2,34 @@
 //!
 //! Data flows one way: event bytes are [`parse`]d into [`model::Notification`]s, [`render`]ed
 //! into Slack payloads, and posted by [`slack`] with the webhook from [`secret`]. [`handler`]
-//! orchestrates; [`lambda`] and [`cli`] are the two ways in.
+//! orchestrates; [`lambda`] and [`cli`] are the two ways in; [`http`] is the one HTTP stack.
 
 pub mod cli;
 pub mod config;
 pub mod handler;
-pub mod http1;
-pub mod https;
+pub mod http;
 pub mod lambda;
 pub mod logging;
 pub mod model;
 pub mod mrkdwn;
 pub mod parse;
 pub mod render;
-pub mod runtime;
 pub mod secret;
 pub mod slack;
-pub mod transport;
 
 use std::process::ExitCode;
 
 /// Logs go to stderr locally, so `render`'s stdout stays pure JSON.
-pub fn init_cli_logging() {
-    logging::init(std::io::stderr);
+pub fn init_cli_logging() -> Result<(), config::ConfigError> {
+    logging::init(std::io::stderr)
 }
 
 /// Entry point: a Lambda function under the Runtime API, the command line otherwise.
 pub fn main_entry() -> ExitCode {
-    let Some(api_address) = std::env::var_os("AWS_LAMBDA_RUNTIME_API") else {
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
         let args: Vec<String> = std::env::args().skip(1).collect();
         return cli::main(&args);
-    };
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -43,5 +40,5 @@ pub fn main_entry() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    lambda::run(&runtime, &api_address.to_string_lossy())
+    runtime.block_on(lambda::run())
 }

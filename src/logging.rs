@@ -2,6 +2,8 @@
 //!
 //! `AWS_LAMBDA_LOG_LEVEL` wins over `RUST_LOG`; both take a level or `target=level` directives
 //! (`info,aws_smithy_runtime=warn`). `AWS_LAMBDA_LOG_FORMAT=JSON` gives one JSON object per line.
+//! Under Lambda, every line logged during an invocation carries the runtime's span, with the
+//! request id (`requestId`) and the X-Ray trace id.
 
 use std::io::Write;
 
@@ -9,30 +11,66 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::prelude::*;
 
+use crate::config::ConfigError;
+
 const DEFAULT_FILTER: &str = "info";
 
-/// The filter from a directive string; anything unparsable falls back to INFO.
-pub fn filter_from(directives: Option<&str>) -> Targets {
-    let parsed = directives.and_then(|d| {
-        let d = d.trim().to_ascii_lowercase();
-        // A bare word that is not a level parses as a target name; treat it as a mistake.
-        d.parse::<Targets>()
-            .ok()
-            .filter(|t| t.default_level().is_some() || d.contains('='))
-    });
-    parsed.unwrap_or_else(|| DEFAULT_FILTER.parse().expect("valid default"))
+/// The filter from a directive string, or why it cannot be one.
+pub fn filter_from(name: &'static str, directives: &str) -> Result<Targets, ConfigError> {
+    let invalid = || {
+        ConfigError::Invalid {
+        name,
+        problem: format!(
+            "expected a level (trace, debug, info, warn, error) or target=level directives, got {directives:?}"
+        ),
+    }
+    };
+    // Lambda's controls also offer FATAL, which tracing has not: the nearest is ERROR.
+    let d = directives
+        .trim()
+        .to_ascii_lowercase()
+        .replace("fatal", "error");
+    let valid_target = |t: &str| {
+        !t.is_empty()
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':' || c == '-')
+    };
+    // Targets' parser takes a bare word for a target name: every item must have a level.
+    for item in d.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let ok = match item.split_once('=') {
+            Some((target, level)) => {
+                valid_target(target) && (level.parse::<tracing::Level>().is_ok() || level == "off")
+            }
+            None => item.parse::<tracing::Level>().is_ok() || item == "off",
+        };
+        if !ok {
+            return Err(invalid());
+        }
+    }
+    d.parse::<Targets>().map_err(|_| invalid())
 }
 
-/// Installs the global subscriber, writing to `writer`.
-pub fn init<W>(writer: W)
+/// The directives in force: `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else INFO.
+fn filter_from_env() -> Result<Targets, ConfigError> {
+    for name in ["AWS_LAMBDA_LOG_LEVEL", "RUST_LOG"] {
+        if let Some(value) = std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+            return filter_from(name, &value);
+        }
+    }
+    Ok(DEFAULT_FILTER.parse().expect("valid default"))
+}
+
+/// Installs the global subscriber, writing to `writer`. An invalid level is returned as an
+/// error, with logging at INFO installed so that the error itself can be logged.
+pub fn init<W>(writer: W) -> Result<(), ConfigError>
 where
     W: for<'w> MakeWriter<'w, Writer: Write> + Send + Sync + 'static,
 {
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .ok();
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let filter = filter_from(level.as_deref());
+    let (filter, result) = match filter_from_env() {
+        Ok(f) => (f, Ok(())),
+        Err(e) => (DEFAULT_FILTER.parse().expect("valid default"), Err(e)),
+    };
     let fmt = tracing_subscriber::fmt::layer()
         .with_target(false)
         .without_time()
@@ -43,6 +81,7 @@ where
     } else {
         registry.with(fmt.with_ansi(false)).try_init()
     };
+    result
 }
 
 #[cfg(test)]
@@ -52,18 +91,31 @@ mod tests {
 
     #[test]
     fn levels_and_directives() {
+        let level = |d| filter_from("RUST_LOG", d).unwrap().default_level();
+        assert_eq!(level("DEBUG"), Some(LevelFilter::DEBUG));
+        assert_eq!(level("FATAL"), Some(LevelFilter::ERROR));
         assert_eq!(
-            filter_from(Some("DEBUG")).default_level(),
-            Some(LevelFilter::DEBUG)
-        );
-        assert_eq!(
-            filter_from(Some("warn,aws_smithy_runtime=error")).default_level(),
+            level("warn,aws_smithy_runtime=error"),
             Some(LevelFilter::WARN)
         );
-        assert_eq!(filter_from(None).default_level(), Some(LevelFilter::INFO));
-        assert_eq!(
-            filter_from(Some("!!!")).default_level(),
-            Some(LevelFilter::INFO)
-        );
+        assert_eq!(level("aws_smithy_runtime=error"), None);
+    }
+
+    #[test]
+    fn invalid_directives_name_the_variable() {
+        for bad in [
+            "bogus!!",
+            "!!!",
+            "verbose",
+            "info,aws_smithy_runtime=loud",
+            "=info",
+        ] {
+            let err = filter_from("AWS_LAMBDA_LOG_LEVEL", bad).unwrap_err();
+            assert!(
+                err.to_string().starts_with("AWS_LAMBDA_LOG_LEVEL")
+                    && err.to_string().contains(bad),
+                "{bad}: {err}"
+            );
+        }
     }
 }

@@ -4,9 +4,12 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use serde_json::Value;
+
+/// AWS's own message is kept to this many characters.
+const MAX_AWS_MESSAGE: usize = 200;
 
 /// A webhook URL. Its path is a credential, so `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -49,13 +52,15 @@ impl fmt::Debug for SlackSecret {
 /// Why the secret could not be used. Messages name the secret id, never its value.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    /// GetSecretValue failed; `code` is the AWS error code when there is one.
-    #[error("cannot read secret {secret_id:?}: {code}: {}", DisplayErrorContext(.source))]
+    /// GetSecretValue failed. `code` is the AWS error code, or a name for what went wrong
+    /// when AWS sent none; `detail` is a short, safe description.
+    ///
+    /// The SDK's error is not kept: it holds the raw response, which may be the secret itself.
+    #[error("Secrets Manager: {code} for secret {secret_id}{}", detail_suffix(.detail))]
     Fetch {
         secret_id: String,
         code: String,
-        #[source]
-        source: Box<SdkError<GetSecretValueError>>,
+        detail: String,
     },
     /// GetSecretValue took longer than the invocation had left.
     #[error("reading secret {secret_id:?} did not finish before the invocation's deadline")]
@@ -78,6 +83,70 @@ pub enum SecretError {
         #[source]
         source: std::io::Error,
     },
+}
+
+fn detail_suffix(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(": {detail}")
+    }
+}
+
+/// Reads what can be said safely of an SDK error: the AWS error code and message of an
+/// error answer, the cause of a connection failure, or the status of an unreadable answer.
+/// Never the raw response, which for GetSecretValue is the secret.
+fn describe_sdk_error(e: &SdkError<GetSecretValueError>) -> (String, String) {
+    let cut = |text: &str| -> String {
+        let line = text.lines().next().unwrap_or_default();
+        let mut cut: String = line.chars().take(MAX_AWS_MESSAGE).collect();
+        if cut.len() < line.len() {
+            cut.push('…');
+        }
+        cut
+    };
+    match e {
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status();
+            match (e.code(), status.is_success()) {
+                // An error answer from AWS: its code and message are AWS's own words.
+                (Some(code), false) => (code.to_owned(), e.message().map(cut).unwrap_or_default()),
+                // A success status the SDK could not read: say so, quote nothing.
+                (_, true) => (
+                    "UnreadableResponse".into(),
+                    format!(
+                        "HTTP {} with a body the SDK could not parse",
+                        status.as_u16()
+                    ),
+                ),
+                (None, false) => (
+                    "RequestFailed".into(),
+                    format!("HTTP {} without an AWS error code", status.as_u16()),
+                ),
+            }
+        }
+        SdkError::ResponseError(response) => (
+            "UnreadableResponse".into(),
+            format!(
+                "HTTP {} that the SDK could not read",
+                response.raw().status().as_u16()
+            ),
+        ),
+        SdkError::TimeoutError(_) => ("Timeout".into(), "the SDK's timeout expired".into()),
+        SdkError::DispatchFailure(failure) => {
+            let cause = match failure.as_connector_error() {
+                Some(c) if c.is_timeout() => "connection timed out".to_owned(),
+                Some(c) => cut(&crate::slack::error_chain(c)),
+                None => "request not sent".to_owned(),
+            };
+            ("RequestFailed".into(), cause)
+        }
+        SdkError::ConstructionFailure(_) => (
+            "RequestFailed".into(),
+            "the request could not be built".into(),
+        ),
+        _ => ("RequestFailed".into(), String::new()),
+    }
 }
 
 impl SecretError {
@@ -135,6 +204,12 @@ pub fn parse_secret(secret_id: &str, raw: &str) -> Result<SlackSecret, SecretErr
             channel: channel.map(str::to_owned),
         });
     }
+    // A URL stored as a JSON string, quotes and all.
+    if let Ok(Value::String(unquoted)) = serde_json::from_str::<Value>(raw) {
+        if unquoted.trim() != raw {
+            return parse_secret(secret_id, &unquoted);
+        }
+    }
     if raw.starts_with("https://") || raw.starts_with("http://") {
         return Ok(SlackSecret {
             webhook: WebhookUrl::new(raw),
@@ -163,8 +238,8 @@ pub struct SecretStore {
     stage: String,
     ttl: Duration,
     cached: Mutex<Option<Cached>>,
-    /// The current invocation's X-Ray trace header, passed on to Secrets Manager.
-    trace_id: Mutex<String>,
+    /// One read at a time: concurrent invocations of a cold instance share the first read.
+    reading: tokio::sync::Mutex<()>,
 }
 
 impl SecretStore {
@@ -180,7 +255,7 @@ impl SecretStore {
             stage,
             ttl,
             cached: Mutex::new(None),
-            trace_id: Mutex::new(String::new()),
+            reading: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -197,38 +272,55 @@ impl SecretStore {
         *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
-    async fn fetch(&self, deadline: Instant) -> Result<Arc<SlackSecret>, SecretError> {
+    fn timeout(&self) -> SecretError {
+        SecretError::Timeout {
+            secret_id: self.secret_id.clone(),
+        }
+    }
+
+    /// The cached value, or one read, shared with any invocation already reading.
+    async fn get(&self, call: &Call<'_>) -> Result<Arc<SlackSecret>, SecretError> {
+        if let Some(s) = self.fresh() {
+            return Ok(s);
+        }
+        let _reading = tokio::time::timeout_at(call.deadline.into(), self.reading.lock())
+            .await
+            .map_err(|_| self.timeout())?;
+        match self.fresh() {
+            Some(s) => Ok(s),
+            None => self.fetch(call).await,
+        }
+    }
+
+    async fn fetch(&self, call: &Call<'_>) -> Result<Arc<SlackSecret>, SecretError> {
         let started = Instant::now();
-        let trace_id = self
-            .trace_id
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let call = self
+        let trace_id = call.trace_id.map(str::to_owned);
+        let request = self
             .client
             .get_secret_value()
             .secret_id(&self.secret_id)
             .version_stage(&self.stage)
             .customize()
             .mutate_request(move |request| {
-                // What the SDK would take from `_X_AMZN_TRACE_ID`, without setting the
-                // environment on every invocation (glibc never frees a replaced value).
-                if !trace_id.is_empty() {
+                // The invocation's own trace header: with concurrent invocations the
+                // runtime cannot set `_X_AMZN_TRACE_ID` for the SDK to read.
+                if let Some(trace_id) = &trace_id {
                     let _ = request
                         .headers_mut()
                         .try_insert("X-Amzn-Trace-Id", trace_id.clone());
                 }
             })
             .send();
-        let output = tokio::time::timeout(deadline.saturating_duration_since(started), call)
+        let output = tokio::time::timeout_at(call.deadline.into(), request)
             .await
-            .map_err(|_| SecretError::Timeout {
-                secret_id: self.secret_id.clone(),
-            })?
-            .map_err(|e| SecretError::Fetch {
-                secret_id: self.secret_id.clone(),
-                code: e.code().unwrap_or("RequestFailed").to_owned(),
-                source: Box::new(e),
+            .map_err(|_| self.timeout())?
+            .map_err(|e| {
+                let (code, detail) = describe_sdk_error(&e);
+                SecretError::Fetch {
+                    secret_id: self.secret_id.clone(),
+                    code,
+                    detail,
+                }
             })?;
         let raw = output.secret_string().ok_or_else(|| SecretError::Empty {
             secret_id: self.secret_id.clone(),
@@ -243,6 +335,15 @@ impl SecretStore {
     }
 }
 
+/// What a secret read needs to know of the invocation it serves.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    /// No read outlives this.
+    pub deadline: Instant,
+    /// The X-Ray trace header, passed on to Secrets Manager.
+    pub trace_id: Option<&'a str>,
+}
+
 /// Where the webhook comes from: Secrets Manager, or a fixed value (`--secret-file`).
 pub enum SecretSource {
     Manager(SecretStore),
@@ -251,33 +352,21 @@ pub enum SecretSource {
 
 impl SecretSource {
     /// The cached secret, or a fresh read when there is none or it has expired.
-    pub async fn get(&self, deadline: Instant) -> Result<Arc<SlackSecret>, SecretError> {
+    pub async fn get(&self, call: &Call<'_>) -> Result<Arc<SlackSecret>, SecretError> {
         match self {
             Self::Fixed(s) => Ok(s.clone()),
-            Self::Manager(store) => match store.fresh() {
-                Some(s) => Ok(s),
-                None => store.fetch(deadline).await,
-            },
+            Self::Manager(store) => store.get(call).await,
         }
     }
 
     /// Reads again now, e.g. after Slack says the webhook is gone.
-    pub async fn refresh(&self, deadline: Instant) -> Result<Arc<SlackSecret>, SecretError> {
+    pub async fn refresh(&self, call: &Call<'_>) -> Result<Arc<SlackSecret>, SecretError> {
         match self {
             Self::Fixed(s) => Ok(s.clone()),
             Self::Manager(store) => {
                 store.invalidate();
-                store.fetch(deadline).await
+                store.get(call).await
             }
-        }
-    }
-
-    /// Sets the trace header for reads made during the current invocation.
-    pub fn set_trace_id(&self, trace_id: Option<&str>) {
-        if let Self::Manager(store) = self {
-            let mut current = store.trace_id.lock().unwrap_or_else(|e| e.into_inner());
-            current.clear();
-            current.push_str(trace_id.unwrap_or_default());
         }
     }
 

@@ -5,9 +5,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::https::{Client, HttpsError, Target};
 use crate::secret::WebhookUrl;
-use crate::transport::Transport;
 
 /// An attempt with less time than this left is not started.
 const MIN_ATTEMPT: Duration = Duration::from_millis(50);
@@ -15,13 +13,11 @@ const BACKOFF_BASE: Duration = Duration::from_millis(200);
 const BACKOFF_CAP: Duration = Duration::from_secs(5);
 /// 429s are waited out rather than counted as failures, up to this many per post.
 const MAX_RATE_LIMIT_WAITS: u32 = 30;
-const MAX_REASON_LEN: usize = 200;
-/// Slack answers in a few bytes; anything much longer is not Slack.
-const MAX_ANSWER: usize = 64 * 1024;
-const WEBHOOK_HEADERS: [(&str, &str); 2] = [
-    ("User-Agent", crate::https::USER_AGENT),
-    ("Content-Type", "application/json"),
-];
+/// Slack's error bodies are short codes; anything longer is cut to this many characters.
+const MAX_REASON_LEN: usize = 120;
+/// Slack answers in a few bytes; no more than this is read of an answer.
+const MAX_ANSWER: usize = 16 * 1024;
+const REDACTED: &str = "[redacted]";
 
 /// Why a notification was not accepted. Never carries the webhook URL.
 #[derive(Debug, thiserror::Error)]
@@ -29,7 +25,7 @@ pub enum SlackError {
     /// The secret's URL is not one this function may post to.
     #[error("webhook URL rejected: {0}")]
     UrlNotAllowed(String),
-    /// A status Slack will answer the same way again (400, 403, 404, 410 …).
+    /// A status Slack will answer the same way again (400, 403, 404, 410, a redirect …).
     #[error("Slack rejected the message: HTTP {status} {reason}")]
     Rejected { status: u16, reason: String },
     /// 5xx or an unexpected answer, still failing after the retries.
@@ -45,12 +41,13 @@ pub enum SlackError {
     /// No answer in time, on the last attempt.
     #[error("Slack did not answer in time after {attempts} attempts")]
     Timeout { attempts: u32 },
-    /// Connection refused, reset, TLS or DNS failure, on the last attempt.
-    #[error("cannot reach Slack after {attempts} attempts: {source}")]
+    /// Connection refused, reset, TLS, proxy or DNS failure, on the last attempt.
+    #[error("cannot reach Slack after {attempts} attempts: {}", error_chain(.source))]
     Transport {
         attempts: u32,
+        /// Stripped of its URL.
         #[source]
-        source: HttpsError,
+        source: reqwest::Error,
     },
     /// The deadline left no time for another attempt.
     #[error("no time left before the invocation's deadline after {attempts} attempts; last error: {last}")]
@@ -82,9 +79,28 @@ impl SlackError {
     }
 }
 
+/// `error: cause: cause`, on one line. reqwest's own message stops at "error sending
+/// request"; the reason (refused, certificate, proxy) is further down the chain.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// Checks a webhook URL against the allowed hosts: https, or http to a loopback address.
-pub fn check_webhook(url: &WebhookUrl, allowed_hosts: &[String]) -> Result<Target, SlackError> {
-    let parsed = url::Url::parse(url.expose())
+pub fn check_webhook(
+    url: &WebhookUrl,
+    allowed_hosts: &[String],
+) -> Result<reqwest::Url, SlackError> {
+    let parsed = reqwest::Url::parse(url.expose())
         .map_err(|_| SlackError::UrlNotAllowed("not a valid URL".into()))?;
     let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
     if !allowed_hosts.contains(&host) {
@@ -109,7 +125,7 @@ pub fn check_webhook(url: &WebhookUrl, allowed_hosts: &[String]) -> Result<Targe
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(SlackError::UrlNotAllowed("credentials in the URL".into()));
     }
-    Target::from_url(&parsed).ok_or_else(|| SlackError::UrlNotAllowed("no host".into()))
+    Ok(parsed)
 }
 
 /// A delivered message: how many attempts it took.
@@ -118,17 +134,27 @@ pub struct Delivered {
     pub attempts: u32,
 }
 
+/// Slack's answer to one POST, read in full (up to [`MAX_ANSWER`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    /// The first line of the body, cut short, with the webhook's path taken out.
+    pub reason: String,
+    /// The whole body is exactly `ok`.
+    pub ok_body: bool,
+    pub retry_after: Option<String>,
+}
+
 /// Webhook client; one per process so connections are reused.
 pub struct SlackClient {
-    /// One kept-alive connection; posts go out one at a time.
-    http: Mutex<Client>,
+    http: reqwest::Client,
     allowed_hosts: Vec<String>,
     attempt_timeout: Duration,
     max_attempts: u32,
     /// Set by a 429: no post goes out before this instant.
     paused_until: Mutex<Option<Instant>>,
     /// The last webhook that passed [`check_webhook`], so warm posts don't parse it again.
-    checked: Mutex<Option<(WebhookUrl, Target)>>,
+    checked: Mutex<Option<(WebhookUrl, reqwest::Url)>>,
 }
 
 enum Attempt {
@@ -145,10 +171,23 @@ fn jitter(max: Duration) -> Duration {
     max.mul_f64(fraction)
 }
 
-/// Slack's error bodies are short codes; keep them short in case something else answers.
-fn short_reason(body: &str) -> String {
+/// The first line of an answer, cut short, with anything of the webhook's path replaced:
+/// a server may echo the request line (`Cannot POST /services/T0/B0/XXXX`).
+pub fn short_reason(body: &str, webhook: &reqwest::Url) -> String {
     let line = body.lines().next().unwrap_or_default().trim();
-    let reason: String = line.chars().take(MAX_REASON_LEN).collect();
+    let mut reason = line.to_owned();
+    let path = webhook.path();
+    let secrets = std::iter::once(path)
+        .chain(path.split('/'))
+        .chain(webhook.query())
+        // Short segments (`services`, `T0`) say nothing; the token is long.
+        .filter(|s| s.len() >= 6);
+    for secret in secrets {
+        reason = reason.replace(secret, REDACTED);
+    }
+    if reason.chars().count() > MAX_REASON_LEN {
+        reason = reason.chars().take(MAX_REASON_LEN).collect::<String>() + "…";
+    }
     if reason.is_empty() {
         "(empty body)".into()
     } else {
@@ -166,13 +205,13 @@ fn retry_after(header: Option<&str>) -> Duration {
 
 impl SlackClient {
     pub fn new(
-        transport: std::sync::Arc<Transport>,
+        http: reqwest::Client,
         allowed_hosts: Vec<String>,
         attempt_timeout: Duration,
         max_attempts: u32,
     ) -> Self {
         Self {
-            http: Mutex::new(transport.client()),
+            http,
             allowed_hosts,
             attempt_timeout,
             max_attempts: max_attempts.max(1),
@@ -181,7 +220,7 @@ impl SlackClient {
         }
     }
 
-    fn target(&self, url: &WebhookUrl) -> Result<Target, SlackError> {
+    fn target(&self, url: &WebhookUrl) -> Result<reqwest::Url, SlackError> {
         let mut checked = self.checked.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((known, parsed)) = checked.as_ref() {
             if known == url {
@@ -235,8 +274,9 @@ impl SlackClient {
                 return Err(SlackError::DeadlineExceeded { attempts, last });
             }
             attempts += 1;
-            let outcome =
-                self.attempt(&target, body, remaining.min(self.attempt_timeout), attempts);
+            let outcome = self
+                .attempt(&target, body, remaining.min(self.attempt_timeout), attempts)
+                .await;
             let wait = match outcome {
                 Attempt::Done => return Ok(Delivered { attempts }),
                 Attempt::Permanent(e) => return Err(e),
@@ -276,25 +316,64 @@ impl SlackClient {
         }
     }
 
-    /// One POST. Blocking: the invocation has nothing else to do while Slack answers, and a
-    /// blocking socket is the fewest system calls per post.
-    fn attempt(&self, target: &Target, body: &[u8], timeout: Duration, attempts: u32) -> Attempt {
-        let response = self.http.lock().unwrap_or_else(|e| e.into_inner()).request(
-            "POST",
-            target,
-            &WEBHOOK_HEADERS,
-            body,
-            timeout,
-            MAX_ANSWER,
-        );
-        let response = match response {
-            Ok(r) => r,
+    /// One POST of `body`, read back as an [`Answer`].
+    pub async fn send_once(
+        &self,
+        target: &reqwest::Url,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Answer, reqwest::Error> {
+        let mut response = self
+            .http
+            .post(target.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(reqwest::Error::without_url)?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let mut text = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(reqwest::Error::without_url)?
+        {
+            let room = MAX_ANSWER - text.len();
+            text.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if text.len() == MAX_ANSWER {
+                break;
+            }
+        }
+        let text = String::from_utf8_lossy(&text);
+        Ok(Answer {
+            status,
+            reason: short_reason(&text, target),
+            ok_body: text.trim() == "ok",
+            retry_after,
+        })
+    }
+
+    async fn attempt(
+        &self,
+        target: &reqwest::Url,
+        body: &[u8],
+        timeout: Duration,
+        attempts: u32,
+    ) -> Attempt {
+        let answer = match self.send_once(target, body.to_vec(), timeout).await {
+            Ok(a) => a,
             Err(e) if e.is_timeout() => {
                 return Attempt::Transient("timeout".into(), SlackError::Timeout { attempts })
             }
             Err(e) => {
                 return Attempt::Transient(
-                    e.to_string(),
+                    error_chain(&e),
                     SlackError::Transport {
                         attempts,
                         source: e,
@@ -302,12 +381,10 @@ impl SlackClient {
                 )
             }
         };
-        let status = response.status;
-        let text = String::from_utf8_lossy(&response.body);
-        let reason = short_reason(&text);
+        let Answer { status, reason, .. } = answer;
         match status {
-            200 if text.trim() == "ok" => Attempt::Done,
-            429 => Attempt::RetryAfter(retry_after(response.header("retry-after"))),
+            200 if answer.ok_body => Attempt::Done,
+            429 => Attempt::RetryAfter(retry_after(answer.retry_after.as_deref())),
             s @ (500..=599 | 408) => Attempt::Transient(
                 format!("HTTP {s} {reason}"),
                 SlackError::Unavailable {
@@ -369,6 +446,19 @@ mod tests {
                 && rejected(410).webhook_gone()
         );
         assert!(!rejected(400).webhook_gone());
+    }
+
+    #[test]
+    fn answers_are_cut_short_and_never_echo_the_webhook() {
+        let url = reqwest::Url::parse("https://hooks.slack.com/services/T0/B0/XXXXSECRET").unwrap();
+        assert_eq!(short_reason("no_service", &url), "no_service");
+        assert_eq!(short_reason("", &url), "(empty body)");
+        let echoed = short_reason("Cannot POST /services/T0/B0/XXXXSECRET\nmore", &url);
+        assert_eq!(echoed, "Cannot POST [redacted]");
+        let token_only = short_reason("bad token XXXXSECRET", &url);
+        assert!(!token_only.contains("XXXXSECRET"), "{token_only}");
+        let long = short_reason(&"x".repeat(5000), &url);
+        assert_eq!(long.chars().count(), MAX_REASON_LEN + 1);
     }
 
     #[test]

@@ -56,8 +56,6 @@ pub struct Runtime {
     next_id: Arc<AtomicU64>,
     /// Every `/init/error` report: (errorType, errorMessage, the error-type header).
     pub init_errors: Arc<Mutex<Vec<(String, String, String)>>>,
-    /// The `Lambda-Runtime-Function-Error-Type` header of every invocation error.
-    pub error_type_headers: Arc<Mutex<Vec<String>>>,
 }
 
 /// The X-Ray trace header the emulator hands out with request `id`.
@@ -96,15 +94,9 @@ impl Runtime {
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         let waiting: Arc<Mutex<HashMap<String, oneshot::Sender<Outcome>>>> = Arc::default();
         let init_errors: Arc<Mutex<Vec<(String, String, String)>>> = Arc::default();
-        let error_type_headers: Arc<Mutex<Vec<String>>> = Arc::default();
-        let (w, ie, eh) = (
-            waiting.clone(),
-            init_errors.clone(),
-            error_type_headers.clone(),
-        );
+        let (w, ie) = (waiting.clone(), init_errors.clone());
         let addr = serve(move |req| {
-            let (rx, waiting, init_errors, error_type_headers) =
-                (rx.clone(), w.clone(), ie.clone(), eh.clone());
+            let (rx, waiting, init_errors) = (rx.clone(), w.clone(), ie.clone());
             async move {
                 let path = req
                     .uri
@@ -136,8 +128,7 @@ impl Runtime {
                         Outcome::Response(serde_json::from_slice(&req.body).unwrap_or(Value::Null)),
                     ),
                     ["invocation", id, "error"] => {
-                        let (error_type, message, header) = error_report(&req);
-                        error_type_headers.lock().unwrap().push(header);
+                        let (error_type, message, _) = error_report(&req);
                         (
                             id.to_string(),
                             Outcome::Error {
@@ -165,7 +156,6 @@ impl Runtime {
             waiting,
             next_id: Arc::default(),
             init_errors,
-            error_type_headers,
         }
     }
 

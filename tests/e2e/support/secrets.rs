@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use std::io::{BufRead, BufReader};
 
-use super::http::{serve, Reply};
+use super::http::{serve, serve_tls, Reply, Request};
+use super::tls::TestCa;
 
 /// The moto server's port. The Python process exits when this test process closes its stdin.
 pub fn moto_port() -> u16 {
@@ -45,7 +46,9 @@ pub fn admin_client() -> aws_sdk_secretsmanager::Client {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
         .endpoint_url(format!("http://127.0.0.1:{}", moto_port()))
-        .http_client(slack_alarm_notifier::transport::Transport::new().sdk_http_client())
+        .http_client(slack_alarm_notifier::http::sdk_http_client(
+            slack_alarm_notifier::http::tls_config(None).expect("built-in roots"),
+        ))
         .build();
     aws_sdk_secretsmanager::Client::from_conf(config)
 }
@@ -67,10 +70,20 @@ pub struct SecretsProxy {
     always: Arc<Mutex<Option<Fault>>>,
     /// The `X-Amzn-Trace-Id` header of every GetSecretValue call ("" when absent).
     pub trace_ids: Arc<Mutex<Vec<String>>>,
+    tls: bool,
 }
 
 impl SecretsProxy {
     pub async fn start() -> Self {
+        Self::start_on(None).await
+    }
+
+    /// The proxy over HTTPS, with a certificate signed by `ca`.
+    pub async fn start_tls(ca: &TestCa) -> Self {
+        Self::start_on(Some(ca)).await
+    }
+
+    async fn start_on(ca: Option<&TestCa>) -> Self {
         let get_calls = Arc::new(AtomicUsize::new(0));
         let faults: Arc<Mutex<VecDeque<Fault>>> = Arc::default();
         let always: Arc<Mutex<Option<Fault>>> = Arc::default();
@@ -79,7 +92,7 @@ impl SecretsProxy {
         let moto = format!("http://127.0.0.1:{}", moto_port());
         let client = reqwest::Client::new();
         let (calls, queued, fixed) = (get_calls.clone(), faults.clone(), always.clone());
-        let addr = serve(move |req| {
+        let handler = move |req: Request| {
             let (calls, queued, fixed, client, moto, traces) = (
                 calls.clone(),
                 queued.clone(),
@@ -147,19 +160,24 @@ impl SecretsProxy {
                 reply.headers = headers;
                 reply
             }
-        })
-        .await;
+        };
+        let addr = match ca {
+            None => serve(handler).await,
+            Some(ca) => serve_tls(ca.acceptor(), handler).await,
+        };
         Self {
             addr,
             get_calls,
             faults,
             always,
             trace_ids,
+            tls: ca.is_some(),
         }
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.addr.port())
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.addr.port())
     }
 
     pub fn get_calls(&self) -> usize {

@@ -3,6 +3,9 @@
 mod support;
 
 mod cli;
+mod concurrency;
+mod emulator;
 mod faults;
 mod hygiene;
 mod lambda;
+mod network;

@@ -1,9 +1,11 @@
 //! Real local parts for end-to-end tests: moto, a Slack server, a Lambda Runtime API.
 
 pub mod http;
+pub mod proxy;
 pub mod runtime;
 pub mod secrets;
 pub mod slack;
+pub mod tls;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -122,8 +124,11 @@ impl Default for Options {
 
 impl Harness {
     pub async fn start(options: Options) -> Self {
-        let slack = Slack::start().await;
-        let secrets = SecretsProxy::start().await;
+        Self::start_with(options, Slack::start().await, SecretsProxy::start().await).await
+    }
+
+    /// As [`Harness::start`], with Slack and Secrets Manager already started (over TLS, say).
+    pub async fn start_with(options: Options, slack: Slack, secrets: SecretsProxy) -> Self {
         let runtime = Runtime::start().await;
         let admin = secrets::admin_client();
         let secret_id = unique("slack/webhook");

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::http::{serve, Reply};
+use super::http::{serve, serve_tls, Reply, Request};
+use super::tls::TestCa;
 
 #[derive(Debug, Clone)]
 pub struct Post {
@@ -27,12 +28,17 @@ struct State {
     /// When set, one accepted message per interval; faster posts get 429.
     min_interval: Option<Duration>,
     last_accepted: Option<Instant>,
+    /// How long every request is held before it is answered.
+    hold: Duration,
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 #[derive(Clone)]
 pub struct Slack {
     pub addr: SocketAddr,
     state: Arc<Mutex<State>>,
+    tls: bool,
 }
 
 pub fn ok() -> Reply {
@@ -52,58 +58,30 @@ impl Slack {
     pub async fn start() -> Self {
         let state = Arc::new(Mutex::new(State::default()));
         let shared = state.clone();
-        let addr = serve(move |req| {
-            let state = shared.clone();
-            async move {
-                let path = req.uri.path().to_owned();
-                let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-                let content_type = req
-                    .headers
-                    .get("content-type")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned();
-                let mut s = state.lock().unwrap();
-                let scripted = s.scripts.get_mut(&path).and_then(VecDeque::pop_front);
-                let mut reply = scripted
-                    .or_else(|| s.defaults.get(&path).cloned())
-                    .unwrap_or_else(ok);
-                if req.method != hyper::Method::POST {
-                    reply = error(405, "invalid_method");
-                } else if body.is_null() || !content_type.starts_with("application/json") {
-                    reply = error(400, "invalid_payload");
-                }
-                if reply.status == 200 {
-                    if let Some(interval) = s.min_interval {
-                        let now = Instant::now();
-                        if let Some(wait) = s
-                            .last_accepted
-                            .map(|t| interval.saturating_sub(now - t))
-                            .filter(|w| !w.is_zero())
-                        {
-                            reply = rate_limited(wait.as_secs_f64().ceil() as u64);
-                        } else {
-                            s.last_accepted = Some(now);
-                        }
-                    }
-                }
-                s.posts.push(Post {
-                    path,
-                    content_type,
-                    body,
-                    status: reply.status,
-                    at: Instant::now(),
-                });
-                reply
-            }
-        })
-        .await;
-        Self { addr, state }
+        let addr = serve(move |req| answer(shared.clone(), req)).await;
+        Self {
+            addr,
+            state,
+            tls: false,
+        }
+    }
+
+    /// Slack over HTTPS, with a certificate signed by `ca`.
+    pub async fn start_tls(ca: &TestCa) -> Self {
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        let addr = serve_tls(ca.acceptor(), move |req| answer(shared.clone(), req)).await;
+        Self {
+            addr,
+            state,
+            tls: true,
+        }
     }
 
     /// The webhook URL for a path such as `/services/T0/B0/abc`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.addr.port())
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}{path}", self.addr.port())
     }
 
     pub fn script(&self, path: &str, replies: impl IntoIterator<Item = Reply>) {
@@ -128,6 +106,16 @@ impl Slack {
         self.state.lock().unwrap().min_interval = Some(min_interval);
     }
 
+    /// Holds every request `hold` before answering it.
+    pub fn hold_replies(&self, hold: Duration) {
+        self.state.lock().unwrap().hold = hold;
+    }
+
+    /// The most requests that were being answered at the same time.
+    pub fn max_in_flight(&self) -> usize {
+        self.state.lock().unwrap().max_in_flight
+    }
+
     /// Every request received on `path`, accepted or not.
     pub fn posts(&self, path: &str) -> Vec<Post> {
         self.state
@@ -146,5 +134,72 @@ impl Slack {
             .into_iter()
             .filter(|p| p.status == 200)
             .collect()
+    }
+}
+
+/// Slack's answer to one request, held as long as the test asked.
+async fn answer(state: Arc<Mutex<State>>, req: Request) -> Reply {
+    let (reply, hold) = decide(&state, req);
+    // Counted out on drop too: hyper drops this future if the client hangs up during the hold.
+    let _in_flight = InFlight(state);
+    if !hold.is_zero() {
+        tokio::time::sleep(hold).await;
+    }
+    reply
+}
+
+/// Records the request, counts it in, and picks the reply and how long to hold it.
+fn decide(state: &Mutex<State>, req: Request) -> (Reply, Duration) {
+    let path = req.uri.path().to_owned();
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+    let content_type = req
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let mut s = state.lock().unwrap();
+    s.in_flight += 1;
+    s.max_in_flight = s.max_in_flight.max(s.in_flight);
+    let scripted = s.scripts.get_mut(&path).and_then(VecDeque::pop_front);
+    let mut reply = scripted
+        .or_else(|| s.defaults.get(&path).cloned())
+        .unwrap_or_else(ok);
+    if req.method != hyper::Method::POST {
+        reply = error(405, "invalid_method");
+    } else if body.is_null() || !content_type.starts_with("application/json") {
+        reply = error(400, "invalid_payload");
+    }
+    if reply.status == 200 {
+        if let Some(interval) = s.min_interval {
+            let now = Instant::now();
+            if let Some(wait) = s
+                .last_accepted
+                .map(|t| interval.saturating_sub(now - t))
+                .filter(|w| !w.is_zero())
+            {
+                reply = rate_limited(wait.as_secs_f64().ceil() as u64);
+            } else {
+                s.last_accepted = Some(now);
+            }
+        }
+    }
+    s.posts.push(Post {
+        path,
+        content_type,
+        body,
+        status: reply.status,
+        at: Instant::now(),
+    });
+    (reply, s.hold)
+}
+
+struct InFlight(Arc<Mutex<State>>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.0.lock() {
+            s.in_flight -= 1;
+        }
     }
 }

@@ -10,8 +10,8 @@ use crate::config::Config;
 use crate::handler::Notifier;
 use crate::parse::parse_event_bytes;
 use crate::render::{describe, render, render_payload, RenderOptions};
-use crate::secret::{parse_secret, Call, SecretError, SecretSource};
-use crate::slack::{check_webhook, error_chain, Answer};
+use crate::secret::{parse_secret, Call, SecretError, SecretSource, SlackSecret};
+use crate::slack::{check_webhook, error_chain, Answer, SlackClient};
 
 pub const USAGE: &str = "\
 usage:
@@ -187,36 +187,56 @@ fn with_runtime(work: impl std::future::Future<Output = Result<(), String>>) -> 
         .block_on(work)
 }
 
-/// The notifier `send` and `check` use: the secret from a file or from Secrets Manager.
-async fn notifier(config: &mut Config, args: &SecretArgs) -> Result<Notifier, String> {
-    if let Some(id) = &args.secret_id {
-        config.secret_id = Some(id.clone());
+/// The secret's value in a `--secret-file`.
+fn read_secret_file(path: &str) -> Result<SlackSecret, String> {
+    let raw = std::fs::read_to_string(path).map_err(|source| {
+        SecretError::File {
+            path: path.to_owned(),
+            source,
+        }
+        .to_string()
+    })?;
+    parse_secret(path, &raw).map_err(|e| e.to_string())
+}
+
+/// The configuration and clients `send` and `check` use, before any secret is read.
+struct Setup {
+    config: Config,
+    tls: rustls::ClientConfig,
+    slack: SlackClient,
+}
+
+impl Setup {
+    fn new(args: &SecretArgs) -> Result<Self, String> {
+        let mut config = Config::from_env().map_err(|e| e.to_string())?;
+        if let Some(id) = &args.secret_id {
+            config.secret_id = Some(id.clone());
+        }
+        if args.secret_file.is_none() && config.secret_id.is_none() {
+            return Err(
+                "no secret: give --secret-id ID or --secret-file FILE (or set SecretId)".into(),
+            );
+        }
+        let tls =
+            crate::http::tls_config(config.extra_ca_file.as_deref()).map_err(|e| e.to_string())?;
+        let slack = crate::lambda::slack_client(&config, &tls).map_err(|e| e.to_string())?;
+        Ok(Self { config, tls, slack })
     }
-    match &args.secret_file {
-        Some(path) => {
-            let raw = std::fs::read_to_string(path).map_err(|source| {
-                SecretError::File {
-                    path: path.clone(),
-                    source,
-                }
-                .to_string()
-            })?;
-            let secret = parse_secret(path, &raw).map_err(|e| e.to_string())?;
-            let tls = crate::http::tls_config(config.extra_ca_file.as_deref())
-                .map_err(|e| e.to_string())?;
-            let slack = crate::lambda::slack_client(config, &tls).map_err(|e| e.to_string())?;
-            Ok(Notifier::new(
-                config,
-                SecretSource::Fixed(Arc::new(secret)),
-                slack,
-            ))
+
+    /// The secret from the file, or a Secrets Manager reader (nothing is read yet).
+    async fn secrets(&self, args: &SecretArgs) -> Result<SecretSource, String> {
+        match &args.secret_file {
+            Some(path) => Ok(SecretSource::Fixed(Arc::new(read_secret_file(path)?))),
+            None => crate::lambda::secret_store(&self.config, &self.tls)
+                .await
+                .map(SecretSource::Manager)
+                .map_err(|e| e.to_string()),
         }
-        None if config.secret_id.is_none() => {
-            Err("no secret: give --secret-id ID or --secret-file FILE (or set SecretId)".into())
-        }
-        None => crate::lambda::notifier_from_config(config)
-            .await
-            .map_err(|e| e.to_string()),
+    }
+
+    async fn notifier(self, args: &SecretArgs) -> Result<Notifier, String> {
+        let secrets = self.secrets(args).await?;
+        Ok(Notifier::new(&self.config, secrets, self.slack))
     }
 }
 
@@ -226,8 +246,7 @@ async fn send(args: SendArgs) -> Result<(), String> {
         trace_id: None,
     };
     let bytes = read_input(&args.event)?;
-    let mut config = Config::from_env().map_err(|e| e.to_string())?;
-    let notifier = notifier(&mut config, &args.secret).await?;
+    let notifier = Setup::new(&args.secret)?.notifier(&args.secret).await?;
     if args.dry_run {
         let secret = notifier
             .secrets
@@ -295,43 +314,43 @@ async fn check(args: SecretArgs) -> Result<(), String> {
         Ok(detail) => println!("ok    {name}: {detail}"),
         Err(problem) => println!("FAIL  {name}: {problem}"),
     };
-    let mut config = match Config::from_env() {
-        Ok(c) => c,
-        Err(e) => {
-            report("configuration", &Err(e.to_string()));
-            return Err(String::new());
-        }
+    let setup = Setup::new(&args);
+    let source = match (&args.secret_file, &setup) {
+        (Some(path), _) => format!("file {path}"),
+        (None, Ok(s)) => format!(
+            "Secrets Manager, {}",
+            s.config.secret_id.as_deref().unwrap_or_default()
+        ),
+        (None, Err(_)) => String::new(),
     };
-    let notifier = notifier(&mut config, &args).await;
     report(
         "configuration",
-        &notifier
+        &setup
             .as_ref()
-            .map(|_| "environment read".into())
+            .map(|_| format!("environment read; the secret comes from {source}"))
             .map_err(Clone::clone),
     );
-    let notifier = notifier.map_err(|_| String::new())?;
-    let source = match (&args.secret_file, &config.secret_id) {
-        (Some(path), _) => format!("file {path}"),
-        (None, Some(id)) => format!("Secrets Manager {id}"),
-        (None, None) => "none".into(),
+    let setup = setup.map_err(|_| String::new())?;
+    let secret = match setup.secrets(&args).await {
+        Ok(source) => source.get(&call).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e),
     };
-    let secret = notifier.secrets.get(&call).await.map_err(|e| e.to_string());
     report(
         "secret",
         &secret
             .as_ref()
             .map(|s| {
                 let channel = if s.channel.is_some() {
-                    ", with SLACK_CHANNEL"
+                    " and SLACK_CHANNEL"
                 } else {
                     ""
                 };
-                format!("read from {source}: a webhook URL{channel}")
+                format!("read: a webhook URL{channel}")
             })
             .map_err(Clone::clone),
     );
     let secret = secret.map_err(|_| String::new())?;
+    let config = &setup.config;
     let target = check_webhook(&secret.webhook, &config.webhook_hosts).map_err(|e| e.to_string());
     report(
         "webhook host",
@@ -342,7 +361,7 @@ async fn check(args: SecretArgs) -> Result<(), String> {
     );
     let target = target.map_err(|_| String::new())?;
     let timeout = call.deadline.saturating_duration_since(Instant::now());
-    let answer = notifier
+    let answer = setup
         .slack
         .send_once(&target, b"{}".to_vec(), timeout.min(config.attempt_timeout))
         .await;

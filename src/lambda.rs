@@ -54,23 +54,31 @@ pub fn deadline_from_ms(deadline_ms: u64) -> Instant {
 
 /// Builds the Secrets Manager-backed notifier from configuration.
 pub async fn notifier_from_config(config: &Config) -> Result<Notifier, InitError> {
-    let secret_id = config.require_secret_id()?.to_owned();
     let tls = crate::http::tls_config(config.extra_ca_file.as_deref())?;
-    // The default credential and region chains, sending through the shared HTTP stack.
-    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(crate::http::sdk_http_client(tls.clone()))
-        .load()
-        .await;
-    let store = SecretStore::new(
-        aws_sdk_secretsmanager::Client::new(&aws),
-        secret_id,
-        config.secret_stage.clone(),
-        config.secret_ttl,
-    );
+    let store = secret_store(config, &tls).await?;
     Ok(Notifier::new(
         config,
         SecretSource::Manager(store),
         slack_client(config, &tls)?,
+    ))
+}
+
+/// The cached Secrets Manager reader for `SecretId`, on the default credential and region
+/// chains, sending through the shared HTTP stack.
+pub async fn secret_store(
+    config: &Config,
+    tls: &rustls::ClientConfig,
+) -> Result<SecretStore, ConfigError> {
+    let secret_id = config.require_secret_id()?.to_owned();
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(crate::http::sdk_http_client(tls.clone()))
+        .load()
+        .await;
+    Ok(SecretStore::new(
+        aws_sdk_secretsmanager::Client::new(&aws),
+        secret_id,
+        config.secret_stage.clone(),
+        config.secret_ttl,
     ))
 }
 

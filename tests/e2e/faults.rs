@@ -214,6 +214,7 @@ async fn injected_secret_fault(code: &'static str, expected_type: &str) {
         status: 400,
         code,
         message: "injected by the test",
+        ..Fault::default()
     });
     let (outcome, _) = h.invoke(one_alarm(code)).await;
     let (error_type, message) = outcome.error();
@@ -243,6 +244,7 @@ async fn throttling_is_retried() {
         status: 400,
         code: "ThrottlingException",
         message: "Rate exceeded",
+        ..Fault::default()
     });
     let (outcome, _) = h.invoke(one_alarm("throttled")).await;
     assert_eq!(outcome.response()["delivered"], 1, "{outcome:?}");
@@ -323,8 +325,14 @@ async fn a_partial_failure_keeps_the_others_and_a_retry_posts_only_the_failed_on
 }
 
 /// 60 alarms at a webhook that accepts about one per second, spread over two warm instances.
+///
+/// What the product guarantees, whatever the machine's load: each alarm is delivered, or its
+/// invocation fails visibly and Lambda's retry delivers it; none is posted twice. The retries
+/// here stand in for Lambda's (it retries a failed asynchronous invocation twice).
 #[tokio::test(flavor = "multi_thread")]
 async fn an_alarm_storm_is_delivered_in_full() {
+    const ALARMS: usize = 60;
+    const ATTEMPTS: usize = 3;
     let h = Harness::start(Options {
         env: vec![("RUST_LOG", "warn".into())],
         ..Options::default()
@@ -340,31 +348,78 @@ async fn an_alarm_storm_is_delivered_in_full() {
         ],
     );
     let started = std::time::Instant::now();
-    let mut invocations = Vec::new();
-    for i in 0..60 {
-        let runtime = h.runtime.clone();
-        let e = sns_event(&[(
-            &format!("storm-{i}"),
-            &alarm_message(&format!("storm-{i}"), "ALARM"),
-        )]);
-        invocations.push(tokio::spawn(async move {
-            runtime.invoke(e, Duration::from_secs(30)).await
-        }));
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let mut errors = Vec::new();
-    for inv in invocations {
-        let (outcome, _) = inv.await.unwrap();
-        if !matches!(outcome, crate::support::Outcome::Response(_)) {
-            errors.push(outcome);
+    let mut pending: Vec<usize> = (0..ALARMS).collect();
+    let mut failures = Vec::new();
+    let mut invocations = 0;
+    for attempt in 1..=ATTEMPTS {
+        if pending.is_empty() {
+            break;
+        }
+        let mut running = Vec::new();
+        for &i in &pending {
+            let runtime = h.runtime.clone();
+            let e = sns_event(&[(
+                &format!("storm-{i}"),
+                &alarm_message(&format!("storm-{i}"), "ALARM"),
+            )]);
+            running.push((
+                i,
+                tokio::spawn(async move { runtime.invoke(e, Duration::from_secs(30)).await }),
+            ));
+            invocations += 1;
+            if attempt == 1 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        pending.clear();
+        for (i, invocation) in running {
+            let (outcome, _) = invocation.await.unwrap();
+            if let crate::support::Outcome::Error {
+                error_type,
+                message,
+            } = outcome
+            {
+                failures.push(format!(
+                    "storm-{i}, attempt {attempt}: {error_type}: {message}"
+                ));
+                pending.push(i);
+            }
         }
     }
-    let failed = errors.len();
     let took = started.elapsed();
     drop(second);
-    let accepted = h.slack.accepted(&h.hook_path).len();
-    let rejected = h.slack.posts(&h.hook_path).len() - accepted;
-    eprintln!("alarm storm: 60 notifications delivered in {took:?}; {rejected} answered 429 and waited out; {failed} invocations failed");
-    assert!(errors.is_empty(), "{errors:?}");
-    assert_eq!(accepted, 60);
+    let posts = h.slack.posts(&h.hook_path);
+    let accepted: Vec<String> = h
+        .slack
+        .accepted(&h.hook_path)
+        .iter()
+        .map(|p| {
+            p.body["text"]
+                .as_str()
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let delivered: std::collections::BTreeSet<&String> = accepted.iter().collect();
+    eprintln!(
+        "alarm storm: {} of {ALARMS} alarms delivered in {took:?}, {} invocations \
+         ({} failed and retried), {} answers of 429 waited out",
+        delivered.len(),
+        invocations,
+        failures.len(),
+        posts.len() - accepted.len(),
+    );
+    assert!(
+        pending.is_empty(),
+        "not delivered after {ATTEMPTS} attempts: {failures:#?}"
+    );
+    assert_eq!(delivered.len(), ALARMS, "{failures:#?}");
+    assert_eq!(
+        accepted.len(),
+        ALARMS,
+        "an alarm was posted twice: {accepted:?}"
+    );
 }

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::support::slack::error;
-use crate::support::{alarm_message, sns_event, Harness, Options};
+use crate::support::{alarm_message, sns_event, Fault, Harness, Options};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn trace_logs_never_contain_the_webhook_or_secret_fields() {
@@ -48,5 +48,72 @@ async fn trace_logs_never_contain_the_webhook_or_secret_fields() {
             !message.contains(leaked),
             "error message contains {leaked:?}"
         );
+    }
+}
+
+/// The leaked secret's path in the two tests below: it must appear nowhere.
+const LEAKED_TOKEN: &str = "LEAKEDTOKEN0123456789abcdef";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_secrets_manager_answer_never_reaches_the_error_or_the_logs() {
+    let h = Harness::start(Options {
+        env: vec![("RUST_LOG", "trace".into())],
+        ..Options::default()
+    })
+    .await;
+    // A 200 whose body holds the secret but is cut short, so the SDK cannot parse it.
+    let secret =
+        json!({"SLACK_HOOK_URL": format!("https://hooks.slack.com/services/T0/B0/{LEAKED_TOKEN}")});
+    let body = json!({"ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x", "SecretString": secret.to_string()}).to_string();
+    h.secrets.fail_always(Fault {
+        status: 200,
+        raw_body: Some(body[..body.len() - 2].to_owned()),
+        ..Fault::default()
+    });
+    let (outcome, _) = h
+        .invoke(sns_event(&[("leak-1", &alarm_message("leak", "ALARM"))]))
+        .await;
+    let (error_type, message) = outcome.error();
+    assert_eq!(error_type, "SecretUnavailable", "{message}");
+    assert!(
+        message.starts_with(&format!("1 of 1 notifications not delivered (0 delivered); first failure: Secrets Manager: UnreadableResponse for secret {}", h.secret_id)),
+        "{message}"
+    );
+    assert!(!message.contains(LEAKED_TOKEN), "{message}");
+    let output = h.function.output();
+    let lines: Vec<&str> = output
+        .lines()
+        .filter(|l| l.contains(LEAKED_TOKEN))
+        .collect();
+    assert!(
+        lines.is_empty(),
+        "log lines with the secret:\n{}",
+        lines.join("\n")
+    );
+    assert!(
+        output.contains("UnreadableResponse"),
+        "the failure must be logged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slack_answer_that_echoes_the_webhook_path_is_scrubbed() {
+    let h = Harness::start(Options::default()).await;
+    h.slack.always(
+        &h.hook_path,
+        error(404, &format!("Cannot POST {}", h.hook_path)),
+    );
+    let (outcome, _) = h
+        .invoke(sns_event(&[("echo-1", &alarm_message("echo", "ALARM"))]))
+        .await;
+    let (error_type, message) = outcome.error();
+    assert_eq!(error_type, "SlackRejected");
+    assert!(
+        message.contains("HTTP 404 Cannot POST [redacted]"),
+        "{message}"
+    );
+    let token = h.hook_path.rsplit('/').next().unwrap();
+    for text in [message, h.function.output().as_str()] {
+        assert!(!text.contains(token), "{text}");
     }
 }

@@ -54,11 +54,13 @@ pub fn admin_client() -> aws_sdk_secretsmanager::Client {
 }
 
 /// A fault to answer GetSecretValue with instead of forwarding it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Fault {
     pub status: u16,
     pub code: &'static str,
     pub message: &'static str,
+    /// Sent as the whole body instead of an AWS error document.
+    pub raw_body: Option<String>,
 }
 
 /// Forwards Secrets Manager calls to moto, counting GetSecretValue and injecting faults.
@@ -121,6 +123,15 @@ impl SecretsProxy {
                         .unwrap()
                         .pop_front()
                         .or_else(|| fixed.lock().unwrap().clone());
+                    if let Some(Fault {
+                        status,
+                        raw_body: Some(body),
+                        ..
+                    }) = &fault
+                    {
+                        return Reply::new(*status, body.clone())
+                            .header("content-type", "application/x-amz-json-1.1");
+                    }
                     if let Some(f) = fault {
                         let body =
                             format!(r#"{{"__type":"{}","message":"{}"}}"#, f.code, f.message);

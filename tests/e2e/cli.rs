@@ -271,3 +271,184 @@ fn usage_errors_exit_2() {
     assert!(String::from_utf8_lossy(&output.stderr)
         .starts_with("error: cannot read /nonexistent/event.json"));
 }
+
+/// Writes `value` to a fresh secret file.
+fn secret_file(value: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(crate::support::unique("cli-secret"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("secret.json");
+    std::fs::write(&path, value).unwrap();
+    path
+}
+
+#[test]
+fn dry_run_applies_the_filters_and_says_what_it_left_out() {
+    let secret = secret_file(r#"{"SLACK_HOOK_URL":"https://hooks.slack.com/services/T1/B1/X"}"#);
+    let output = Command::new(BIN)
+        .args([
+            "send",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/events/sns-alarm.json"),
+            "--dry-run",
+            "--secret-file",
+        ])
+        .arg(&secret)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env("NOTIFY_STATES", "OK")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let payloads: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(payloads.is_empty(), "{payloads:?}");
+    assert!(
+        stderr.contains("filtered out (state not in NOTIFY_STATES)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn send_without_a_secret_names_both_ways_to_give_one() {
+    let output = Command::new(BIN)
+        .args([
+            "send",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/events/sns-alarm.json"),
+        ])
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("SecretId")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--secret-id") && stderr.contains("--secret-file"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_timeout_of_zero_is_refused_without_contradiction() {
+    let output = Command::new(BIN)
+        .args(["send", "e.json", "--timeout", "0"])
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr
+            .contains("--timeout: expected a number of seconds above 0 and at most 900, got \"0\""),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_invalid_log_level_stops_the_command() {
+    let secret = secret_file("https://hooks.slack.com/services/T1/B1/X");
+    let output = Command::new(BIN)
+        .args(["check", "--secret-file"])
+        .arg(&secret)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("AWS_LAMBDA_LOG_LEVEL")
+        .env("RUST_LOG", "bogus!!")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("RUST_LOG") && stderr.contains("bogus!!"),
+        "{stderr}"
+    );
+}
+
+/// Runs `check` against a local Slack's webhook; its exit code and stdout.
+async fn check_against(slack: &crate::support::Slack, path: &str) -> (Option<i32>, String) {
+    let secret = secret_file(&format!(r#""{}""#, slack.url(path)));
+    let output = tokio::process::Command::new(BIN)
+        .args(["check", "--secret-file"])
+        .arg(&secret)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("RUST_LOG")
+        .env("SLACK_WEBHOOK_HOSTS", "127.0.0.1")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stdout.contains(path) && !stderr.contains(path),
+        "{stdout}{stderr}"
+    );
+    (output.status.code(), stdout)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_tells_a_live_webhook_from_a_dead_one_without_posting() {
+    let slack = crate::support::Slack::start().await;
+    let (live, dead, odd) = (
+        "/services/T0/B0/livewebhook",
+        "/services/T0/B0/deadwebhook",
+        "/services/T0/B0/oddwebhook",
+    );
+    slack.always(dead, crate::support::slack::error(404, "no_service"));
+    slack.always(odd, crate::support::slack::error(500, "rollup_error"));
+
+    let (code, stdout) = check_against(&slack, live).await;
+    assert_eq!(code, Some(0), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{stdout}");
+    assert!(lines.iter().all(|l| l.starts_with("ok ")), "{stdout}");
+    assert!(
+        lines[3].contains("live") && lines[3].contains("no_text"),
+        "{stdout}"
+    );
+
+    let (code, stdout) = check_against(&slack, dead).await;
+    assert_eq!(code, Some(1), "{stdout}");
+    let last = stdout.lines().last().unwrap();
+    assert!(
+        last.starts_with("FAIL  webhook: dead") && last.contains("404 no_service"),
+        "{stdout}"
+    );
+
+    let (code, stdout) = check_against(&slack, odd).await;
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("FAIL  webhook: unknown"),
+        "{stdout}"
+    );
+
+    // One empty message each; Slack showed none of them.
+    for path in [live, dead, odd] {
+        let posts = slack.posts(path);
+        assert_eq!(posts.len(), 1, "{path}");
+        assert_eq!(posts[0].body, serde_json::json!({}));
+    }
+    assert!(slack.accepted(live).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_stops_at_a_secret_it_cannot_use() {
+    let slack = crate::support::Slack::start().await;
+    let secret = secret_file(r#"{"WEBHOOK":"https://hooks.slack.com/x"}"#);
+    let output = tokio::process::Command::new(BIN)
+        .args(["check", "--secret-file"])
+        .arg(&secret)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].starts_with("ok    configuration"), "{stdout}");
+    assert!(
+        lines[1].starts_with("FAIL  secret:") && lines[1].contains("SLACK_HOOK_URL"),
+        "{stdout}"
+    );
+    assert!(slack.posts("/x").is_empty());
+}

@@ -169,6 +169,13 @@ fn decide(state: &Mutex<State>, req: Request) -> (Reply, Duration) {
         reply = error(405, "invalid_method");
     } else if body.is_null() || !content_type.starts_with("application/json") {
         reply = error(400, "invalid_payload");
+    } else if reply.status == 200
+        && !["text", "blocks", "attachments"]
+            .iter()
+            .any(|k| body.get(k).is_some())
+    {
+        // A live webhook refuses a message with nothing to show.
+        reply = error(400, "no_text");
     }
     if reply.status == 200 {
         if let Some(interval) = s.min_interval {

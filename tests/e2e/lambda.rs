@@ -191,3 +191,92 @@ async fn a_webhook_host_outside_the_allow_list_is_refused() {
     assert!(message.contains("SLACK_WEBHOOK_HOSTS"), "{message}");
     assert!(h.slack.posts(&h.hook_path).is_empty());
 }
+
+/// Invokes a delivered and a failed event; the request ids of the two invocations.
+async fn two_invocations(h: &Harness) -> [String; 2] {
+    h.slack.script(
+        &h.hook_path,
+        [
+            crate::support::slack::ok(),
+            crate::support::slack::error(400, "invalid_payload"),
+        ],
+    );
+    let (first, _) = h
+        .invoke(sns_event(&[("log-1", &alarm_message("log-a", "ALARM"))]))
+        .await;
+    assert_eq!(first.response()["delivered"], 1, "{first:?}");
+    let (second, _) = h
+        .invoke(sns_event(&[("log-2", &alarm_message("log-b", "ALARM"))]))
+        .await;
+    assert_eq!(second.error().0, "SlackRejected");
+    ["req-0".into(), "req-1".into()]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_log_line_of_an_invocation_carries_its_request_id() {
+    let h = Harness::start(Options::default()).await;
+    let ids = two_invocations(&h).await;
+    let output = h.function.stdout.lock().unwrap().clone();
+    let lines: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
+    // The cold secret read, the post, and the failure at least.
+    assert!(lines.len() >= 4, "{output}");
+    for line in &lines {
+        let tagged: Vec<&String> = ids
+            .iter()
+            .filter(|id| line.contains(&format!("requestId=\"{id}\"")))
+            .collect();
+        assert_eq!(tagged.len(), 1, "no request id in: {line}\n{output}");
+    }
+    let posted = lines
+        .iter()
+        .find(|l| l.contains("posted to Slack"))
+        .unwrap();
+    assert!(posted.contains("requestId=\"req-0\""), "{posted}");
+    let failed = lines.iter().find(|l| l.contains("not delivered")).unwrap();
+    assert!(failed.contains("requestId=\"req-1\""), "{failed}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_logs_carry_the_request_id_on_every_line() {
+    let h = Harness::start(Options {
+        env: vec![
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON".into()),
+            ("AWS_LAMBDA_LOG_LEVEL", "INFO".into()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let ids = two_invocations(&h).await;
+    let output = h.function.stdout.lock().unwrap().clone();
+    let mut count = 0;
+    for line in output.lines().filter(|l| !l.trim().is_empty()) {
+        let record: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let id = record["span"]["requestId"].as_str().unwrap_or_default();
+        assert!(ids.iter().any(|i| i == id), "no request id in: {line}");
+        count += 1;
+    }
+    assert!(count >= 4, "{output}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invalid_log_level_is_an_init_error() {
+    let mut h = Harness::start(Options {
+        env: vec![("AWS_LAMBDA_LOG_LEVEL", "LOUD".into())],
+        ..Options::default()
+    })
+    .await;
+    let status = h
+        .function
+        .exit_status(std::time::Duration::from_secs(10))
+        .await
+        .expect("the function should exit when its log level is invalid");
+    assert!(!status.success(), "{status:?}");
+    let reports = h.runtime.init_errors.lock().unwrap().clone();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0].0, "InvalidConfiguration");
+    assert!(
+        reports[0].1.contains("AWS_LAMBDA_LOG_LEVEL") && reports[0].1.contains("LOUD"),
+        "{reports:?}"
+    );
+}

@@ -187,6 +187,16 @@ impl Runtime {
     }
 }
 
+/// A home directory with nothing in it, so no AWS profile is read.
+fn empty_home() -> &'static std::path::Path {
+    static HOME: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| {
+        let home = std::env::temp_dir().join(super::unique("empty-home"));
+        std::fs::create_dir_all(&home).expect("create an empty home");
+        home
+    })
+}
+
 /// The built binary, running as a Lambda function against a [`Runtime`].
 pub struct Function {
     child: tokio::process::Child,
@@ -217,12 +227,8 @@ impl Function {
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", std::env::temp_dir())
-            .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/aws-credentials",
-            )
+            // No AWS profile files: an empty home, as on Lambda.
+            .env("HOME", empty_home())
             .env(
                 "AWS_LAMBDA_RUNTIME_API",
                 format!("127.0.0.1:{}", runtime.addr.port()),

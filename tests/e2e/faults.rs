@@ -423,3 +423,45 @@ async fn an_alarm_storm_is_delivered_in_full() {
         "an alarm was posted twice: {accepted:?}"
     );
 }
+
+/// A loopback port whose accept queue is full: new connections get no answer at all, as
+/// with an endpoint behind a firewall that drops packets.
+async fn unanswered_port() -> (std::net::SocketAddr, Vec<tokio::net::TcpStream>) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Fill the queue; the listener never accepts. Connections beyond it hang in SYN_SENT.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        match tokio::time::timeout(
+            Duration::from_millis(300),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            Ok(Ok(stream)) => held.push(stream),
+            _ => break,
+        }
+    }
+    std::mem::forget(listener);
+    (addr, held)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unanswering_secrets_manager_fails_on_the_connect_timeout_not_the_deadline() {
+    let (addr, _held) = unanswered_port().await;
+    let h = Harness::start(Options {
+        env: vec![("AWS_ENDPOINT_URL", format!("http://{addr}"))],
+        ..Options::default()
+    })
+    .await;
+    let deadline = Duration::from_secs(30);
+    let (outcome, took) = h.runtime.invoke(one_alarm("blackhole"), deadline).await;
+    let (error_type, message) = outcome.error();
+    // Without a connect timeout the read waits for the invocation's deadline (SecretTimeout).
+    assert_eq!(error_type, "SecretUnavailable", "{message} after {took:?}");
+    assert!(message.contains("connection timed out"), "{message}");
+    assert!(took < deadline, "{took:?}");
+    assert!(h.slack.posts(&h.hook_path).is_empty());
+}

@@ -5,8 +5,8 @@ so this is how steps that change user-space work are compared (bench/RESULTS.md)
 
     python3 bench/callgrind.py [--binary PATH] [--warm M] [--out FILE]
 
-The function runs under callgrind against the same emulator, moto and local Slack as
-bench/run.py. After one cold and five warm invocations the counters are zeroed
+The function runs under callgrind against the same emulator, moto, local Slack and local CA
+(HTTPS, trusted through SSL_CERT_FILE) as bench/run.py. After one cold and five warm invocations the counters are zeroed
 (callgrind_control -z), M warm invocations run, and the counters are dumped (-d). Build
 with `cargo build --profile profiling` and pass that binary to see function names with
 `callgrind_annotate --inclusive=yes FILE.1`.
@@ -44,15 +44,16 @@ def main() -> int:
                        f"{args.binary.resolve()}\n")
     wrapper.chmod(0o755)
     bench.INIT_TIMEOUT_S = 120  # valgrind starts slowly
+    ca = bench.LocalCA(tmp)
     moto_server, moto_port, boto3 = bench.start_moto()
-    slack = bench.Slack()
-    proxy = bench.CountingProxy(moto_port)
+    slack = bench.Slack(ca.server_context())
+    proxy = bench.CountingProxy(moto_port, ca.server_context())
     fn = None
     try:
         bench.create_secret(boto3, moto_port, slack.url)
         home = tmp / "home"
         home.mkdir()
-        env = bench.function_env(home, proxy.server.port)
+        env = bench.function_env(home, proxy.url, ca.ca_file)
         runner = bench.Bench(wrapper, env, slack, proxy, tmp, time.monotonic() + 600)
         fn = runner.new_function("callgrind")
         fn.start()
@@ -68,6 +69,8 @@ def main() -> int:
     finally:
         if fn is not None:
             fn.stop()
+        proxy.server.stop()
+        slack.server.stop()
         moto_server.stop()
     dump = Path(f"{args.out}.1")
     totals = re.search(r"^(?:summary|totals):\s+(\d+)", dump.read_text(), re.M)

@@ -304,80 +304,79 @@ pub fn webhook_health(answer: &Answer) -> WebhookHealth {
     }
 }
 
-/// One line per check; the first failure stops the rest, which are then skipped.
+/// Prints one check's line. A failure ends `check`: its reason is printed here already.
+fn step<T>(
+    name: &str,
+    result: Result<T, String>,
+    detail: impl FnOnce(&T) -> String,
+) -> Result<T, String> {
+    match result {
+        Ok(value) => {
+            println!("ok    {name}: {}", detail(&value));
+            Ok(value)
+        }
+        Err(problem) => {
+            println!("FAIL  {name}: {problem}");
+            Err(String::new())
+        }
+    }
+}
+
+/// What Slack's answer to an empty message says of the webhook.
+fn verdict(answer: Result<Answer, reqwest::Error>) -> Result<String, String> {
+    let answer = answer.map_err(|e| format!("no answer: {}", error_chain(&e)))?;
+    let said = format!("HTTP {} {}", answer.status, answer.reason);
+    match webhook_health(&answer) {
+        WebhookHealth::Live => Ok(format!(
+            "live (an empty message was refused with {said}; nothing was posted)"
+        )),
+        WebhookHealth::Dead => Err(format!("dead: Slack answered {said}")),
+        WebhookHealth::Unknown => Err(format!(
+            "unknown: Slack answered {said}, neither a live nor a dead webhook's answer"
+        )),
+    }
+}
+
+/// One line per check; the first failure stops the rest.
 async fn check(args: SecretArgs) -> Result<(), String> {
     let call = Call {
         deadline: Instant::now() + args.timeout,
         trace_id: None,
     };
-    let report = |name: &str, result: &Result<String, String>| match result {
-        Ok(detail) => println!("ok    {name}: {detail}"),
-        Err(problem) => println!("FAIL  {name}: {problem}"),
-    };
-    let setup = Setup::new(&args);
-    let source = match (&args.secret_file, &setup) {
-        (Some(path), _) => format!("file {path}"),
-        (None, Ok(s)) => format!(
-            "Secrets Manager, {}",
-            s.config.secret_id.as_deref().unwrap_or_default()
-        ),
-        (None, Err(_)) => String::new(),
-    };
-    report(
-        "configuration",
-        &setup
-            .as_ref()
-            .map(|_| format!("environment read; the secret comes from {source}"))
-            .map_err(Clone::clone),
-    );
-    let setup = setup.map_err(|_| String::new())?;
+    let setup = step("configuration", Setup::new(&args), |setup| {
+        let origin = match (&args.secret_file, &setup.config.secret_id) {
+            (Some(path), _) => format!("file {path}"),
+            (None, id) => format!("Secrets Manager, {}", id.as_deref().unwrap_or_default()),
+        };
+        format!("environment read; the secret comes from {origin}")
+    })?;
     let secret = match setup.secrets(&args).await {
         Ok(source) => source.get(&call).await.map_err(|e| e.to_string()),
         Err(e) => Err(e),
     };
-    report(
-        "secret",
-        &secret
-            .as_ref()
-            .map(|s| {
-                let channel = if s.channel.is_some() {
-                    " and SLACK_CHANNEL"
-                } else {
-                    ""
-                };
-                format!("read: a webhook URL{channel}")
-            })
-            .map_err(Clone::clone),
-    );
-    let secret = secret.map_err(|_| String::new())?;
-    let config = &setup.config;
-    let target = check_webhook(&secret.webhook, &config.webhook_hosts).map_err(|e| e.to_string());
-    report(
-        "webhook host",
-        &target
-            .as_ref()
-            .map(|u| format!("{} is allowed", u.host_str().unwrap_or_default()))
-            .map_err(Clone::clone),
-    );
-    let target = target.map_err(|_| String::new())?;
+    let secret = step("secret", secret, |s| {
+        let channel = if s.channel.is_some() {
+            " and SLACK_CHANNEL"
+        } else {
+            ""
+        };
+        format!("read: a webhook URL{channel}")
+    })?;
+    let target =
+        check_webhook(&secret.webhook, &setup.config.webhook_hosts).map_err(|e| e.to_string());
+    let target = step("webhook host", target, |url| {
+        format!("{} is allowed", url.host_str().unwrap_or_default())
+    })?;
     let timeout = call.deadline.saturating_duration_since(Instant::now());
     let answer = setup
         .slack
-        .send_once(&target, b"{}".to_vec(), timeout.min(config.attempt_timeout))
+        .send_once(
+            &target,
+            b"{}".to_vec(),
+            timeout.min(setup.config.attempt_timeout),
+        )
         .await;
-    let verdict = match &answer {
-        Err(e) => Err(format!("no answer: {}", error_chain(e))),
-        Ok(a) => {
-            let said = format!("HTTP {} {}", a.status, a.reason);
-            match webhook_health(a) {
-                WebhookHealth::Live => Ok(format!("live (an empty message was refused with {said}; nothing was posted)")),
-                WebhookHealth::Dead => Err(format!("dead: Slack answered {said}")),
-                WebhookHealth::Unknown => Err(format!("unknown: Slack answered {said}, which is neither a live nor a dead webhook's answer")),
-            }
-        }
-    };
-    report("webhook", &verdict);
-    verdict.map(|_| ()).map_err(|_| String::new())
+    step("webhook", verdict(answer), Clone::clone).map(|_| ())
 }
 
 #[cfg(test)]

@@ -452,3 +452,58 @@ async fn check_stops_at_a_secret_it_cannot_use() {
     );
     assert!(slack.posts("/x").is_empty());
 }
+
+/// `check --secret-id ID` against moto, with dummy credentials and no profile.
+async fn check_secret_id(secret_id: &str) -> (Option<i32>, String, String) {
+    let output = tokio::process::Command::new(BIN)
+        .args(["check", "--secret-id", secret_id])
+        .env_clear()
+        .env("HOME", std::env::temp_dir())
+        .env(
+            "AWS_ENDPOINT_URL",
+            format!("http://127.0.0.1:{}", crate::support::secrets::moto_port()),
+        )
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("SLACK_WEBHOOK_HOSTS", "127.0.0.1")
+        .output()
+        .await
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_reads_the_secret_from_secrets_manager() {
+    let slack = crate::support::Slack::start().await;
+    let secret_id = crate::support::unique("check/webhook");
+    let path = "/services/T0/B0/checkthroughmoto";
+    crate::support::secrets::admin_client()
+        .create_secret()
+        .name(&secret_id)
+        .secret_string(serde_json::json!({"SLACK_HOOK_URL": slack.url(path)}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let (code, stdout, stderr) = check_secret_id(&secret_id).await;
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("Secrets Manager, {secret_id}")),
+        "{stdout}"
+    );
+    assert!(stdout.lines().last().unwrap().contains("live"), "{stdout}");
+    assert!(!stdout.contains(path) && !stderr.contains(path));
+    // A secret that does not exist fails the secret's line with the AWS error code.
+    let (code, stdout, _) = check_secret_id("no/such/secret").await;
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.lines().last().unwrap().starts_with(
+            "FAIL  secret: Secrets Manager: ResourceNotFoundException for secret no/such/secret"
+        ),
+        "{stdout}"
+    );
+}

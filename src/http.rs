@@ -6,13 +6,16 @@
 //! `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` are honoured by reqwest itself.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use aws_smithy_runtime_api::client::http::{
-    http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpClient, SharedHttpConnector,
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
@@ -77,18 +80,52 @@ pub fn slack_client(tls: &rustls::ClientConfig) -> Result<reqwest::Client, HttpS
 /// An HTTP client for the AWS SDK that sends through reqwest with the shared TLS settings.
 /// The SDK's connect and read timeouts become the reqwest client's.
 pub fn sdk_http_client(tls: rustls::ClientConfig) -> SharedHttpClient {
-    http_client_fn(move |settings, _components| {
-        let mut b = builder(&tls);
-        if let Some(t) = settings.connect_timeout() {
+    SharedHttpClient::new(SdkHttpClient {
+        tls,
+        connectors: Mutex::new(Vec::new()),
+    })
+}
+
+/// Timeouts a connector was built for: connect, read.
+type TimeoutKey = (Option<Duration>, Option<Duration>);
+
+/// The SDK asks for a connector on every attempt; one is built per set of timeouts, so
+/// attempts share a connection pool.
+struct SdkHttpClient {
+    tls: rustls::ClientConfig,
+    connectors: Mutex<Vec<(TimeoutKey, SharedHttpConnector)>>,
+}
+
+impl std::fmt::Debug for SdkHttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SdkHttpClient").finish_non_exhaustive()
+    }
+}
+
+impl HttpClient for SdkHttpClient {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        _components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        let key = (settings.connect_timeout(), settings.read_timeout());
+        let mut connectors = self.connectors.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, connector)) = connectors.iter().find(|(k, _)| *k == key) {
+            return connector.clone();
+        }
+        let mut b = builder(&self.tls);
+        if let Some(t) = key.0 {
             b = b.connect_timeout(t);
         }
-        if let Some(t) = settings.read_timeout() {
+        if let Some(t) = key.1 {
             b = b.read_timeout(t);
         }
-        SharedHttpConnector::new(SdkConnector {
+        let connector = SharedHttpConnector::new(SdkConnector {
             client: b.build().map_err(|e| e.without_url()),
-        })
-    })
+        });
+        connectors.push((key, connector.clone()));
+        connector
+    }
 }
 
 struct SdkConnector {

@@ -26,7 +26,9 @@ async fn trace_logs_never_contain_the_webhook_or_secret_fields() {
         .script(&h.hook_path, [crate::support::slack::rate_limited(1)]);
     assert_eq!(h.invoke(e("ok-2")).await.0.response()["delivered"], 1);
 
-    let output = h.function.output();
+    // Three invocations: two posted, one not delivered.
+    h.function.output_after("not delivered", 1).await;
+    let output = h.function.output_after("posted to Slack", 2).await;
     assert!(
         output.contains("TRACE") || output.contains("trace"),
         "the test must run at trace level"
@@ -80,7 +82,7 @@ async fn an_unreadable_secrets_manager_answer_never_reaches_the_error_or_the_log
         "{message}"
     );
     assert!(!message.contains(LEAKED_TOKEN), "{message}");
-    let output = h.function.output();
+    let output = h.function.output_after("not delivered", 1).await;
     let lines: Vec<&str> = output
         .lines()
         .filter(|l| l.contains(LEAKED_TOKEN))
@@ -113,7 +115,10 @@ async fn a_slack_answer_that_echoes_the_webhook_path_is_scrubbed() {
         "{message}"
     );
     let token = h.hook_path.rsplit('/').next().unwrap();
-    for text in [message, h.function.output().as_str()] {
+    for text in [
+        message,
+        h.function.output_after("not delivered", 1).await.as_str(),
+    ] {
         assert!(!text.contains(token), "{text}");
     }
 }

@@ -175,7 +175,7 @@ async fn filtered_states_are_a_success_that_posts_nothing() {
         .body
         .to_string()
         .contains("<!here>"));
-    assert!(h.function.output().contains("filtered out"));
+    h.function.output_after("filtered out", 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -216,6 +216,7 @@ async fn two_invocations(h: &Harness) -> [String; 2] {
 async fn every_log_line_of_an_invocation_carries_its_request_id() {
     let h = Harness::start(Options::default()).await;
     let ids = two_invocations(&h).await;
+    h.function.output_after("not delivered", 1).await;
     let output = h.function.stdout.lock().unwrap().clone();
     let lines: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
     // The cold secret read, the post, and the failure at least.
@@ -247,6 +248,7 @@ async fn json_logs_carry_the_request_id_on_every_line() {
     })
     .await;
     let ids = two_invocations(&h).await;
+    h.function.output_after("not delivered", 1).await;
     let output = h.function.stdout.lock().unwrap().clone();
     let mut count = 0;
     for line in output.lines().filter(|l| !l.trim().is_empty()) {

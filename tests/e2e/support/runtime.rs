@@ -268,6 +268,24 @@ impl Function {
             .map(|s| s.expect("wait"))
     }
 
+    /// Everything the process wrote once `needle` has appeared `count` times; panics after
+    /// 10 s. Lines logged before an invocation's result may still be in the pipe when the
+    /// result arrives, so a test that reads the logs waits for the last line it expects.
+    pub async fn output_after(&self, needle: &str, count: usize) -> String {
+        let give_up = Instant::now() + Duration::from_secs(10);
+        loop {
+            let output = self.output();
+            if output.matches(needle).count() >= count {
+                return output;
+            }
+            assert!(
+                Instant::now() < give_up,
+                "{needle:?} not logged {count} times:\n{output}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Everything the process wrote so far.
     pub fn output(&self) -> String {
         format!(

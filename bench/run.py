@@ -14,7 +14,7 @@ Everything runs on 127.0.0.1 with OS-assigned ports:
   * a Lambda Runtime API emulator (plain HTTP, one per function process) hands out events
     and timestamps the runtime's requests.
 
-Needs Python 3.11 and `pip install 'moto[server]'` (which brings boto3 and cryptography). See
+Needs Python 3.10 or newer and `pip install 'moto[server]'` (which brings boto3 and cryptography). See
 bench/README.md for the exact definitions of every figure.
 
 Exit status: 0 = measured (and, with --check, every gate passed);

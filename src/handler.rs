@@ -1,8 +1,9 @@
 //! Orchestration: parse → filter → secret → render → post, for every record of an event.
 
-use serde::Serialize;
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
+
+use serde::Serialize;
 
 use crate::config::Config;
 use crate::model::{Body, Notification};

@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 
+use crate::support::runtime::capture_into;
 use crate::support::{secrets, unique, Function, Runtime, SecretsProxy, Slack};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -75,24 +75,8 @@ fn cargo_lambda_command(bin: &Path, subcommand: &str) -> Command {
 /// Copies everything `child` writes on stdout and stderr into one buffer.
 fn capture(child: &mut Child) -> Arc<Mutex<String>> {
     let out: Arc<Mutex<String>> = Arc::default();
-    let pipes: [Box<dyn tokio::io::AsyncRead + Unpin + Send>; 2] = [
-        Box::new(child.stdout.take().expect("stdout")),
-        Box::new(child.stderr.take().expect("stderr")),
-    ];
-    for mut pipe in pipes {
-        let sink = out.clone();
-        tokio::spawn(async move {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = pipe.read(&mut buf).await {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-    }
+    capture_into(child.stdout.take().expect("stdout"), out.clone());
+    capture_into(child.stderr.take().expect("stderr"), out.clone());
     out
 }
 

@@ -18,6 +18,18 @@ fn assert_tally(h: &Harness, posts: usize, secret_calls: usize) {
     assert_eq!(h.secrets.get_calls(), secret_calls, "GetSecretValue calls");
 }
 
+/// The alarm name of every message Slack accepted, in order (the first word of `text`).
+fn accepted_alarm_names(h: &Harness) -> Vec<String> {
+    h.slack
+        .accepted(&h.hook_path)
+        .iter()
+        .map(|p| {
+            let text = p.body["text"].as_str().unwrap_or_default();
+            text.split(' ').next().unwrap_or_default().to_owned()
+        })
+        .collect()
+}
+
 fn one_alarm(id: &str) -> serde_json::Value {
     sns_event(&[(id, &alarm_message("cpu-high", "ALARM"))])
 }
@@ -307,20 +319,7 @@ async fn a_partial_failure_keeps_the_others_and_a_retry_posts_only_the_failed_on
     let (outcome, _) = h.invoke(e).await;
     assert_eq!(outcome.response()["delivered"], 1);
     assert_eq!(outcome.response()["duplicates"], 2);
-    let names: Vec<String> = h
-        .slack
-        .accepted(&h.hook_path)
-        .iter()
-        .map(|p| {
-            p.body["text"]
-                .as_str()
-                .unwrap()
-                .split(' ')
-                .next()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let names = accepted_alarm_names(&h);
     assert_eq!(names, ["first", "third", "second"]);
     assert_tally(&h, 4, 1);
 }
@@ -390,20 +389,7 @@ async fn an_alarm_storm_is_delivered_in_full() {
     let took = started.elapsed();
     drop(second);
     let posts = h.slack.posts(&h.hook_path);
-    let accepted: Vec<String> = h
-        .slack
-        .accepted(&h.hook_path)
-        .iter()
-        .map(|p| {
-            p.body["text"]
-                .as_str()
-                .unwrap()
-                .split(' ')
-                .next()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let accepted = accepted_alarm_names(&h);
     let delivered: std::collections::BTreeSet<&String> = accepted.iter().collect();
     eprintln!(
         "alarm storm: {} of {ALARMS} alarms delivered in {took:?}, {} invocations \

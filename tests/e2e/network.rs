@@ -42,21 +42,26 @@ async fn assert_no_webhook_path(h: &Harness, message: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn slack_and_secrets_manager_over_tls_go_through_the_https_proxy() {
-    let ca = TestCa::new();
-    let proxy = ConnectProxy::start().await;
-    let mut vars = env(&[("RUST_LOG", "info"), ("HTTPS_PROXY", &proxy.url())]);
+/// Slack and Secrets Manager over TLS, the function trusting `ca` through SSL_CERT_FILE.
+async fn tls_harness(ca: &TestCa, mut vars: Vec<(&'static str, String)>) -> Harness {
     vars.push(ca.trust_env());
-    let h = Harness::start_with(
+    Harness::start_with(
         Options {
             env: vars,
             ..Options::default()
         },
-        Slack::start_tls(&ca).await,
-        SecretsProxy::start_tls(&ca).await,
+        Slack::start_tls(ca).await,
+        SecretsProxy::start_tls(ca).await,
     )
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slack_and_secrets_manager_over_tls_go_through_the_https_proxy() {
+    let ca = TestCa::new();
+    let proxy = ConnectProxy::start().await;
+    let vars = env(&[("RUST_LOG", "info"), ("HTTPS_PROXY", &proxy.url())]);
+    let h = tls_harness(&ca, vars).await;
     let (outcome, _) = h.invoke(one_alarm("tls-via-proxy")).await;
     assert_eq!(
         outcome.response()["delivered"],
@@ -82,21 +87,12 @@ async fn slack_and_secrets_manager_over_tls_go_through_the_https_proxy() {
 async fn no_proxy_sends_straight_to_the_listed_hosts() {
     let ca = TestCa::new();
     let proxy = ConnectProxy::start().await;
-    let mut vars = env(&[
+    let vars = env(&[
         ("RUST_LOG", "info"),
         ("HTTPS_PROXY", &proxy.url()),
         ("NO_PROXY", "127.0.0.1"),
     ]);
-    vars.push(ca.trust_env());
-    let h = Harness::start_with(
-        Options {
-            env: vars,
-            ..Options::default()
-        },
-        Slack::start_tls(&ca).await,
-        SecretsProxy::start_tls(&ca).await,
-    )
-    .await;
+    let h = tls_harness(&ca, vars).await;
     let (outcome, _) = h.invoke(one_alarm("no-proxy")).await;
     assert_eq!(outcome.response()["delivered"], 1, "{outcome:?}");
     assert_eq!(h.secrets.get_calls(), 1);

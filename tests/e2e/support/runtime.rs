@@ -204,9 +204,17 @@ pub struct Function {
     pub stderr: Arc<Mutex<String>>,
 }
 
-fn capture(mut pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static) -> Arc<Mutex<String>> {
+fn capture(pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static) -> Arc<Mutex<String>> {
     let out: Arc<Mutex<String>> = Arc::default();
-    let sink = out.clone();
+    capture_into(pipe, out.clone());
+    out
+}
+
+/// Appends everything `pipe` yields to `sink`, until it closes.
+pub fn capture_into(
+    mut pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+    sink: Arc<Mutex<String>>,
+) {
     tokio::spawn(async move {
         let mut buf = [0u8; 8192];
         while let Ok(n) = pipe.read(&mut buf).await {
@@ -218,7 +226,6 @@ fn capture(mut pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static) -> Arc<
                 .push_str(&String::from_utf8_lossy(&buf[..n]));
         }
     });
-    out
 }
 
 impl Function {

@@ -4,6 +4,8 @@
 //! into Slack payloads, and posted by [`slack`] with the webhook from [`secret`]. [`handler`]
 //! orchestrates; [`lambda`] and [`cli`] are the two ways in; [`http`] is the one HTTP stack.
 
+pub mod blocks;
+pub mod card;
 pub mod cli;
 pub mod config;
 pub mod handler;

@@ -4,27 +4,14 @@
 //! with the header, and one attachment whose colour bar carries the state.
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use serde::Serialize;
 use serde_json::Value;
 
+pub use crate::blocks::{check_limits, limits, Payload};
+pub use crate::card::colour;
+use crate::card::{Card, Part, Severity};
 use crate::model::*;
-use crate::mrkdwn::{code_safe, escape, escape_within, truncate};
+use crate::mrkdwn::{code_safe, escape, escape_within};
 use crate::parse::{parse_arn, parse_time};
-
-/// Slack's Block Kit limits, with the fallback text kept far below its hard cap.
-pub mod limits {
-    pub const BLOCKS: usize = 50;
-    pub const SECTION_TEXT: usize = 3000;
-    pub const FIELDS: usize = 10;
-    pub const FIELD_TEXT: usize = 2000;
-    pub const HEADER_TEXT: usize = 150;
-    pub const BUTTON_TEXT: usize = 75;
-    pub const BUTTON_URL: usize = 3000;
-    pub const CONTEXT_ELEMENTS: usize = 10;
-    pub const TEXT_HARD: usize = 40_000;
-    /// Our own cap for the fallback `text`: notifications show a line, not an essay.
-    pub const FALLBACK_TEXT: usize = 300;
-}
 
 /// Rendering choices that come from configuration, not from the event.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -33,18 +20,10 @@ pub struct RenderOptions {
     pub mention: Option<String>,
 }
 
-pub mod colour {
-    pub const ALARM: &str = "#D0021B";
-    pub const OK: &str = "#2EB67D";
-    pub const NO_DATA: &str = "#9E9E9E";
-    pub const WARNING: &str = "#F2A900";
-    pub const INFO: &str = "#1D9BD1";
-}
-
 /// Renders one notification as the exact body posted to the webhook (without `channel`).
 pub fn render_payload(notification: &Notification, options: &RenderOptions) -> Payload {
-    let message = match &notification.body {
-        Body::Alarm(a) => alarm(a, options),
+    let card = match &notification.body {
+        Body::Alarm(a) => alarm(a),
         Body::Health(h) => health(h),
         Body::GuardDuty(g) => guardduty(g),
         Body::SecurityHub(s) => securityhub(s),
@@ -53,7 +32,7 @@ pub fn render_payload(notification: &Notification, options: &RenderOptions) -> P
         Body::Event(e) => generic_event(e),
         Body::Text(t) => text_message(t),
     };
-    message.into_payload()
+    crate::blocks::payload(&card, options.mention.as_deref())
 }
 
 /// [`render_payload`] as a JSON value, for printing and inspection.
@@ -72,185 +51,6 @@ pub fn describe(body: &Body) -> (&'static str, String) {
         Body::Budget(b) => ("budget", b.subject.clone().unwrap_or_default()),
         Body::Event(e) => ("event", e.detail_type.clone()),
         Body::Text(t) => ("text", t.subject.clone().unwrap_or_default()),
-    }
-}
-
-// ---- the payload: typed, so it serializes without building a JSON tree first ----
-
-/// The webhook's JSON body.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Payload {
-    /// Honoured by legacy webhooks only; set from the secret's `SLACK_CHANNEL`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub channel: Option<String>,
-    /// The notification fallback.
-    pub text: String,
-    pub blocks: Vec<Block>,
-    pub attachments: Vec<Attachment>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Attachment {
-    pub color: &'static str,
-    pub blocks: Vec<Block>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Block {
-    Header {
-        text: Text,
-    },
-    Section {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        text: Option<Text>,
-        #[serde(skip_serializing_if = "Vec::is_empty")]
-        fields: Vec<Text>,
-    },
-    Actions {
-        elements: Vec<Button>,
-    },
-    Context {
-        elements: Vec<Text>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Text {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub text: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub emoji: Option<bool>,
-}
-
-impl Text {
-    fn mrkdwn(text: String) -> Self {
-        Self {
-            kind: "mrkdwn",
-            text,
-            emoji: None,
-        }
-    }
-
-    fn plain(text: String) -> Self {
-        Self {
-            kind: "plain_text",
-            text,
-            emoji: Some(true),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Button {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub text: Text,
-    pub url: String,
-}
-
-// ---- message builder ----
-
-struct Message {
-    fallback: String,
-    header: String,
-    mention: Option<String>,
-    colour: &'static str,
-    blocks: Vec<Block>,
-}
-
-impl Message {
-    fn new(header: String, fallback: String, colour: &'static str) -> Self {
-        Self {
-            fallback,
-            header,
-            mention: None,
-            colour,
-            blocks: Vec::new(),
-        }
-    }
-
-    /// A section of our own mrkdwn (user parts already escaped).
-    fn section(&mut self, mrkdwn: String) {
-        if !mrkdwn.trim().is_empty() {
-            self.blocks.push(Block::Section {
-                text: Some(Text::mrkdwn(truncate(&mrkdwn, limits::SECTION_TEXT))),
-                fields: Vec::new(),
-            });
-        }
-    }
-
-    /// A titled section of user text.
-    fn titled(&mut self, title: &str, user_text: Option<&str>) {
-        if let Some(text) = user_text.filter(|t| !t.trim().is_empty()) {
-            let head = format!("*{title}*\n");
-            let body = escape_within(text, limits::SECTION_TEXT - head.len());
-            self.section(format!("{head}{body}"));
-        }
-    }
-
-    /// Two-column facts; empty values are left out and long lists split over sections.
-    fn fields(&mut self, pairs: Vec<(&str, Option<String>)>) {
-        let mut fields: Vec<Text> = pairs
-            .into_iter()
-            .filter_map(|(k, v)| v.filter(|v| !v.trim().is_empty()).map(|v| (k, v)))
-            .map(|(k, v)| Text::mrkdwn(truncate(&format!("*{k}*\n{v}"), limits::FIELD_TEXT)))
-            .collect();
-        while !fields.is_empty() {
-            let rest = fields.split_off(fields.len().min(limits::FIELDS));
-            self.blocks.push(Block::Section { text: None, fields });
-            fields = rest;
-        }
-    }
-
-    fn button(&mut self, label: &str, url: Option<String>) {
-        if let Some(url) = url.filter(|u| u.len() <= limits::BUTTON_URL) {
-            self.blocks.push(Block::Actions {
-                elements: vec![Button {
-                    kind: "button",
-                    text: Text::plain(truncate(label, limits::BUTTON_TEXT)),
-                    url,
-                }],
-            });
-        }
-    }
-
-    fn context(&mut self, items: Vec<String>) {
-        let elements: Vec<Text> = items
-            .into_iter()
-            .filter(|i| !i.is_empty())
-            .take(limits::CONTEXT_ELEMENTS)
-            .map(|i| Text::mrkdwn(truncate(&i, limits::SECTION_TEXT)))
-            .collect();
-        if !elements.is_empty() {
-            self.blocks.push(Block::Context { elements });
-        }
-    }
-
-    fn into_payload(self) -> Payload {
-        let mut top = vec![Block::Header {
-            text: Text::plain(truncate(&self.header, limits::HEADER_TEXT)),
-        }];
-        let mut fallback = self.fallback;
-        if let Some(mention) = &self.mention {
-            top.push(Block::Section {
-                text: Some(Text::mrkdwn(mention.clone())),
-                fields: Vec::new(),
-            });
-            fallback = format!("{mention} {fallback}");
-        }
-        let mut blocks = self.blocks;
-        blocks.truncate(limits::BLOCKS - top.len());
-        Payload {
-            channel: None,
-            text: truncate(&fallback, limits::FALLBACK_TEXT),
-            blocks: top,
-            attachments: vec![Attachment {
-                color: self.colour,
-                blocks,
-            }],
-        }
     }
 }
 
@@ -397,12 +197,18 @@ fn shorten_alarm_arns(text: &str) -> String {
         .join(" ")
 }
 
-fn state_look(state: &AlarmState) -> (&'static str, &'static str, &'static str) {
+/// Emoji, label, severity, and whether the bar is grey (no data, or a state we don't know).
+fn state_look(state: &AlarmState) -> (&'static str, &'static str, Severity, bool) {
     match state {
-        AlarmState::Alarm => ("🔴", "ALARM", colour::ALARM),
-        AlarmState::Ok => ("✅", "OK – recovered", colour::OK),
-        AlarmState::InsufficientData => ("⚪", "INSUFFICIENT DATA – data gap", colour::NO_DATA),
-        AlarmState::Unknown | AlarmState::Other(_) => ("❔", "", colour::NO_DATA),
+        AlarmState::Alarm => ("🔴", "ALARM", Severity::Critical, false),
+        AlarmState::Ok => ("✅", "OK – recovered", Severity::Ok, false),
+        AlarmState::InsufficientData => (
+            "⚪",
+            "INSUFFICIENT DATA – data gap",
+            Severity::Warning,
+            true,
+        ),
+        AlarmState::Unknown | AlarmState::Other(_) => ("❔", "", Severity::Info, true),
     }
 }
 
@@ -534,8 +340,8 @@ fn evaluation_line(e: &Evaluation, subject: &str) -> String {
     parts.join(" ")
 }
 
-fn alarm(a: &Alarm, options: &RenderOptions) -> Message {
-    let (emoji, label, colour) = state_look(&a.state);
+fn alarm(a: &Alarm) -> Card {
+    let (emoji, label, severity, grey) = state_look(&a.state);
     let label = if label.is_empty() {
         a.state.as_str().to_owned()
     } else {
@@ -554,10 +360,11 @@ fn alarm(a: &Alarm, options: &RenderOptions) -> Message {
         escape(a.state.as_str()),
         escape_within(shown_reason, 200)
     );
-    let mut m = Message::new(format!("{emoji} {label}: {}", a.name), fallback, colour);
-    if a.state == AlarmState::Alarm {
-        m.mention = options.mention.clone();
+    let mut m = Card::new(emoji, format!("{label}: {}", a.name), fallback, severity);
+    if grey {
+        m = m.grey();
     }
+    m.mention = a.state == AlarmState::Alarm;
 
     m.titled("Reason", reason.as_deref());
     let transition = match &a.previous_state {
@@ -680,26 +487,30 @@ fn alarm(a: &Alarm, options: &RenderOptions) -> Message {
         }
     }
     m.titled("Description", a.description.as_deref());
-    m.button("View alarm in CloudWatch", alarm_console_url(a));
+    m.link("View alarm in CloudWatch", alarm_console_url(a));
     m
 }
 
 // ---- other AWS notifications ----
 
-fn health(h: &HealthEvent) -> Message {
-    let colour = match h.category.as_deref() {
-        Some("issue") => colour::WARNING,
-        Some("scheduledChange") => colour::INFO,
-        _ => colour::NO_DATA,
+fn health(h: &HealthEvent) -> Card {
+    let (severity, grey) = match h.category.as_deref() {
+        Some("issue") => (Severity::Warning, false),
+        Some("scheduledChange") => (Severity::Info, false),
+        _ => (Severity::Info, true),
     };
     let code_text = h.event_type_code.as_deref().unwrap_or("event");
     let service = h.service.as_deref().unwrap_or("AWS");
     let fallback = format!("AWS Health: {} {}", escape(service), escape(code_text));
-    let mut m = Message::new(
-        format!("🩺 AWS Health: {service} {code_text}"),
+    let mut m = Card::new(
+        "🩺",
+        format!("AWS Health: {service} {code_text}"),
         fallback,
-        colour,
+        severity,
     );
+    if grey {
+        m = m.grey();
+    }
     m.fields(vec![
         ("Service", Some(escape(service))),
         (
@@ -718,31 +529,39 @@ fn health(h: &HealthEvent) -> Message {
         m.section(format!("*Affected resources*\n{list}"));
     }
     let url = h.event_arn.as_ref().map(|arn| format!("https://health.aws.amazon.com/health/home#/account/event-log?eventID={}&eventTab=details", url_encode(arn)));
-    m.button("Open in AWS Health", url);
+    m.link("Open in AWS Health", url);
     m
 }
 
-fn severity_label(score: f64) -> (&'static str, &'static str) {
+fn severity_label(score: f64) -> (&'static str, Severity) {
     match score {
-        s if s >= 9.0 => ("CRITICAL", colour::ALARM),
-        s if s >= 7.0 => ("HIGH", colour::ALARM),
-        s if s >= 4.0 => ("MEDIUM", colour::WARNING),
-        _ => ("LOW", colour::INFO),
+        s if s >= 9.0 => ("CRITICAL", Severity::Critical),
+        s if s >= 7.0 => ("HIGH", Severity::Error),
+        s if s >= 4.0 => ("MEDIUM", Severity::Warning),
+        _ => ("LOW", Severity::Info),
     }
 }
 
-fn guardduty(g: &GuardDutyFinding) -> Message {
-    let (label, colour) = g
+fn guardduty(g: &GuardDutyFinding) -> Card {
+    let (label, severity) = g
         .severity
         .map(severity_label)
-        .unwrap_or(("UNKNOWN", colour::NO_DATA));
+        .unwrap_or(("UNKNOWN", Severity::Info));
     let title = g
         .title
         .as_deref()
         .or(g.finding_type.as_deref())
         .unwrap_or("finding");
     let fallback = format!("GuardDuty {label}: {}", escape_within(title, 200));
-    let mut m = Message::new(format!("🛡️ GuardDuty {label}: {title}"), fallback, colour);
+    let mut m = Card::new(
+        "🛡️",
+        format!("GuardDuty {label}: {title}"),
+        fallback,
+        severity,
+    );
+    if g.severity.is_none() {
+        m = m.grey();
+    }
     m.fields(vec![
         (
             "Severity",
@@ -773,29 +592,34 @@ fn guardduty(g: &GuardDutyFinding) -> Message {
             ),
         )
     });
-    m.button("Open in GuardDuty", url);
+    m.link("Open in GuardDuty", url);
     m
 }
 
-fn securityhub(s: &SecurityHubFinding) -> Message {
+fn securityhub(s: &SecurityHubFinding) -> Card {
     let label = s
         .severity_label
         .as_deref()
         .unwrap_or("UNKNOWN")
         .to_ascii_uppercase();
-    let colour = match label.as_str() {
-        "CRITICAL" | "HIGH" => colour::ALARM,
-        "MEDIUM" => colour::WARNING,
-        "LOW" => colour::INFO,
-        _ => colour::NO_DATA,
+    let (severity, grey) = match label.as_str() {
+        "CRITICAL" => (Severity::Critical, false),
+        "HIGH" => (Severity::Error, false),
+        "MEDIUM" => (Severity::Warning, false),
+        "LOW" => (Severity::Info, false),
+        _ => (Severity::Info, true),
     };
     let title = s.title.as_deref().unwrap_or("finding");
     let fallback = format!("Security Hub {label}: {}", escape_within(title, 200));
-    let mut m = Message::new(
-        format!("🔐 Security Hub {label}: {title}"),
+    let mut m = Card::new(
+        "🔐",
+        format!("Security Hub {label}: {title}"),
         fallback,
-        colour,
+        severity,
     );
+    if grey {
+        m = m.grey();
+    }
     m.fields(vec![
         ("Severity", Some(escape(&label))),
         ("Product", s.product.as_deref().map(escape)),
@@ -816,7 +640,7 @@ fn securityhub(s: &SecurityHubFinding) -> Message {
         )]);
     }
     let partition = partition_of(s.finding_id.as_deref());
-    m.button(
+    m.link(
         "Open in Security Hub",
         service_console_url(
             partition,
@@ -827,19 +651,20 @@ fn securityhub(s: &SecurityHubFinding) -> Message {
     m
 }
 
-fn backup(b: &BackupJob) -> Message {
+fn backup(b: &BackupJob) -> Card {
     let state = b.state.as_deref().unwrap_or("UNKNOWN").to_ascii_uppercase();
-    let (emoji, colour) = match state.as_str() {
-        "COMPLETED" => ("✅", colour::OK),
-        "FAILED" | "ABORTED" | "EXPIRED" | "PARTIAL" => ("🔴", colour::ALARM),
-        _ => ("💾", colour::INFO),
+    let (emoji, severity) = match state.as_str() {
+        "COMPLETED" => ("✅", Severity::Ok),
+        "FAILED" | "ABORTED" | "EXPIRED" | "PARTIAL" => ("🔴", Severity::Error),
+        _ => ("💾", Severity::Info),
     };
     let kind = b.job_kind.as_deref().unwrap_or("Backup job");
     let fallback = format!("AWS Backup: {} {}", escape(kind), escape(&state));
-    let mut m = Message::new(
-        format!("{emoji} AWS Backup: {kind} {state}"),
+    let mut m = Card::new(
+        emoji,
+        format!("AWS Backup: {kind} {state}"),
         fallback,
-        colour,
+        severity,
     );
     m.titled("Message", b.status_message.as_deref());
     m.fields(vec![
@@ -853,7 +678,7 @@ fn backup(b: &BackupJob) -> Message {
         ("Time", b.time.as_deref().map(when_text)),
     ]);
     let partition = partition_of(b.resource_arn.as_deref());
-    m.button(
+    m.link(
         "Open AWS Backup jobs",
         service_console_url(
             partition,
@@ -864,12 +689,13 @@ fn backup(b: &BackupJob) -> Message {
     m
 }
 
-fn budget(b: &BudgetAlert) -> Message {
+fn budget(b: &BudgetAlert) -> Card {
     let subject = b.subject.as_deref().unwrap_or("AWS Budgets alert");
-    let mut m = Message::new(
-        format!("💰 {subject}"),
+    let mut m = Card::new(
+        "💰",
+        subject.to_owned(),
         escape_within(subject, 200),
-        colour::WARNING,
+        Severity::Warning,
     );
     m.titled("Summary", b.summary.as_deref());
     let mut facts: Vec<(&str, Option<String>)> = b
@@ -882,7 +708,7 @@ fn budget(b: &BudgetAlert) -> Message {
     let facts: Vec<(String, Option<String>)> =
         facts.into_iter().map(|(k, v)| (escape(k), v)).collect();
     m.fields(facts.iter().map(|(k, v)| (k.as_str(), v.clone())).collect());
-    m.button(
+    m.link(
         "Open AWS Budgets",
         Some("https://console.aws.amazon.com/billing/home#/budgets".into()),
     );
@@ -909,13 +735,13 @@ fn compact_detail(detail: &Value) -> Option<String> {
     Some(lines.join("\n"))
 }
 
-fn generic_event(e: &GenericEvent) -> Message {
+fn generic_event(e: &GenericEvent) -> Card {
     let fallback = format!(
         "{}: {}",
         escape(&e.source),
         escape_within(&e.detail_type, 200)
     );
-    let mut m = Message::new(format!("📣 {}", e.detail_type), fallback, colour::INFO);
+    let mut m = Card::new("📣", e.detail_type.clone(), fallback, Severity::Info);
     m.fields(vec![
         ("Source", Some(code(&e.source))),
         ("Detail type", Some(escape(&e.detail_type))),
@@ -932,7 +758,7 @@ fn generic_event(e: &GenericEvent) -> Message {
     m
 }
 
-fn text_message(t: &TextMessage) -> Message {
+fn text_message(t: &TextMessage) -> Card {
     let topic = t
         .topic_arn
         .as_deref()
@@ -954,93 +780,16 @@ fn text_message(t: &TextMessage) -> Message {
     } else {
         escape_within(first_line, 200)
     };
-    let mut m = Message::new(format!("📨 {subject}"), fallback, colour::INFO);
-    if t.is_json {
-        let fence = 6;
-        let body = escape_within(&code_safe(&t.text), limits::SECTION_TEXT - fence);
-        m.section(format!("```{body}```"));
+    let mut m = Card::new("📨", subject.to_owned(), fallback, Severity::Info);
+    m.parts.push(if t.is_json {
+        Part::Code(t.text.clone())
     } else {
-        m.section(escape_within(&t.text, limits::SECTION_TEXT));
-    }
+        Part::Text(t.text.clone())
+    });
     if let Some(topic) = &t.topic_arn {
         m.context(vec![format!("via {}", escape(topic))]);
     }
     m
-}
-
-/// Checks a payload against Slack's limits; used by tests and the fuzz target.
-pub fn check_limits(payload: &Value) -> Result<(), String> {
-    use crate::mrkdwn::slack_len;
-    let text = payload["text"].as_str().ok_or("no top-level text")?;
-    if slack_len(text) > limits::TEXT_HARD {
-        return Err("text too long".into());
-    }
-    let mut all_blocks: Vec<&Value> = payload["blocks"]
-        .as_array()
-        .map(|b| b.iter().collect())
-        .unwrap_or_default();
-    for att in payload["attachments"].as_array().into_iter().flatten() {
-        let blocks = att["blocks"]
-            .as_array()
-            .ok_or("attachment without blocks")?;
-        if blocks.len() > limits::BLOCKS {
-            return Err("too many attachment blocks".into());
-        }
-        all_blocks.extend(blocks);
-    }
-    if payload["blocks"].as_array().map_or(0, Vec::len) > limits::BLOCKS {
-        return Err("too many blocks".into());
-    }
-    for block in all_blocks {
-        match block["type"].as_str() {
-            Some("header") => {
-                if slack_len(block["text"]["text"].as_str().unwrap_or_default())
-                    > limits::HEADER_TEXT
-                {
-                    return Err("header too long".into());
-                }
-            }
-            Some("section") => {
-                if let Some(t) = block["text"]["text"].as_str() {
-                    if slack_len(t) > limits::SECTION_TEXT {
-                        return Err(format!("section text of {} characters", slack_len(t)));
-                    }
-                }
-                if let Some(fields) = block["fields"].as_array() {
-                    if fields.len() > limits::FIELDS {
-                        return Err("too many fields".into());
-                    }
-                    if fields.iter().any(|f| {
-                        slack_len(f["text"].as_str().unwrap_or_default()) > limits::FIELD_TEXT
-                    }) {
-                        return Err("field too long".into());
-                    }
-                }
-                if block.get("text").is_none() && block.get("fields").is_none() {
-                    return Err("empty section".into());
-                }
-            }
-            Some("actions") => {
-                for e in block["elements"].as_array().into_iter().flatten() {
-                    if slack_len(e["text"]["text"].as_str().unwrap_or_default())
-                        > limits::BUTTON_TEXT
-                    {
-                        return Err("button text too long".into());
-                    }
-                    if e["url"].as_str().unwrap_or_default().len() > limits::BUTTON_URL {
-                        return Err("button url too long".into());
-                    }
-                }
-            }
-            Some("context") => {
-                if block["elements"].as_array().map_or(0, Vec::len) > limits::CONTEXT_ELEMENTS {
-                    return Err("too many context elements".into());
-                }
-            }
-            other => return Err(format!("unexpected block type {other:?}")),
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,265 @@
+//! Card → Slack payload: Block Kit within Slack's limits. Knows nothing of AWS.
+//!
+//! A payload has a short top-level `text` (the notification fallback), top-level `blocks`
+//! with the header, and one attachment whose colour bar carries the state.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::card::{Card, Part};
+use crate::mrkdwn::{code_safe, escape_within, truncate};
+
+/// Slack's Block Kit limits, with the fallback text kept far below its hard cap.
+pub mod limits {
+    pub const BLOCKS: usize = 50;
+    pub const SECTION_TEXT: usize = 3000;
+    pub const FIELDS: usize = 10;
+    pub const FIELD_TEXT: usize = 2000;
+    pub const HEADER_TEXT: usize = 150;
+    pub const BUTTON_TEXT: usize = 75;
+    pub const BUTTON_URL: usize = 3000;
+    pub const CONTEXT_ELEMENTS: usize = 10;
+    pub const TEXT_HARD: usize = 40_000;
+    /// Our own cap for the fallback `text`: notifications show a line, not an essay.
+    pub const FALLBACK_TEXT: usize = 300;
+}
+
+/// Lays a card out as the exact body posted to the webhook (without `channel`), with
+/// `mention` (e.g. `<!here>`) when the card asks for one.
+pub fn payload(card: &Card, mention: Option<&str>) -> Payload {
+    let mut blocks = Vec::new();
+    for part in &card.parts {
+        match part {
+            Part::Mrkdwn(text) => section(&mut blocks, text.clone()),
+            Part::Titled { title, text } => {
+                let head = format!("*{title}*\n");
+                let body = escape_within(text, limits::SECTION_TEXT - head.len());
+                section(&mut blocks, format!("{head}{body}"));
+            }
+            Part::Text(text) => section(&mut blocks, escape_within(text, limits::SECTION_TEXT)),
+            Part::Code(text) => {
+                let fence = 6;
+                let body = escape_within(&code_safe(text), limits::SECTION_TEXT - fence);
+                section(&mut blocks, format!("```{body}```"));
+            }
+            Part::Fields(pairs) => {
+                // Long lists split over sections.
+                let mut fields: Vec<Text> = pairs
+                    .iter()
+                    .map(|(k, v)| {
+                        Text::mrkdwn(truncate(&format!("*{k}*\n{v}"), limits::FIELD_TEXT))
+                    })
+                    .collect();
+                while !fields.is_empty() {
+                    let rest = fields.split_off(fields.len().min(limits::FIELDS));
+                    blocks.push(Block::Section { text: None, fields });
+                    fields = rest;
+                }
+            }
+            Part::Context(lines) => {
+                let elements: Vec<Text> = lines
+                    .iter()
+                    .filter(|l| !l.is_empty())
+                    .take(limits::CONTEXT_ELEMENTS)
+                    .map(|l| Text::mrkdwn(truncate(l, limits::SECTION_TEXT)))
+                    .collect();
+                if !elements.is_empty() {
+                    blocks.push(Block::Context { elements });
+                }
+            }
+            Part::Link { label, url } => {
+                if url.len() <= limits::BUTTON_URL {
+                    blocks.push(Block::Actions {
+                        elements: vec![Button {
+                            kind: "button",
+                            text: Text::plain(truncate(label, limits::BUTTON_TEXT)),
+                            url: url.clone(),
+                        }],
+                    });
+                }
+            }
+        }
+    }
+    let header = format!("{} {}", card.emoji, card.title);
+    let mut top = vec![Block::Header {
+        text: Text::plain(truncate(&header, limits::HEADER_TEXT)),
+    }];
+    let mut fallback = card.headline.clone();
+    if let Some(mention) = mention.filter(|_| card.mention) {
+        top.push(Block::Section {
+            text: Some(Text::mrkdwn(mention.to_owned())),
+            fields: Vec::new(),
+        });
+        fallback = format!("{mention} {fallback}");
+    }
+    blocks.truncate(limits::BLOCKS - top.len());
+    Payload {
+        channel: None,
+        text: truncate(&fallback, limits::FALLBACK_TEXT),
+        blocks: top,
+        attachments: vec![Attachment {
+            color: card.colour,
+            blocks,
+        }],
+    }
+}
+
+/// A section of safe mrkdwn, cut to fit; blank text makes none.
+fn section(blocks: &mut Vec<Block>, mrkdwn: String) {
+    if !mrkdwn.trim().is_empty() {
+        blocks.push(Block::Section {
+            text: Some(Text::mrkdwn(truncate(&mrkdwn, limits::SECTION_TEXT))),
+            fields: Vec::new(),
+        });
+    }
+}
+
+// ---- the payload: typed, so it serializes without building a JSON tree first ----
+
+/// The webhook's JSON body.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Payload {
+    /// Honoured by legacy webhooks only; set from the secret's `SLACK_CHANNEL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// The notification fallback.
+    pub text: String,
+    pub blocks: Vec<Block>,
+    pub attachments: Vec<Attachment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attachment {
+    pub color: &'static str,
+    pub blocks: Vec<Block>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Block {
+    Header {
+        text: Text,
+    },
+    Section {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        text: Option<Text>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        fields: Vec<Text>,
+    },
+    Actions {
+        elements: Vec<Button>,
+    },
+    Context {
+        elements: Vec<Text>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Text {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emoji: Option<bool>,
+}
+
+impl Text {
+    fn mrkdwn(text: String) -> Self {
+        Self {
+            kind: "mrkdwn",
+            text,
+            emoji: None,
+        }
+    }
+
+    fn plain(text: String) -> Self {
+        Self {
+            kind: "plain_text",
+            text,
+            emoji: Some(true),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Button {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub text: Text,
+    pub url: String,
+}
+
+/// Checks a payload against Slack's limits; used by tests and the fuzz target.
+pub fn check_limits(payload: &Value) -> Result<(), String> {
+    use crate::mrkdwn::slack_len;
+    let text = payload["text"].as_str().ok_or("no top-level text")?;
+    if slack_len(text) > limits::TEXT_HARD {
+        return Err("text too long".into());
+    }
+    let mut all_blocks: Vec<&Value> = payload["blocks"]
+        .as_array()
+        .map(|b| b.iter().collect())
+        .unwrap_or_default();
+    for att in payload["attachments"].as_array().into_iter().flatten() {
+        let blocks = att["blocks"]
+            .as_array()
+            .ok_or("attachment without blocks")?;
+        if blocks.len() > limits::BLOCKS {
+            return Err("too many attachment blocks".into());
+        }
+        all_blocks.extend(blocks);
+    }
+    if payload["blocks"].as_array().map_or(0, Vec::len) > limits::BLOCKS {
+        return Err("too many blocks".into());
+    }
+    for block in all_blocks {
+        match block["type"].as_str() {
+            Some("header") => {
+                if slack_len(block["text"]["text"].as_str().unwrap_or_default())
+                    > limits::HEADER_TEXT
+                {
+                    return Err("header too long".into());
+                }
+            }
+            Some("section") => {
+                if let Some(t) = block["text"]["text"].as_str() {
+                    if slack_len(t) > limits::SECTION_TEXT {
+                        return Err(format!("section text of {} characters", slack_len(t)));
+                    }
+                }
+                if let Some(fields) = block["fields"].as_array() {
+                    if fields.len() > limits::FIELDS {
+                        return Err("too many fields".into());
+                    }
+                    if fields.iter().any(|f| {
+                        slack_len(f["text"].as_str().unwrap_or_default()) > limits::FIELD_TEXT
+                    }) {
+                        return Err("field too long".into());
+                    }
+                }
+                if block.get("text").is_none() && block.get("fields").is_none() {
+                    return Err("empty section".into());
+                }
+            }
+            Some("actions") => {
+                for e in block["elements"].as_array().into_iter().flatten() {
+                    if slack_len(e["text"]["text"].as_str().unwrap_or_default())
+                        > limits::BUTTON_TEXT
+                    {
+                        return Err("button text too long".into());
+                    }
+                    if e["url"].as_str().unwrap_or_default().len() > limits::BUTTON_URL {
+                        return Err("button url too long".into());
+                    }
+                }
+            }
+            Some("context") => {
+                if block["elements"].as_array().map_or(0, Vec::len) > limits::CONTEXT_ELEMENTS {
+                    return Err("too many context elements".into());
+                }
+            }
+            other => return Err(format!("unexpected block type {other:?}")),
+        }
+    }
+    Ok(())
+}

@@ -1,8 +1,10 @@
 //! slack-alarm-notifier: CloudWatch alarms and other AWS notifications, delivered to Slack.
 //!
-//! Data flows one way: event bytes are [`parse`]d into [`model::Notification`]s, [`render`]ed
-//! into Slack payloads, and posted by [`slack`] with the webhook from [`secret`]. [`handler`]
-//! orchestrates; [`lambda`] and [`cli`] are the two ways in; [`http`] is the one HTTP stack.
+//! Data flows one way: event bytes are [`parse`]d (the envelopes) and handed to the
+//! [`sources`] registry, which reads each into a [`model::Notification`]; its source turns it
+//! into a neutral [`card`], which [`blocks`] lays out as a Slack payload ([`render`] ties the
+//! two); [`slack`] posts it with the webhook from [`secret`]. [`handler`] orchestrates;
+//! [`lambda`] and [`cli`] are the two ways in; [`http`] is the one HTTP stack.
 
 pub mod blocks;
 pub mod card;
@@ -18,6 +20,7 @@ pub mod parse;
 pub mod render;
 pub mod secret;
 pub mod slack;
+pub mod sources;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,154 @@
+//! AWS Backup jobs: EventBridge's "… Job State Change" events, and the text notifications
+//! a backup vault sends to SNS.
+
+use super::shared::*;
+use super::{Body, Event, SnsMessage, Source};
+use crate::card::{Card, Severity};
+use crate::mrkdwn::escape;
+use crate::parse::ParseError;
+
+pub const SOURCE: Source = Source {
+    name: "backup",
+    event: Some(from_event),
+    sns: Some(from_sns),
+    last_resort: false,
+};
+
+fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
+    (event.source == "aws.backup" && event.detail_type.ends_with("Job State Change"))
+        .then(|| Ok(Body::Backup(Box::new(read_event(detail, event)))))
+}
+
+/// Text only: a JSON document is never a vault's notification.
+fn from_sns(message: &SnsMessage) -> Option<Body> {
+    if message.is_document() {
+        return None;
+    }
+    let job = backup_from_text(message.subject.as_deref(), &message.text)?;
+    Some(Body::Backup(Box::new(job)))
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BackupJob {
+    pub job_kind: Option<String>,
+    pub job_id: Option<String>,
+    pub state: Option<String>,
+    pub status_message: Option<String>,
+    pub vault: Option<String>,
+    pub resource_arn: Option<String>,
+    pub resource_type: Option<String>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub time: Option<String>,
+}
+
+fn read_event(d: &Obj, event: &Event) -> BackupJob {
+    let (job_kind, job_id) = [
+        ("Backup job", "backupJobId"),
+        ("Copy job", "copyJobId"),
+        ("Restore job", "restoreJobId"),
+    ]
+    .iter()
+    .find_map(|(kind, key)| str_at(d, key).map(|id| ((*kind).to_owned(), id)))
+    .map_or((None, None), |(k, id)| (Some(k), Some(id)));
+    BackupJob {
+        job_kind: job_kind.or_else(|| {
+            Some(
+                event
+                    .detail_type
+                    .trim_end_matches(" State Change")
+                    .to_owned(),
+            )
+        }),
+        job_id,
+        state: str_at(d, "state").or_else(|| str_at(d, "status")),
+        status_message: str_at(d, "statusMessage"),
+        vault: str_at(d, "backupVaultName").or_else(|| str_at(d, "destinationBackupVaultArn")),
+        resource_arn: str_at(d, "resourceArn"),
+        resource_type: str_at(d, "resourceType"),
+        account: event.account.clone(),
+        region: event.region.clone(),
+        time: str_at(d, "completionDate").or_else(|| str_at(d, "creationDate")),
+    }
+}
+
+fn backup_from_text(subject: Option<&str>, text: &str) -> Option<BackupJob> {
+    let is_backup = subject.is_some_and(|s| s.contains("AWS Backup"))
+        || text.trim_start().starts_with("An AWS Backup job");
+    if !is_backup {
+        return None;
+    }
+    // AWS Backup writes `Key : Value` pairs as sentences on one line.
+    let fields = key_value_lines(&text.replace(". ", "\n"));
+    let find = |needle: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k.to_ascii_lowercase().replace(' ', "").contains(needle))
+            .map(|(_, v)| v.clone())
+    };
+    let first_sentence = text
+        .split(['.', '\n'])
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let resource_arn = find("resourcearn");
+    let arn = resource_arn.as_deref().and_then(parse_arn);
+    Some(BackupJob {
+        job_kind: Some("Backup job".into()),
+        job_id: find("backupjobid").or_else(|| find("jobid")),
+        state: find("state").or_else(|| {
+            let lower = first_sentence.to_ascii_lowercase();
+            ["completed", "failed", "expired", "aborted", "started"]
+                .into_iter()
+                .find(|w| lower.contains(w))
+                .map(|w| w.to_ascii_uppercase())
+        }),
+        status_message: non_empty(&first_sentence),
+        vault: find("vault"),
+        account: arn.as_ref().and_then(|a| non_empty(a.account)),
+        region: arn.as_ref().and_then(|a| non_empty(a.region)),
+        resource_arn,
+        resource_type: None,
+        time: None,
+    })
+}
+
+/// The job as a card: state, job, vault, resource, and a link to the jobs.
+pub fn card(b: &BackupJob) -> Card {
+    let state = b.state.as_deref().unwrap_or("UNKNOWN").to_ascii_uppercase();
+    let (emoji, severity) = match state.as_str() {
+        "COMPLETED" => ("✅", Severity::Ok),
+        "FAILED" | "ABORTED" | "EXPIRED" | "PARTIAL" => ("🔴", Severity::Error),
+        _ => ("💾", Severity::Info),
+    };
+    let kind = b.job_kind.as_deref().unwrap_or("Backup job");
+    let fallback = format!("AWS Backup: {} {}", escape(kind), escape(&state));
+    let mut m = Card::new(
+        emoji,
+        format!("AWS Backup: {kind} {state}"),
+        fallback,
+        severity,
+    );
+    m.titled("Message", b.status_message.as_deref());
+    m.fields(vec![
+        ("State", Some(escape(&state))),
+        ("Job ID", b.job_id.as_deref().map(code)),
+        ("Vault", b.vault.as_deref().map(escape)),
+        ("Resource type", b.resource_type.as_deref().map(escape)),
+        ("Resource", b.resource_arn.as_deref().map(code)),
+        ("Account", b.account.as_deref().map(escape)),
+        ("Region", b.region.as_deref().map(escape)),
+        ("Time", b.time.as_deref().map(when_text)),
+    ]);
+    let partition = partition_of(b.resource_arn.as_deref());
+    m.link(
+        "Open AWS Backup jobs",
+        service_console_url(
+            partition,
+            b.region.as_deref(),
+            "backup/home?region={region}#/jobs",
+        ),
+    );
+    m
+}

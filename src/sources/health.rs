@@ -1,0 +1,107 @@
+//! AWS Health events (`aws.health`).
+
+use serde_json::Value;
+
+use super::shared::*;
+use super::{Body, Event, Source};
+use crate::card::{Card, Severity};
+use crate::mrkdwn::escape;
+use crate::parse::ParseError;
+
+pub const SOURCE: Source = Source {
+    name: "health",
+    event: Some(from_event),
+    sns: None,
+    last_resort: false,
+};
+
+fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
+    (event.source == "aws.health").then(|| Ok(Body::Health(Box::new(read(detail, event)))))
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HealthEvent {
+    pub service: Option<String>,
+    pub event_type_code: Option<String>,
+    pub category: Option<String>,
+    pub status: Option<String>,
+    pub scope: Option<String>,
+    pub description: Option<String>,
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+    pub affected_entities: Vec<String>,
+    pub event_arn: Option<String>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+}
+
+fn read(d: &Obj, event: &Event) -> HealthEvent {
+    let description = arr_at(d, "eventDescription")
+        .iter()
+        .filter_map(Value::as_object)
+        .find(|x| str_at(x, "language").is_none_or(|l| l.starts_with("en")))
+        .or_else(|| {
+            arr_at(d, "eventDescription")
+                .first()
+                .and_then(Value::as_object)
+        })
+        .and_then(|x| str_at(x, "latestDescription"));
+    HealthEvent {
+        service: str_at(d, "service"),
+        event_type_code: str_at(d, "eventTypeCode"),
+        category: str_at(d, "eventTypeCategory"),
+        status: str_at(d, "statusCode"),
+        scope: str_at(d, "eventScopeCode"),
+        description,
+        start_time: str_at(d, "startTime"),
+        end_time: str_at(d, "endTime"),
+        affected_entities: arr_at(d, "affectedEntities")
+            .iter()
+            .filter_map(|e| e.as_object().and_then(|e| str_at(e, "entityValue")))
+            .collect(),
+        event_arn: str_at(d, "eventArn"),
+        account: event.account.clone(),
+        region: str_at(d, "eventRegion").or_else(|| event.region.clone()),
+    }
+}
+
+/// The event as a card: what, when, where, and a link to AWS Health.
+pub fn card(h: &HealthEvent) -> Card {
+    let (severity, grey) = match h.category.as_deref() {
+        Some("issue") => (Severity::Warning, false),
+        Some("scheduledChange") => (Severity::Info, false),
+        _ => (Severity::Info, true),
+    };
+    let code_text = h.event_type_code.as_deref().unwrap_or("event");
+    let service = h.service.as_deref().unwrap_or("AWS");
+    let fallback = format!("AWS Health: {} {}", escape(service), escape(code_text));
+    let mut m = Card::new(
+        "🩺",
+        format!("AWS Health: {service} {code_text}"),
+        fallback,
+        severity,
+    );
+    if grey {
+        m = m.grey();
+    }
+    m.fields(vec![
+        ("Service", Some(escape(service))),
+        (
+            "Category",
+            h.category.as_deref().map(|c| escape(&humanise(c))),
+        ),
+        ("Status", h.status.as_deref().map(|c| escape(&humanise(c)))),
+        ("Scope", h.scope.as_deref().map(|c| escape(&humanise(c)))),
+        ("Start", h.start_time.as_deref().map(when_text)),
+        ("End", h.end_time.as_deref().map(when_text)),
+        ("Account", h.account.as_deref().map(escape)),
+        ("Region", h.region.as_deref().map(escape)),
+    ]);
+    m.titled("Description", h.description.as_deref());
+    if let Some(list) = bullets(&h.affected_entities, 10) {
+        m.section(format!("*Affected resources*\n{list}"));
+    }
+    let url = h.event_arn.as_ref().map(|arn| format!("https://health.aws.amazon.com/health/home#/account/event-log?eventID={}&eventTab=details", url_encode(arn)));
+    m.link("Open in AWS Health", url);
+    m
+}

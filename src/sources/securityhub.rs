@@ -1,0 +1,130 @@
+//! Security Hub findings (`aws.securityhub`, "Security Hub Findings - …"); one message per
+//! event, from its first finding.
+
+use serde_json::{Map, Value};
+
+use super::shared::*;
+use super::{Body, Event, Source};
+use crate::card::{Card, Severity};
+use crate::mrkdwn::{escape, escape_within};
+use crate::parse::ParseError;
+
+pub const SOURCE: Source = Source {
+    name: "securityhub",
+    event: Some(from_event),
+    sns: None,
+    last_resort: false,
+};
+
+fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
+    (event.source == "aws.securityhub"
+        && event.detail_type.starts_with("Security Hub Findings")
+        && !arr_at(detail, "findings").is_empty())
+    .then(|| Ok(Body::SecurityHub(Box::new(read(detail, event)))))
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SecurityHubFinding {
+    pub title: Option<String>,
+    pub severity_label: Option<String>,
+    pub description: Option<String>,
+    pub product: Option<String>,
+    pub compliance_status: Option<String>,
+    pub workflow_status: Option<String>,
+    pub resources: Vec<String>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub finding_id: Option<String>,
+    pub updated_at: Option<String>,
+    /// How many findings the event carried (one message per event).
+    pub total_findings: usize,
+}
+
+fn read(d: &Obj, event: &Event) -> SecurityHubFinding {
+    let findings = arr_at(d, "findings");
+    let empty = Map::new();
+    let f = findings
+        .first()
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    SecurityHubFinding {
+        title: str_at(f, "Title"),
+        severity_label: obj_at(f, "Severity").and_then(|s| str_at(s, "Label")),
+        description: str_at(f, "Description"),
+        product: str_at(f, "ProductName").or_else(|| str_at(f, "GeneratorId")),
+        compliance_status: obj_at(f, "Compliance").and_then(|c| str_at(c, "Status")),
+        workflow_status: obj_at(f, "Workflow").and_then(|w| str_at(w, "Status")),
+        resources: arr_at(f, "Resources")
+            .iter()
+            .filter_map(|r| {
+                let r = r.as_object()?;
+                let id = str_at(r, "Id")?;
+                Some(match str_at(r, "Type") {
+                    Some(t) => format!("{t} {id}"),
+                    None => id,
+                })
+            })
+            .collect(),
+        account: str_at(f, "AwsAccountId").or_else(|| event.account.clone()),
+        region: str_at(f, "Region").or_else(|| event.region.clone()),
+        finding_id: str_at(f, "Id"),
+        updated_at: str_at(f, "UpdatedAt"),
+        total_findings: findings.len(),
+    }
+}
+
+/// The finding as a card: severity, product, status, resources, and a link.
+pub fn card(s: &SecurityHubFinding) -> Card {
+    let label = s
+        .severity_label
+        .as_deref()
+        .unwrap_or("UNKNOWN")
+        .to_ascii_uppercase();
+    let (severity, grey) = match label.as_str() {
+        "CRITICAL" => (Severity::Critical, false),
+        "HIGH" => (Severity::Error, false),
+        "MEDIUM" => (Severity::Warning, false),
+        "LOW" => (Severity::Info, false),
+        _ => (Severity::Info, true),
+    };
+    let title = s.title.as_deref().unwrap_or("finding");
+    let fallback = format!("Security Hub {label}: {}", escape_within(title, 200));
+    let mut m = Card::new(
+        "🔐",
+        format!("Security Hub {label}: {title}"),
+        fallback,
+        severity,
+    );
+    if grey {
+        m = m.grey();
+    }
+    m.fields(vec![
+        ("Severity", Some(escape(&label))),
+        ("Product", s.product.as_deref().map(escape)),
+        ("Compliance", s.compliance_status.as_deref().map(escape)),
+        ("Workflow", s.workflow_status.as_deref().map(escape)),
+        ("Account", s.account.as_deref().map(escape)),
+        ("Region", s.region.as_deref().map(escape)),
+        ("Updated", s.updated_at.as_deref().map(when_text)),
+    ]);
+    m.titled("Description", s.description.as_deref());
+    if let Some(list) = bullets(&s.resources, 10) {
+        m.section(format!("*Resources*\n{list}"));
+    }
+    if s.total_findings > 1 {
+        m.context(vec![format!(
+            "…and {} more findings in this event",
+            s.total_findings - 1
+        )]);
+    }
+    let partition = partition_of(s.finding_id.as_deref());
+    m.link(
+        "Open in Security Hub",
+        service_console_url(
+            partition,
+            s.region.as_deref(),
+            "securityhub/home?region={region}#/findings",
+        ),
+    );
+    m
+}

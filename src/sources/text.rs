@@ -1,0 +1,80 @@
+//! Anything else on SNS, shown as text: JSON pretty-printed in a code block, text as it
+//! is. The last resort.
+
+use super::shared::*;
+use super::{Body, SnsMessage, Source};
+use crate::card::{Card, Part, Severity};
+use crate::mrkdwn::{escape, escape_within};
+
+pub const SOURCE: Source = Source {
+    name: "text",
+    event: None,
+    sns: Some(from_sns),
+    last_resort: true,
+};
+
+fn from_sns(message: &SnsMessage) -> Option<Body> {
+    Some(Body::Text(Box::new(read(message))))
+}
+
+/// The message as text; a JSON document is pretty-printed.
+pub(crate) fn read(message: &SnsMessage) -> TextMessage {
+    let (text, is_json) = match message.json().filter(|v| v.is_object() || v.is_array()) {
+        Some(value) => (
+            serde_json::to_string_pretty(value).unwrap_or_else(|_| message.text.clone()),
+            true,
+        ),
+        None => (message.text.clone(), false),
+    };
+    TextMessage {
+        subject: message.subject.clone(),
+        text,
+        is_json,
+        topic_arn: message.topic_arn.clone(),
+    }
+}
+
+/// Anything that is not a known notification, shown as text.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TextMessage {
+    pub subject: Option<String>,
+    pub text: String,
+    /// True when `text` is pretty-printed JSON.
+    pub is_json: bool,
+    pub topic_arn: Option<String>,
+}
+
+/// The message as a card: its subject as the title, its text as the body.
+pub fn card(t: &TextMessage) -> Card {
+    let topic = t
+        .topic_arn
+        .as_deref()
+        .and_then(parse_arn)
+        .map(|a| a.resource.to_owned());
+    let subject = match (&t.subject, topic) {
+        (Some(s), _) => s.clone(),
+        (None, Some(topic)) => format!("Message on {topic}"),
+        (None, None) => "Notification".to_owned(),
+    };
+    let subject = subject.as_str();
+    let first_line = t
+        .text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
+    let fallback = if t.subject.is_some() || t.is_json {
+        escape_within(subject, 200)
+    } else {
+        escape_within(first_line, 200)
+    };
+    let mut m = Card::new("📨", subject.to_owned(), fallback, Severity::Info);
+    m.parts.push(if t.is_json {
+        Part::Code(t.text.clone())
+    } else {
+        Part::Text(t.text.clone())
+    });
+    if let Some(topic) = &t.topic_arn {
+        m.context(vec![format!("via {}", escape(topic))]);
+    }
+    m
+}

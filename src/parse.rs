@@ -189,14 +189,14 @@ pub fn parse_sns_message(
 ) -> Result<Body, ParseError> {
     let message = SnsMessage::new(subject, message, topic_arn);
     for source in REGISTRY {
-        if source.last_resort {
-            if let Some(event) = message
+        let carries_event = || {
+            message
                 .object()
-                .filter(|obj| obj.contains_key("detail-type") && obj.contains_key("source"))
-            {
-                return parse_eventbridge(Value::Object(event.clone()))
-                    .map_err(|e| at("Sns.Message".into(), e));
-            }
+                .is_some_and(|obj| obj.contains_key("detail-type") && obj.contains_key("source"))
+        };
+        if source.last_resort && carries_event() {
+            let event = message.into_json().unwrap_or_default();
+            return parse_eventbridge(event).map_err(|e| at("Sns.Message".into(), e));
         }
         if let Some(body) = source.sns.and_then(|claim| claim(&message)) {
             return Ok(body);

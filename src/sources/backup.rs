@@ -24,7 +24,7 @@ fn from_sns(message: &SnsMessage) -> Option<Body> {
     if message.is_document() {
         return None;
     }
-    let job = backup_from_text(message.subject.as_deref(), &message.text)?;
+    let job = backup_from_text(message.subject.as_deref(), message.text)?;
     Some(Body::Backup(Box::new(job)))
 }
 

@@ -17,7 +17,7 @@ fn from_sns(message: &SnsMessage) -> Option<Body> {
     if message.is_document() {
         return None;
     }
-    let budget = budget_from_text(message.subject.as_deref(), &message.text)?;
+    let budget = budget_from_text(message.subject.as_deref(), message.text)?;
     Some(Body::Budget(Box::new(budget)))
 }
 

@@ -38,7 +38,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
 
 /// The SNS form: a JSON object with `AlarmName`.
 fn from_sns(message: &SnsMessage) -> Option<Body> {
-    let alarm = plain_metric_alarm(&message.text).or_else(|| {
+    let alarm = plain_metric_alarm(message.text).or_else(|| {
         message
             .object()
             .filter(|obj| obj.contains_key("AlarmName"))

@@ -49,7 +49,7 @@ pub type Event = EventBridgeEvent<Value>;
 pub type ClaimEvent = fn(&Event, &Obj) -> Option<Result<Body, ParseError>>;
 
 /// Claims an SNS message, or passes with `None`.
-pub type ClaimSns = fn(&SnsMessage) -> Option<Body>;
+pub type ClaimSns = fn(&SnsMessage<'_>) -> Option<Body>;
 
 /// How a source recognises what is its own.
 pub struct Source {
@@ -63,27 +63,32 @@ pub struct Source {
 }
 
 /// One SNS message as the sources see it.
-pub struct SnsMessage {
+pub struct SnsMessage<'a> {
     pub subject: Option<String>,
-    pub text: String,
+    pub text: &'a str,
     pub topic_arn: Option<String>,
     json: OnceCell<Option<Value>>,
 }
 
-impl SnsMessage {
-    pub fn new(subject: Option<String>, text: &str, topic_arn: Option<String>) -> Self {
+impl<'a> SnsMessage<'a> {
+    pub fn new(subject: Option<String>, text: &'a str, topic_arn: Option<String>) -> Self {
         Self {
             subject,
-            text: text.to_owned(),
+            text,
             topic_arn,
             json: OnceCell::new(),
         }
     }
 
+    /// The parsed JSON, given up by the parse layer when it unwraps an EventBridge event.
+    pub fn into_json(self) -> Option<Value> {
+        self.json.into_inner().flatten()
+    }
+
     /// The message as JSON, parsed once when a source first asks.
     pub fn json(&self) -> Option<&Value> {
         self.json
-            .get_or_init(|| serde_json::from_str(&self.text).ok())
+            .get_or_init(|| serde_json::from_str(self.text).ok())
             .as_ref()
     }
 

@@ -21,10 +21,10 @@ fn from_sns(message: &SnsMessage) -> Option<Body> {
 pub(crate) fn read(message: &SnsMessage) -> TextMessage {
     let (text, is_json) = match message.json().filter(|v| v.is_object() || v.is_array()) {
         Some(value) => (
-            serde_json::to_string_pretty(value).unwrap_or_else(|_| message.text.clone()),
+            serde_json::to_string_pretty(value).unwrap_or_else(|_| message.text.to_owned()),
             true,
         ),
-        None => (message.text.clone(), false),
+        None => (message.text.to_owned(), false),
     };
     TextMessage {
         subject: message.subject.clone(),

@@ -28,6 +28,7 @@ fn from_sns(message: &SnsMessage) -> Option<Body> {
     Some(Body::Backup(Box::new(job)))
 }
 
+/// An AWS Backup, copy or restore job, from an event or a vault's text notification.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct BackupJob {
     pub job_kind: Option<String>,

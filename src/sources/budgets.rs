@@ -21,6 +21,7 @@ fn from_sns(message: &SnsMessage) -> Option<Body> {
     Some(Body::Budget(Box::new(budget)))
 }
 
+/// An AWS Budgets alert, read from its text.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct BudgetAlert {
     pub subject: Option<String>,

@@ -18,6 +18,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
         .then(|| Ok(Body::GuardDuty(Box::new(read(detail, event)))))
 }
 
+/// A GuardDuty finding; `severity` is GuardDuty's score from 0 to 10.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct GuardDutyFinding {
     pub title: Option<String>,

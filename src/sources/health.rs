@@ -19,6 +19,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     (event.source == "aws.health").then(|| Ok(Body::Health(Box::new(read(detail, event)))))
 }
 
+/// An AWS Health event: a service issue, a scheduled change, or an account notification.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct HealthEvent {
     pub service: Option<String>,

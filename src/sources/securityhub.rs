@@ -23,6 +23,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     .then(|| Ok(Body::SecurityHub(Box::new(read(detail, event)))))
 }
 
+/// The first Security Hub finding of an event.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SecurityHubFinding {
     pub title: Option<String>,

@@ -2,8 +2,8 @@
 //!
 //! Three delivery shapes reach the function: SNS (`Records[].Sns`), a CloudWatch alarm's
 //! direct Lambda action (`alarmData`), and EventBridge (`detail-type`). Each is unwrapped
-//! here and what it carries goes to the [`crate::sources`] registry. Fields are read leniently: a
-//! missing or `null` optional field never fails an event.
+//! here, and what it carries goes to the [`crate::sources`] registry. Fields are read
+//! leniently: a missing or `null` optional field never fails an event.
 
 use serde_json::{Map, Value};
 
@@ -188,13 +188,13 @@ pub fn parse_sns_message(
     topic_arn: Option<String>,
 ) -> Result<Body, ParseError> {
     let message = SnsMessage::new(subject, message, topic_arn);
+    let carries_event = |message: &SnsMessage| {
+        message
+            .object()
+            .is_some_and(|obj| obj.contains_key("detail-type") && obj.contains_key("source"))
+    };
     for source in REGISTRY {
-        let carries_event = || {
-            message
-                .object()
-                .is_some_and(|obj| obj.contains_key("detail-type") && obj.contains_key("source"))
-        };
-        if source.last_resort && carries_event() {
+        if source.last_resort && carries_event(&message) {
             let event = message.into_json().unwrap_or_default();
             return parse_eventbridge(event).map_err(|e| at("Sns.Message".into(), e));
         }

@@ -332,4 +332,34 @@ mod tests {
         assert!(t.is_json);
         assert_eq!(t.text, "{\n  \"a\": 1\n}");
     }
+
+    #[test]
+    fn the_last_resorts_come_last_and_claim_everything() {
+        let first = REGISTRY.iter().position(|s| s.last_resort).unwrap();
+        assert!(REGISTRY[first..].iter().all(|s| s.last_resort));
+        assert!(REGISTRY[first..].iter().any(|s| s.event.is_some()));
+        assert!(REGISTRY.last().unwrap().sns.is_some());
+    }
+
+    /// The order the SNS if-chain had before sources were modules.
+    #[test]
+    fn sns_messages_are_claimed_in_the_old_order() {
+        let kind = |subject: Option<&str>, message: &str| {
+            let body = parse_sns_message(subject.map(str::to_owned), message, None).unwrap();
+            body.describe().0
+        };
+        // An alarm's JSON is claimed before an EventBridge event inside SNS is unwrapped.
+        let both = r#"{"AlarmName":"a","detail-type":"x","source":"y","detail":{}}"#;
+        assert_eq!(kind(None, both), "alarm");
+        let event = r#"{"version":"0","id":"1","detail-type":"x","source":"y","account":"1","time":"2026-11-20T08:14:55Z","region":"us-east-1","resources":[],"detail":{}}"#;
+        assert_eq!(kind(None, event), "event");
+        // Text forms never claim a JSON document, whatever the subject says.
+        assert_eq!(kind(Some("AWS Budgets: b"), r#"{"a":1}"#), "text");
+        assert_eq!(kind(Some("AWS Backup job"), "[1]"), "text");
+        assert_eq!(kind(Some("AWS Budgets: b"), "42"), "budget");
+        // Budgets before Backup.
+        assert_eq!(kind(Some("AWS Budgets: AWS Backup costs"), "x"), "budget");
+        assert_eq!(kind(Some("AWS Backup"), "x"), "backup");
+        assert_eq!(kind(None, "hello"), "text");
+    }
 }

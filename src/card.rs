@@ -128,11 +128,8 @@ impl Card {
         }
     }
 
-    /// Context lines; empty ones are left out.
+    /// Context lines; the layout leaves out empty ones.
     pub fn context(&mut self, lines: Vec<String>) {
-        let lines: Vec<String> = lines.into_iter().filter(|l| !l.is_empty()).collect();
-        if !lines.is_empty() {
-            self.parts.push(Part::Context(lines));
-        }
+        self.parts.push(Part::Context(lines));
     }
 }

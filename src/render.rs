@@ -32,36 +32,8 @@ pub fn describe(body: &Body) -> (&'static str, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::cloudwatch_alarm::{
-        Alarm, AlarmKind, AlarmState, Evaluation, Metric, MetricCondition,
-    };
-
-    fn metric_alarm() -> Alarm {
-        Alarm {
-            name: "cpu-high".into(),
-            state: AlarmState::Alarm,
-            previous_state: Some(AlarmState::Ok),
-            reason: Some("Threshold Crossed".into()),
-            region: Some("us-east-1".into()),
-            arn: Some("arn:aws:cloudwatch:us-east-1:123456789012:alarm:cpu-high".into()),
-            kind: AlarmKind::Metric(MetricCondition {
-                metric: Metric {
-                    name: "CPUUtilization".into(),
-                    statistic: Some("Average".into()),
-                    period_seconds: Some(300),
-                    ..Default::default()
-                },
-                evaluation: Evaluation {
-                    comparison: Some("GreaterThanThreshold".into()),
-                    threshold: Some(80.0),
-                    evaluation_periods: Some(3),
-                    datapoints_to_alarm: Some(3),
-                    ..Default::default()
-                },
-            }),
-            ..Default::default()
-        }
-    }
+    use crate::sources::cloudwatch_alarm::tests::metric_alarm;
+    use crate::sources::cloudwatch_alarm::{Alarm, AlarmState};
 
     #[test]
     fn mention_only_for_alarm_state() {

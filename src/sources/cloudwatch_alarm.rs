@@ -946,10 +946,11 @@ pub fn alarm_console_url(alarm: &Alarm) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn metric_alarm() -> Alarm {
+    /// A static-threshold CPU alarm in ALARM, for tests here and in the layout.
+    pub(crate) fn metric_alarm() -> Alarm {
         Alarm {
             name: "cpu-high".into(),
             state: AlarmState::Alarm,

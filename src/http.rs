@@ -186,3 +186,37 @@ impl HttpConnector for SdkConnector {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_file(name: &str, contents: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("http-tests-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    #[test]
+    fn an_extra_ca_file_is_added_to_the_built_in_roots() {
+        let ca = rcgen::generate_simple_self_signed(vec!["ca.test".into()]).unwrap();
+        let path = temp_file("ca.pem", &ca.cert.pem());
+        assert!(tls_config(Some(&path)).is_ok());
+        assert!(tls_config(None).is_ok());
+    }
+
+    #[test]
+    fn an_unusable_ca_file_is_an_error_naming_the_variable() {
+        let missing = PathBuf::from("/nonexistent/ca.pem");
+        let empty = temp_file("empty.pem", "no certificate here\n");
+        for path in [missing, empty] {
+            let err = tls_config(Some(&path)).unwrap_err().to_string();
+            assert!(
+                err.starts_with("SSL_CERT_FILE: ") && err.contains(&path.display().to_string()),
+                "{err}"
+            );
+        }
+    }
+}

@@ -134,7 +134,7 @@ pub struct Delivered {
     pub attempts: u32,
 }
 
-/// Slack's answer to one POST, read in full (up to [`MAX_ANSWER`]).
+/// Slack's answer to one POST, read in full (up to `MAX_ANSWER` bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     pub status: u16,

@@ -59,9 +59,22 @@ fn assert_clean(label: &str, input: &[u8]) -> Option<Vec<Value>> {
 #[test]
 fn render_prints_one_payload_per_notification() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let entries = |dir: &std::path::Path| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect()
+    };
     for dir in ["events", "tests/fixtures"] {
-        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
-            let path = entry.unwrap().path();
+        // Fixtures may sit in a folder of their source's: tests/fixtures/<source>/.
+        let files = entries(&root.join(dir)).into_iter().flat_map(|p| {
+            if p.is_dir() {
+                entries(&p)
+            } else {
+                vec![p]
+            }
+        });
+        for path in files {
             let event: Value =
                 serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             let expected = event["Records"].as_array().map_or(1, Vec::len);

@@ -8,13 +8,20 @@ use serde_json::Value;
 use slack_alarm_notifier::cli::render_event;
 use slack_alarm_notifier::render::RenderOptions;
 
-/// Every event file: the console events and the extra test fixtures.
+/// Every event file: the console events and the extra test fixtures, including those in a
+/// folder of their source's (`tests/fixtures/<source>/`).
 pub fn event_files() -> Vec<std::path::PathBuf> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let entries = |dir: &std::path::Path| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|entry| entry.unwrap().path())
+            .collect()
+    };
     let mut files: Vec<_> = ["events", "tests/fixtures"]
         .iter()
-        .flat_map(|dir| std::fs::read_dir(root.join(dir)).unwrap_or_else(|e| panic!("{dir}: {e}")))
-        .map(|entry| entry.unwrap().path())
+        .flat_map(|dir| entries(&root.join(dir)))
+        .flat_map(|p| if p.is_dir() { entries(&p) } else { vec![p] })
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();

@@ -1015,8 +1015,20 @@ pub(crate) mod tests {
         let mut out = Vec::new();
         for dir in ["events", "tests/fixtures"] {
             let root = format!("{}/{dir}", env!("CARGO_MANIFEST_DIR"));
-            for entry in std::fs::read_dir(root).unwrap() {
-                let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            let paths = |dir: &std::path::Path| -> Vec<std::path::PathBuf> {
+                let entries = std::fs::read_dir(dir).unwrap();
+                entries.map(|entry| entry.unwrap().path()).collect()
+            };
+            // Fixtures may sit in a folder of their source's: tests/fixtures/<source>/.
+            let files = paths(root.as_ref()).into_iter().flat_map(|p| {
+                if p.is_dir() {
+                    paths(&p)
+                } else {
+                    vec![p]
+                }
+            });
+            for path in files {
+                let bytes = std::fs::read(path).unwrap();
                 let Ok(Value::Object(event)) = serde_json::from_slice::<Value>(&bytes) else {
                     continue;
                 };

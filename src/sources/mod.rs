@@ -21,6 +21,7 @@ use shared::Obj;
 pub mod backup;
 pub mod budgets;
 pub mod cloudwatch_alarm;
+pub mod codepipeline;
 pub mod eventbridge_generic;
 pub mod guardduty;
 pub mod health;
@@ -37,6 +38,7 @@ pub const REGISTRY: &[Source] = &[
     securityhub::SOURCE,
     budgets::SOURCE,
     backup::SOURCE,
+    codepipeline::SOURCE,
     eventbridge_generic::SOURCE,
     text::SOURCE,
 ];
@@ -112,6 +114,7 @@ pub enum Body {
     SecurityHub(Box<securityhub::SecurityHubFinding>),
     Backup(Box<backup::BackupJob>),
     Budget(Box<budgets::BudgetAlert>),
+    CodePipeline(Box<codepipeline::PipelineExecution>),
     Event(Box<eventbridge_generic::GenericEvent>),
     Text(Box<text::TextMessage>),
 }
@@ -126,6 +129,7 @@ impl Body {
             Body::SecurityHub(s) => securityhub::card(s),
             Body::Backup(b) => backup::card(b),
             Body::Budget(b) => budgets::card(b),
+            Body::CodePipeline(p) => codepipeline::card(p),
             Body::Event(e) => eventbridge_generic::card(e),
             Body::Text(t) => text::card(t),
         }
@@ -149,6 +153,10 @@ impl Body {
             ),
             Body::Backup(b) => (backup::SOURCE.name, b.job_id.clone().unwrap_or_default()),
             Body::Budget(b) => (budgets::SOURCE.name, b.subject.clone().unwrap_or_default()),
+            Body::CodePipeline(p) => (
+                codepipeline::SOURCE.name,
+                p.pipeline.clone().unwrap_or_default(),
+            ),
             Body::Event(e) => (eventbridge_generic::SOURCE.name, e.detail_type.clone()),
             Body::Text(t) => (text::SOURCE.name, t.subject.clone().unwrap_or_default()),
         }

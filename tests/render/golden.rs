@@ -147,3 +147,44 @@ fn unicode_names_render_intact() {
     let header = payload["blocks"][0]["text"]["text"].as_str().unwrap();
     assert!(header.contains("本番-API-レイテンシ高"), "{header}");
 }
+
+/// CodePipeline events: the colour says how bad, the headline says
+/// what, which one and what happened, and no JSON shows through.
+#[test]
+fn developer_tool_events_get_a_severity_and_a_headline() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    for (file, colour, headline) in [
+        (
+            "codepipeline/pipeline-failed.json",
+            colour::ALARM,
+            "CodePipeline orders-api-release FAILED",
+        ),
+        (
+            "codepipeline/pipeline-succeeded.json",
+            colour::OK,
+            "CodePipeline orders-api-release SUCCEEDED",
+        ),
+        (
+            "codepipeline/action-failed.json",
+            colour::ALARM,
+            "CodePipeline orders-api-release action Deploy/DeployToProd FAILED: Deployment d-4K7QX2B9Z failed: too many instances failed the AfterInstall lifecycle event.",
+        ),
+        (
+            "codepipeline/sns-stage-failed.json",
+            colour::ALARM,
+            "CodePipeline orders-api-release stage Deploy FAILED",
+        ),
+    ] {
+        let payloads = render_file(&root.join(file));
+        assert_eq!(payloads.len(), 1, "{file}");
+        let payload = &payloads[0];
+        assert_eq!(payload["attachments"][0]["color"], colour, "{file}");
+        assert_eq!(payload["text"], headline, "{file}");
+        for text in visible_texts(payload) {
+            assert!(
+                !text.contains("\":"),
+                "{file}: JSON key syntax in {text:?}"
+            );
+        }
+    }
+}

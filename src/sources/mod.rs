@@ -21,6 +21,7 @@ use shared::Obj;
 pub mod backup;
 pub mod budgets;
 pub mod cloudwatch_alarm;
+pub mod codebuild;
 pub mod codepipeline;
 pub mod eventbridge_generic;
 pub mod guardduty;
@@ -39,6 +40,7 @@ pub const REGISTRY: &[Source] = &[
     budgets::SOURCE,
     backup::SOURCE,
     codepipeline::SOURCE,
+    codebuild::SOURCE,
     eventbridge_generic::SOURCE,
     text::SOURCE,
 ];
@@ -115,6 +117,7 @@ pub enum Body {
     Backup(Box<backup::BackupJob>),
     Budget(Box<budgets::BudgetAlert>),
     CodePipeline(Box<codepipeline::PipelineExecution>),
+    CodeBuild(Box<codebuild::Build>),
     Event(Box<eventbridge_generic::GenericEvent>),
     Text(Box<text::TextMessage>),
 }
@@ -130,6 +133,7 @@ impl Body {
             Body::Backup(b) => backup::card(b),
             Body::Budget(b) => budgets::card(b),
             Body::CodePipeline(p) => codepipeline::card(p),
+            Body::CodeBuild(b) => codebuild::card(b),
             Body::Event(e) => eventbridge_generic::card(e),
             Body::Text(t) => text::card(t),
         }
@@ -156,6 +160,10 @@ impl Body {
             Body::CodePipeline(p) => (
                 codepipeline::SOURCE.name,
                 p.pipeline.clone().unwrap_or_default(),
+            ),
+            Body::CodeBuild(b) => (
+                codebuild::SOURCE.name,
+                b.build_id.clone().unwrap_or_default(),
             ),
             Body::Event(e) => (eventbridge_generic::SOURCE.name, e.detail_type.clone()),
             Body::Text(t) => (text::SOURCE.name, t.subject.clone().unwrap_or_default()),

@@ -148,7 +148,7 @@ fn unicode_names_render_intact() {
     assert!(header.contains("本番-API-レイテンシ高"), "{header}");
 }
 
-/// CodePipeline events: the colour says how bad, the headline says
+/// CodePipeline and CodeBuild events: the colour says how bad, the headline says
 /// what, which one and what happened, and no JSON shows through.
 #[test]
 fn developer_tool_events_get_a_severity_and_a_headline() {
@@ -173,6 +173,16 @@ fn developer_tool_events_get_a_severity_and_a_headline() {
             "codepipeline/sns-stage-failed.json",
             colour::ALARM,
             "CodePipeline orders-api-release stage Deploy FAILED",
+        ),
+        (
+            "codebuild/build-failed.json",
+            colour::ALARM,
+            "CodeBuild checkout-service #41 build FAILED in BUILD: COMMAND_EXECUTION_ERROR: Error while executing command: npm test -- --ci. Reason: exit status 1",
+        ),
+        (
+            "codebuild/build-succeeded.json",
+            colour::OK,
+            "CodeBuild checkout-service #42 build SUCCEEDED",
         ),
     ] {
         let payloads = render_file(&root.join(file));

@@ -23,6 +23,7 @@ pub mod budgets;
 pub mod cloudwatch_alarm;
 pub mod codebuild;
 pub mod codepipeline;
+pub mod ecs;
 pub mod eventbridge_generic;
 pub mod guardduty;
 pub mod health;
@@ -41,6 +42,7 @@ pub const REGISTRY: &[Source] = &[
     backup::SOURCE,
     codepipeline::SOURCE,
     codebuild::SOURCE,
+    ecs::SOURCE,
     eventbridge_generic::SOURCE,
     text::SOURCE,
 ];
@@ -118,6 +120,7 @@ pub enum Body {
     Budget(Box<budgets::BudgetAlert>),
     CodePipeline(Box<codepipeline::PipelineExecution>),
     CodeBuild(Box<codebuild::Build>),
+    EcsTask(Box<ecs::EcsTask>),
     Event(Box<eventbridge_generic::GenericEvent>),
     Text(Box<text::TextMessage>),
 }
@@ -134,6 +137,7 @@ impl Body {
             Body::Budget(b) => budgets::card(b),
             Body::CodePipeline(p) => codepipeline::card(p),
             Body::CodeBuild(b) => codebuild::card(b),
+            Body::EcsTask(t) => ecs::card(t),
             Body::Event(e) => eventbridge_generic::card(e),
             Body::Text(t) => text::card(t),
         }
@@ -165,6 +169,7 @@ impl Body {
                 codebuild::SOURCE.name,
                 b.build_id.clone().unwrap_or_default(),
             ),
+            Body::EcsTask(t) => (ecs::SOURCE.name, t.task_id().unwrap_or_default().to_owned()),
             Body::Event(e) => (eventbridge_generic::SOURCE.name, e.detail_type.clone()),
             Body::Text(t) => (text::SOURCE.name, t.subject.clone().unwrap_or_default()),
         }

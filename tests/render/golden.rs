@@ -148,7 +148,7 @@ fn unicode_names_render_intact() {
     assert!(header.contains("本番-API-レイテンシ高"), "{header}");
 }
 
-/// CodePipeline and CodeBuild events: the colour says how bad, the headline says
+/// CodePipeline, CodeBuild and ECS task events: the colour says how bad, the headline says
 /// what, which one and what happened, and no JSON shows through.
 #[test]
 fn developer_tool_events_get_a_severity_and_a_headline() {
@@ -183,6 +183,16 @@ fn developer_tool_events_get_a_severity_and_a_headline() {
             "codebuild/build-succeeded.json",
             colour::OK,
             "CodeBuild checkout-service #42 build SUCCEEDED",
+        ),
+        (
+            "ecs/task-stopped-exit-1.json",
+            colour::ALARM,
+            "ECS task stopped: Essential container in task exited (worker, exit 1)",
+        ),
+        (
+            "ecs/task-running.json",
+            colour::INFO,
+            "ECS task RUNNING: service:invoice-worker in prod-workers",
         ),
     ] {
         let payloads = render_file(&root.join(file));

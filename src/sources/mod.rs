@@ -20,6 +20,7 @@ use shared::Obj;
 
 pub mod backup;
 pub mod budgets;
+pub mod cloudformation;
 pub mod cloudwatch_alarm;
 pub mod codebuild;
 pub mod codepipeline;
@@ -43,6 +44,7 @@ pub const REGISTRY: &[Source] = &[
     codepipeline::SOURCE,
     codebuild::SOURCE,
     ecs::SOURCE,
+    cloudformation::SOURCE,
     eventbridge_generic::SOURCE,
     text::SOURCE,
 ];
@@ -121,6 +123,7 @@ pub enum Body {
     CodePipeline(Box<codepipeline::PipelineExecution>),
     CodeBuild(Box<codebuild::Build>),
     EcsTask(Box<ecs::EcsTask>),
+    CloudFormation(Box<cloudformation::StackChange>),
     Event(Box<eventbridge_generic::GenericEvent>),
     Text(Box<text::TextMessage>),
 }
@@ -138,6 +141,7 @@ impl Body {
             Body::CodePipeline(p) => codepipeline::card(p),
             Body::CodeBuild(b) => codebuild::card(b),
             Body::EcsTask(t) => ecs::card(t),
+            Body::CloudFormation(c) => cloudformation::card(c),
             Body::Event(e) => eventbridge_generic::card(e),
             Body::Text(t) => text::card(t),
         }
@@ -170,6 +174,10 @@ impl Body {
                 b.build_id.clone().unwrap_or_default(),
             ),
             Body::EcsTask(t) => (ecs::SOURCE.name, t.task_id().unwrap_or_default().to_owned()),
+            Body::CloudFormation(c) => (
+                cloudformation::SOURCE.name,
+                c.stack_name().unwrap_or_default().to_owned(),
+            ),
             Body::Event(e) => (eventbridge_generic::SOURCE.name, e.detail_type.clone()),
             Body::Text(t) => (text::SOURCE.name, t.subject.clone().unwrap_or_default()),
         }

@@ -208,3 +208,46 @@ fn developer_tool_events_get_a_severity_and_a_headline() {
         }
     }
 }
+
+/// CloudFormation, AWS Config and ACM events: the colour and the phone line say what happened
+/// to which one, and no JSON shows through.
+#[test]
+fn stack_compliance_and_certificate_events_read_at_a_glance() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    for (file, colour, text) in [
+        (
+            "cloudformation/stack-update-rollback.json",
+            colour::ALARM,
+            "CloudFormation orders-api UPDATE_ROLLBACK_COMPLETE: The following resource(s) failed to update: [OrdersFunction].",
+        ),
+        (
+            "cloudformation/sns-stack-rollback-complete.json",
+            colour::ALARM,
+            "CloudFormation billing-worker ROLLBACK_COMPLETE: The following resource(s) failed to create: [WorkerQueue, WorkerRole]. Rollback requested by user.",
+        ),
+        (
+            "cloudformation/stack-create-complete.json",
+            colour::OK,
+            "CloudFormation web-frontend CREATE_COMPLETE",
+        ),
+        (
+            "cloudformation/resource-create-failed.json",
+            colour::ALARM,
+            "CloudFormation orders-api: ReceiptsBucket (AWS::S3::Bucket) CREATE_FAILED: Resource handler returned message: \"orders-receipts-prod already exists\" (RequestToken: 6f1a3c5e-7b9d-4f2a-8c4e-0a2b4c6d8e0f, HandlerErrorCode: AlreadyExists)",
+        ),
+        (
+            "cloudformation/drift-detected.json",
+            colour::WARNING,
+            "CloudFormation orders-api drift: DRIFTED (2 resources)",
+        ),
+    ] {
+        let payloads = render_file(&root.join(file));
+        assert_eq!(payloads.len(), 1, "{file}");
+        let payload = &payloads[0];
+        assert_eq!(payload["attachments"][0]["color"], colour, "{file}");
+        assert_eq!(payload["text"], text, "{file}");
+        for shown in visible_texts(payload) {
+            assert!(!shown.contains("\":"), "{file}: JSON key in {shown:?}");
+        }
+    }
+}

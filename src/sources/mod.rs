@@ -25,6 +25,7 @@ pub mod cloudwatch_alarm;
 pub mod codebuild;
 pub mod codepipeline;
 pub mod ecs;
+pub mod config_rules;
 pub mod eventbridge_generic;
 pub mod guardduty;
 pub mod health;
@@ -45,6 +46,7 @@ pub const REGISTRY: &[Source] = &[
     codebuild::SOURCE,
     ecs::SOURCE,
     cloudformation::SOURCE,
+    config_rules::SOURCE,
     eventbridge_generic::SOURCE,
     text::SOURCE,
 ];
@@ -124,6 +126,7 @@ pub enum Body {
     CodeBuild(Box<codebuild::Build>),
     EcsTask(Box<ecs::EcsTask>),
     CloudFormation(Box<cloudformation::StackChange>),
+    ConfigCompliance(Box<config_rules::ComplianceChange>),
     Event(Box<eventbridge_generic::GenericEvent>),
     Text(Box<text::TextMessage>),
 }
@@ -142,6 +145,7 @@ impl Body {
             Body::CodeBuild(b) => codebuild::card(b),
             Body::EcsTask(t) => ecs::card(t),
             Body::CloudFormation(c) => cloudformation::card(c),
+            Body::ConfigCompliance(c) => config_rules::card(c),
             Body::Event(e) => eventbridge_generic::card(e),
             Body::Text(t) => text::card(t),
         }
@@ -177,6 +181,10 @@ impl Body {
             Body::CloudFormation(c) => (
                 cloudformation::SOURCE.name,
                 c.stack_name().unwrap_or_default().to_owned(),
+            ),
+            Body::ConfigCompliance(c) => (
+                config_rules::SOURCE.name,
+                c.rule_name.clone().unwrap_or_default(),
             ),
             Body::Event(e) => (eventbridge_generic::SOURCE.name, e.detail_type.clone()),
             Body::Text(t) => (text::SOURCE.name, t.subject.clone().unwrap_or_default()),

@@ -240,6 +240,16 @@ fn stack_compliance_and_certificate_events_read_at_a_glance() {
             colour::WARNING,
             "CloudFormation orders-api drift: DRIFTED (2 resources)",
         ),
+        (
+            "config/non-compliant.json",
+            colour::WARNING,
+            "Config rule s3-bucket-versioning-enabled: AWS::S3::Bucket orders-receipts-prod NON_COMPLIANT (was COMPLIANT)",
+        ),
+        (
+            "config/compliant-again.json",
+            colour::OK,
+            "Config rule s3-bucket-versioning-enabled: AWS::S3::Bucket orders-receipts-prod COMPLIANT (was NON_COMPLIANT)",
+        ),
     ] {
         let payloads = render_file(&root.join(file));
         assert_eq!(payloads.len(), 1, "{file}");

@@ -18,6 +18,7 @@ use crate::card::Card;
 use crate::parse::ParseError;
 use shared::Obj;
 
+pub mod acm;
 pub mod backup;
 pub mod budgets;
 pub mod cloudformation;
@@ -47,6 +48,7 @@ pub const REGISTRY: &[Source] = &[
     ecs::SOURCE,
     cloudformation::SOURCE,
     config_rules::SOURCE,
+    acm::SOURCE,
     eventbridge_generic::SOURCE,
     text::SOURCE,
 ];
@@ -127,6 +129,7 @@ pub enum Body {
     EcsTask(Box<ecs::EcsTask>),
     CloudFormation(Box<cloudformation::StackChange>),
     ConfigCompliance(Box<config_rules::ComplianceChange>),
+    Certificate(Box<acm::CertificateExpiry>),
     Event(Box<eventbridge_generic::GenericEvent>),
     Text(Box<text::TextMessage>),
 }
@@ -146,6 +149,7 @@ impl Body {
             Body::EcsTask(t) => ecs::card(t),
             Body::CloudFormation(c) => cloudformation::card(c),
             Body::ConfigCompliance(c) => config_rules::card(c),
+            Body::Certificate(c) => acm::card(c),
             Body::Event(e) => eventbridge_generic::card(e),
             Body::Text(t) => text::card(t),
         }
@@ -186,6 +190,7 @@ impl Body {
                 config_rules::SOURCE.name,
                 c.rule_name.clone().unwrap_or_default(),
             ),
+            Body::Certificate(c) => (acm::SOURCE.name, c.common_name.clone().unwrap_or_default()),
             Body::Event(e) => (eventbridge_generic::SOURCE.name, e.detail_type.clone()),
             Body::Text(t) => (text::SOURCE.name, t.subject.clone().unwrap_or_default()),
         }

@@ -250,6 +250,21 @@ fn stack_compliance_and_certificate_events_read_at_a_glance() {
             colour::OK,
             "Config rule s3-bucket-versioning-enabled: AWS::S3::Bucket orders-receipts-prod COMPLIANT (was NON_COMPLIANT)",
         ),
+        (
+            "acm/expiring-in-10-days.json",
+            colour::WARNING,
+            "ACM certificate shop.example.com expires in 10 days",
+        ),
+        (
+            "acm/sns-expiring-in-3-days.json",
+            colour::ALARM,
+            "ACM certificate api.example.com expires in 3 days",
+        ),
+        (
+            "acm/expired.json",
+            colour::ALARM,
+            "ACM certificate internal.orders.example.com expired",
+        ),
     ] {
         let payloads = render_file(&root.join(file));
         assert_eq!(payloads.len(), 1, "{file}");

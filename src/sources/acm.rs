@@ -1,0 +1,177 @@
+//! ACM certificate expiry (`aws.acm`, "ACM Certificate Approaching Expiration" and
+//! "ACM Certificate Expired").
+
+use super::shared::*;
+use super::{Body, Event, Source};
+use crate::card::{Card, Severity};
+use crate::mrkdwn::escape;
+use crate::parse::ParseError;
+
+pub const SOURCE: Source = Source {
+    name: "acm",
+    event: Some(from_event),
+    sns: None,
+    last_resort: false,
+};
+
+fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
+    let expired = match event.detail_type.as_str() {
+        "ACM Certificate Approaching Expiration" => false,
+        "ACM Certificate Expired" => true,
+        _ => return None,
+    };
+    (event.source == "aws.acm")
+        .then(|| Ok(Body::Certificate(Box::new(read(expired, detail, event)))))
+}
+
+/// An ACM certificate that is about to expire, or has.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CertificateExpiry {
+    pub expired: bool,
+    pub arn: Option<String>,
+    pub common_name: Option<String>,
+    pub days_to_expiry: Option<u64>,
+    /// Given on expired events only.
+    pub expires_at: Option<String>,
+    pub certificate_type: Option<String>,
+    pub in_use: Option<bool>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+}
+
+impl CertificateExpiry {
+    /// The certificate's id, the last part of its ARN.
+    pub fn short_id(&self) -> Option<&str> {
+        let arn = self.arn.as_deref()?;
+        Some(
+            parse_arn(arn)
+                .and_then(|a| a.resource.strip_prefix("certificate/"))
+                .unwrap_or(arn),
+        )
+    }
+}
+
+fn read(expired: bool, d: &Obj, event: &Event) -> CertificateExpiry {
+    CertificateExpiry {
+        expired,
+        arn: event
+            .resources
+            .as_ref()
+            .and_then(|r| r.iter().find(|r| r.contains(":certificate/")))
+            .cloned(),
+        common_name: str_at(d, "CommonName"),
+        days_to_expiry: uint_at(d, "DaysToExpiry"),
+        expires_at: str_at(d, "CertificateExpirationDate"),
+        certificate_type: str_at(d, "CertificateType"),
+        in_use: d.get("InUse").and_then(serde_json::Value::as_bool),
+        account: event.account.clone(),
+        region: event.region.clone(),
+    }
+}
+
+/// A week or less left, or none, is an error; a month or less a warning; more is notice.
+/// An approaching expiry that does not say how near is a warning.
+pub fn severity(expired: bool, days: Option<u64>) -> Severity {
+    match (expired, days) {
+        (true, _) => Severity::Error,
+        (false, Some(0..=7)) => Severity::Error,
+        (false, Some(8..=30) | None) => Severity::Warning,
+        (false, Some(_)) => Severity::Info,
+    }
+}
+
+/// "expires in 10 days", "expires today", "expired".
+fn when_phrase(c: &CertificateExpiry) -> String {
+    match (c.expired, c.days_to_expiry) {
+        (true, _) => "expired".into(),
+        (false, Some(0)) => "expires today".into(),
+        (false, Some(1)) => "expires in 1 day".into(),
+        (false, Some(n)) => format!("expires in {n} days"),
+        (false, None) => "expires soon".into(),
+    }
+}
+
+/// The certificate as a card: name, days left, id, and a link to it in ACM.
+pub fn card(c: &CertificateExpiry) -> Card {
+    let severity = severity(c.expired, c.days_to_expiry);
+    let emoji = match severity {
+        Severity::Critical | Severity::Error => "🔴",
+        _ => "🔏",
+    };
+    let name = c
+        .common_name
+        .as_deref()
+        .or(c.short_id())
+        .unwrap_or("certificate");
+    let phrase = when_phrase(c);
+    let mut m = Card::new(
+        emoji,
+        format!("ACM certificate {name} {phrase}"),
+        format!("ACM certificate {} {phrase}", escape(name)),
+        severity,
+    );
+    m.fields(vec![
+        ("Common name", c.common_name.as_deref().map(escape)),
+        (
+            "Days to expiry",
+            c.days_to_expiry
+                .filter(|_| !c.expired)
+                .map(|d| d.to_string()),
+        ),
+        ("Expires", c.expires_at.as_deref().map(when_text)),
+        ("Certificate", c.short_id().map(code)),
+        ("Type", c.certificate_type.as_deref().map(escape)),
+        (
+            "In use",
+            c.in_use.map(|u| if u { "yes" } else { "no" }.to_owned()),
+        ),
+        ("Account", c.account.as_deref().map(escape)),
+        ("Region", c.region.as_deref().map(escape)),
+    ]);
+    let url = c.short_id().and_then(|id| {
+        service_console_url(
+            partition_of(c.arn.as_deref()),
+            c.region.as_deref(),
+            &format!(
+                "acm/home?region={{region}}#/certificates/{}",
+                url_encode(id)
+            ),
+        )
+    });
+    m.link("Open in ACM", url);
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearer_expiry_is_worse() {
+        assert_eq!(severity(false, Some(45)), Severity::Info);
+        assert_eq!(severity(false, Some(31)), Severity::Info);
+        assert_eq!(severity(false, Some(30)), Severity::Warning);
+        assert_eq!(severity(false, Some(8)), Severity::Warning);
+        assert_eq!(severity(false, Some(7)), Severity::Error);
+        assert_eq!(severity(false, Some(0)), Severity::Error);
+        assert_eq!(severity(false, None), Severity::Warning);
+        assert_eq!(severity(true, None), Severity::Error);
+        assert_eq!(severity(true, Some(0)), Severity::Error);
+    }
+
+    #[test]
+    fn the_short_id_is_the_arns_last_part() {
+        let mut c = CertificateExpiry {
+            arn: Some(
+                "arn:aws:acm:us-east-1:123456789012:certificate/4f8a2c6e-1b3d-4e5f-9a7c-0d2e4f6a8b1c"
+                    .into(),
+            ),
+            ..CertificateExpiry::default()
+        };
+        assert_eq!(c.short_id(), Some("4f8a2c6e-1b3d-4e5f-9a7c-0d2e4f6a8b1c"));
+        c.days_to_expiry = Some(1);
+        assert_eq!(when_phrase(&c), "expires in 1 day");
+        c.expired = true;
+        assert_eq!(when_phrase(&c), "expired");
+    }
+}

@@ -128,13 +128,25 @@ pub fn drift_severity(drift_status: &str, detection_status: Option<&str>) -> Sev
     }
 }
 
+/// The status to show: a drift detection that failed says so, not the stack's stale drift
+/// status.
+fn drift_or_status(c: &StackChange) -> &str {
+    match (c.kind, c.detection_status.as_deref()) {
+        (ChangeKind::Drift, Some(failed @ "DETECTION_FAILED")) => failed,
+        _ => c.status.as_deref().unwrap_or("UNKNOWN"),
+    }
+}
+
 /// The change as a card: stack, status and reason, the resource if any, and a link to the
 /// stack's events (or its drifts).
 pub fn card(c: &StackChange) -> Card {
-    let status = c.status.as_deref().unwrap_or("UNKNOWN");
+    let status = drift_or_status(c);
     let stack = c.stack_name().unwrap_or("stack");
     let severity = match c.kind {
-        ChangeKind::Drift => drift_severity(status, c.detection_status.as_deref()),
+        ChangeKind::Drift => drift_severity(
+            c.status.as_deref().unwrap_or("UNKNOWN"),
+            c.detection_status.as_deref(),
+        ),
         _ => status_severity(status),
     };
     let emoji = match severity {
@@ -276,6 +288,22 @@ mod tests {
             drift_severity("UNKNOWN", Some("DETECTION_IN_PROGRESS")),
             Severity::Info
         );
+    }
+
+    #[test]
+    fn a_failed_drift_detection_says_so() {
+        let c = StackChange {
+            kind: ChangeKind::Drift,
+            status: Some("UNKNOWN".into()),
+            detection_status: Some("DETECTION_FAILED".into()),
+            ..StackChange::default()
+        };
+        let card = card(&c);
+        assert_eq!(
+            card.headline,
+            "CloudFormation stack drift: DETECTION_FAILED"
+        );
+        assert_eq!(card.severity, Severity::Warning);
     }
 
     #[test]

@@ -24,6 +24,17 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// The header's emoji: red for failures, a warning sign, a tick for recoveries, and the
+    /// source's own sign for routine news.
+    pub fn emoji(self, routine: &'static str) -> &'static str {
+        match self {
+            Self::Critical | Self::Error => "🔴",
+            Self::Warning => "⚠️",
+            Self::Ok => "✅",
+            Self::Info => routine,
+        }
+    }
+
     /// The colour a card of this severity gets unless it sets its own.
     pub fn colour(self) -> &'static str {
         match self {

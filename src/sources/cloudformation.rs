@@ -149,12 +149,7 @@ pub fn card(c: &StackChange) -> Card {
         ),
         _ => status_severity(status),
     };
-    let emoji = match severity {
-        Severity::Critical | Severity::Error => "🔴",
-        Severity::Warning => "⚠️",
-        Severity::Ok => "✅",
-        Severity::Info => "🏗️",
-    };
+    let emoji = severity.emoji("🏗️");
     let (title, mut headline) = match (c.kind, c.logical_resource_id.as_deref()) {
         (ChangeKind::Drift, _) => (
             format!("CloudFormation {stack} drift: {status}"),

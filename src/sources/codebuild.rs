@@ -98,12 +98,7 @@ fn short_id(build_id: &str) -> &str {
 pub fn card(b: &Build) -> Card {
     let status = b.status.as_deref().unwrap_or("UNKNOWN");
     let severity = severity(status);
-    let emoji = match severity {
-        Severity::Critical | Severity::Error => "🔴",
-        Severity::Warning => "⚠️",
-        Severity::Ok => "✅",
-        Severity::Info => "🏗️",
-    };
+    let emoji = severity.emoji("🏗️");
     let project = b.project.as_deref().unwrap_or("project");
     let number = b.build_number.map(|n| format!(" #{n}")).unwrap_or_default();
     let phase = b

@@ -103,12 +103,7 @@ pub fn severity(state: &str) -> Severity {
 pub fn card(p: &PipelineExecution) -> Card {
     let state = p.state.as_deref().unwrap_or("UNKNOWN");
     let severity = severity(state);
-    let emoji = match severity {
-        Severity::Critical | Severity::Error => "🔴",
-        Severity::Warning => "⚠️",
-        Severity::Ok => "✅",
-        Severity::Info => "🚀",
-    };
+    let emoji = severity.emoji("🚀");
     let pipeline = p.pipeline.as_deref().unwrap_or("pipeline");
     // `myPipeline`, `myPipeline stage Deploy`, `myPipeline action Deploy/Deploy`.
     let subject = |esc: fn(&str) -> String| {

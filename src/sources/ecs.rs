@@ -150,12 +150,7 @@ pub fn severity(t: &EcsTask) -> Severity {
 pub fn card(t: &EcsTask) -> Card {
     let status = t.last_status.as_deref().unwrap_or("UNKNOWN");
     let severity = severity(t);
-    let emoji = match severity {
-        Severity::Critical | Severity::Error => "🔴",
-        Severity::Warning => "⚠️",
-        Severity::Ok => "✅",
-        Severity::Info => "📦",
-    };
+    let emoji = severity.emoji("📦");
     let group = t.group.as_deref().or(t.task_id()).unwrap_or("task");
     let headline = if status == "STOPPED" {
         let reason = t.stopped_reason.as_deref().unwrap_or("no reason given");

@@ -2,7 +2,7 @@
 //! "ACM Certificate Expired").
 
 use super::shared::*;
-use super::{Body, Event, Source};
+use super::{Body, Event, Source, Notice};
 use crate::card::{Card, Severity};
 use crate::mrkdwn::escape;
 use crate::parse::ParseError;
@@ -21,7 +21,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
         _ => return None,
     };
     (event.source == "aws.acm")
-        .then(|| Ok(Body::Certificate(Box::new(read(expired, detail, event)))))
+        .then(|| Ok(Body::new(read(expired, detail, event))))
 }
 
 /// An ACM certificate that is about to expire, or has.
@@ -88,6 +88,16 @@ fn when_phrase(c: &CertificateExpiry) -> String {
         (false, Some(1)) => "expires in 1 day".into(),
         (false, Some(n)) => format!("expires in {n} days"),
         (false, None) => "expires soon".into(),
+    }
+}
+
+impl Notice for CertificateExpiry {
+    fn card(&self) -> Card {
+        card(self)
+    }
+
+    fn describe(&self) -> (&'static str, String) {
+        (SOURCE.name, self.common_name.clone().unwrap_or_default())
     }
 }
 

@@ -2,7 +2,7 @@
 //! a backup vault sends to SNS.
 
 use super::shared::*;
-use super::{Body, Event, SnsMessage, Source};
+use super::{Body, Event, SnsMessage, Source, Notice};
 use crate::card::{Card, Severity};
 use crate::mrkdwn::escape;
 use crate::parse::ParseError;
@@ -16,7 +16,7 @@ pub const SOURCE: Source = Source {
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     (event.source == "aws.backup" && event.detail_type.ends_with("Job State Change"))
-        .then(|| Ok(Body::Backup(Box::new(read_event(detail, event)))))
+        .then(|| Ok(Body::new(read_event(detail, event))))
 }
 
 /// Text only: a JSON document is never a vault's notification.
@@ -25,7 +25,7 @@ fn from_sns(message: &SnsMessage) -> Option<Body> {
         return None;
     }
     let job = backup_from_text(message.subject.as_deref(), message.text)?;
-    Some(Body::Backup(Box::new(job)))
+    Some(Body::new(job))
 }
 
 /// An AWS Backup, copy or restore job, from an event or a vault's text notification.
@@ -113,6 +113,16 @@ fn backup_from_text(subject: Option<&str>, text: &str) -> Option<BackupJob> {
         resource_type: None,
         time: None,
     })
+}
+
+impl Notice for BackupJob {
+    fn card(&self) -> Card {
+        card(self)
+    }
+
+    fn describe(&self) -> (&'static str, String) {
+        (SOURCE.name, self.job_id.clone().unwrap_or_default())
+    }
 }
 
 /// The job as a card: state, job, vault, resource, and a link to the jobs.

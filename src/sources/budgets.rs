@@ -1,7 +1,7 @@
 //! AWS Budgets alerts, which arrive on SNS as text.
 
 use super::shared::*;
-use super::{Body, SnsMessage, Source};
+use super::{Body, SnsMessage, Source, Notice};
 use crate::card::{Card, Severity};
 use crate::mrkdwn::{escape, escape_within};
 
@@ -18,7 +18,7 @@ fn from_sns(message: &SnsMessage) -> Option<Body> {
         return None;
     }
     let budget = budget_from_text(message.subject.as_deref(), message.text)?;
-    Some(Body::Budget(Box::new(budget)))
+    Some(Body::new(budget))
 }
 
 /// An AWS Budgets alert, read from its text.
@@ -53,6 +53,16 @@ fn budget_from_text(subject: Option<&str>, text: &str) -> Option<BudgetAlert> {
         account,
         fields: key_value_lines(text),
     })
+}
+
+impl Notice for BudgetAlert {
+    fn card(&self) -> Card {
+        card(self)
+    }
+
+    fn describe(&self) -> (&'static str, String) {
+        (SOURCE.name, self.subject.clone().unwrap_or_default())
+    }
 }
 
 /// The alert as a card: its summary and its `Key: Value` lines as facts.

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::shared::*;
-use super::{Body, Event, Source};
+use super::{Body, Event, Source, Notice};
 use crate::card::{Card, Severity};
 use crate::mrkdwn::{escape, escape_within};
 use crate::parse::ParseError;
@@ -24,7 +24,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
         _ => return None,
     };
     (event.source == "aws.cloudformation")
-        .then(|| Ok(Body::CloudFormation(Box::new(read(kind, detail, event)))))
+        .then(|| Ok(Body::new(read(kind, detail, event))))
 }
 
 /// What changed: the stack, one of its resources, or its drift detection.
@@ -134,6 +134,16 @@ fn drift_or_status(c: &StackChange) -> &str {
     match (c.kind, c.detection_status.as_deref()) {
         (ChangeKind::Drift, Some(failed @ "DETECTION_FAILED")) => failed,
         _ => c.status.as_deref().unwrap_or("UNKNOWN"),
+    }
+}
+
+impl Notice for StackChange {
+    fn card(&self) -> Card {
+        card(self)
+    }
+
+    fn describe(&self) -> (&'static str, String) {
+        (SOURCE.name, self.stack_name().unwrap_or_default().to_owned())
     }
 }
 

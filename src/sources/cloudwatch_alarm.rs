@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::shared::*;
-use super::{Body, Event, SnsMessage, Source};
+use super::{Body, Event, SnsMessage, Source, Notice};
 use crate::card::{Card, Severity};
 use crate::mrkdwn::{code_safe, escape, escape_within};
 use crate::parse::{at, malformed, ParseError};
@@ -781,6 +781,16 @@ fn evaluation_line(e: &Evaluation, subject: &str) -> String {
         parts.push(format!("(period {})", format_period(p)));
     }
     parts.join(" ")
+}
+
+impl Notice for Alarm {
+    fn card(&self) -> Card {
+        card(self)
+    }
+
+    fn describe(&self) -> (&'static str, String) {
+        (SOURCE.name, self.name.clone())
+    }
 }
 
 /// The alarm as a card: state, reason, condition, and a link to the console.

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::shared::*;
-use super::{Body, Event, Source};
+use super::{Body, Event, Source, Notice};
 use crate::card::{Card, Severity};
 use crate::mrkdwn::{escape, escape_within};
 use crate::parse::ParseError;
@@ -18,7 +18,7 @@ pub const SOURCE: Source = Source {
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     (event.source == "aws.codebuild" && event.detail_type == "CodeBuild Build State Change")
-        .then(|| Ok(Body::CodeBuild(Box::new(read(detail, event)))))
+        .then(|| Ok(Body::new(read(detail, event))))
 }
 
 /// A build that changed state, with the phase that failed, if one did.
@@ -92,6 +92,16 @@ fn short_id(build_id: &str) -> &str {
     build_id
         .split_once(":build/")
         .map_or(build_id, |(_, id)| id)
+}
+
+impl Notice for Build {
+    fn card(&self) -> Card {
+        card(self)
+    }
+
+    fn describe(&self) -> (&'static str, String) {
+        (SOURCE.name, self.build_id.clone().unwrap_or_default())
+    }
 }
 
 /// The build as a card: status, the failed phase and why, and a link to the build.

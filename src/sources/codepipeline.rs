@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::shared::*;
-use super::{Body, Event, Source};
+use super::{Body, Event, Source, Notice};
 use crate::card::{Card, Severity};
 use crate::mrkdwn::escape;
 use crate::parse::ParseError;
@@ -33,7 +33,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
         .iter()
         .find(|(t, _)| *t == event.detail_type)?
         .1;
-    Some(Ok(Body::CodePipeline(Box::new(read(level, detail, event)))))
+    Some(Ok(Body::new(read(level, detail, event))))
 }
 
 /// Which part of the pipeline changed state.
@@ -96,6 +96,16 @@ pub fn severity(state: &str) -> Severity {
         "CANCELED" | "SUPERSEDED" | "STOPPED" | "ABANDONED" => Severity::Warning,
         "SUCCEEDED" => Severity::Ok,
         _ => Severity::Info,
+    }
+}
+
+impl Notice for PipelineExecution {
+    fn card(&self) -> Card {
+        card(self)
+    }
+
+    fn describe(&self) -> (&'static str, String) {
+        (SOURCE.name, self.pipeline.clone().unwrap_or_default())
     }
 }
 

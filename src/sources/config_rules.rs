@@ -1,7 +1,7 @@
 //! AWS Config rule compliance changes (`aws.config`, "Config Rules Compliance Change").
 
 use super::shared::*;
-use super::{Body, Event, Source};
+use super::{Body, Event, Source, Notice};
 use crate::card::{Card, Severity};
 use crate::mrkdwn::escape;
 use crate::parse::ParseError;
@@ -15,7 +15,7 @@ pub const SOURCE: Source = Source {
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     (event.source == "aws.config" && event.detail_type == "Config Rules Compliance Change")
-        .then(|| Ok(Body::ConfigCompliance(Box::new(read(detail, event)))))
+        .then(|| Ok(Body::new(read(detail, event))))
 }
 
 /// A resource's compliance with a Config rule, as it is now and as it was.
@@ -61,6 +61,16 @@ pub fn severity(compliance: &str, previous: Option<&str>) -> Severity {
         ("NON_COMPLIANT", _) => Severity::Warning,
         ("COMPLIANT", Some("NON_COMPLIANT")) => Severity::Ok,
         _ => Severity::Info,
+    }
+}
+
+impl Notice for ComplianceChange {
+    fn card(&self) -> Card {
+        card(self)
+    }
+
+    fn describe(&self) -> (&'static str, String) {
+        (SOURCE.name, self.rule_name.clone().unwrap_or_default())
     }
 }
 

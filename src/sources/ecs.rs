@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::shared::*;
-use super::{Body, Event, Source};
+use super::{Body, Event, Source, Notice};
 use crate::card::{Card, Severity};
 use crate::mrkdwn::{escape, escape_within};
 use crate::parse::ParseError;
@@ -18,7 +18,7 @@ pub const SOURCE: Source = Source {
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     (event.source == "aws.ecs" && event.detail_type == "ECS Task State Change")
-        .then(|| Ok(Body::EcsTask(Box::new(read(detail, event)))))
+        .then(|| Ok(Body::new(read(detail, event))))
 }
 
 /// An ECS task that changed state, with its containers.
@@ -143,6 +143,16 @@ pub fn severity(t: &EcsTask) -> Severity {
             Severity::Ok
         }
         _ => Severity::Info,
+    }
+}
+
+impl Notice for EcsTask {
+    fn card(&self) -> Card {
+        card(self)
+    }
+
+    fn describe(&self) -> (&'static str, String) {
+        (SOURCE.name, self.task_id().unwrap_or_default().to_owned())
     }
 }
 

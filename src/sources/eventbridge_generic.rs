@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::shared::*;
-use super::{Body, Event, Source};
+use super::{Body, Event, Source, Notice};
 use crate::card::{Card, Severity};
 use crate::mrkdwn::{escape, escape_within};
 use crate::parse::ParseError;
@@ -17,7 +17,7 @@ pub const SOURCE: Source = Source {
 };
 
 fn from_event(event: &Event, _detail: &Obj) -> Option<Result<Body, ParseError>> {
-    Some(Ok(Body::Event(Box::new(GenericEvent {
+    Some(Ok(Body::new(GenericEvent {
         source: event.source.clone(),
         detail_type: event.detail_type.clone(),
         account: event.account.clone(),
@@ -25,7 +25,7 @@ fn from_event(event: &Event, _detail: &Obj) -> Option<Result<Body, ParseError>> 
         time: event.time,
         resources: event.resources.clone().unwrap_or_default(),
         detail: event.detail.clone(),
-    }))))
+    })))
 }
 
 /// An EventBridge event with no dedicated layout.
@@ -58,6 +58,16 @@ fn compact_detail(detail: &Value) -> Option<String> {
         other => vec![code(&other.to_string())],
     };
     Some(lines.join("\n"))
+}
+
+impl Notice for GenericEvent {
+    fn card(&self) -> Card {
+        card(self)
+    }
+
+    fn describe(&self) -> (&'static str, String) {
+        (SOURCE.name, self.detail_type.clone())
+    }
 }
 
 /// The event as a card: source, type, envelope facts, resources and detail.

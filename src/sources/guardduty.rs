@@ -1,7 +1,7 @@
 //! GuardDuty findings (`aws.guardduty`, "GuardDuty Finding").
 
 use super::shared::*;
-use super::{Body, Event, Source};
+use super::{Body, Event, Source, Notice};
 use crate::card::{Card, Severity};
 use crate::mrkdwn::{escape, escape_within};
 use crate::parse::ParseError;
@@ -15,7 +15,7 @@ pub const SOURCE: Source = Source {
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     (event.source == "aws.guardduty" && event.detail_type == "GuardDuty Finding")
-        .then(|| Ok(Body::GuardDuty(Box::new(read(detail, event)))))
+        .then(|| Ok(Body::new(read(detail, event))))
 }
 
 /// A GuardDuty finding; `severity` is GuardDuty's score from 0 to 10.
@@ -56,6 +56,16 @@ fn severity_label(score: f64) -> (&'static str, Severity) {
         s if s >= 7.0 => ("HIGH", Severity::Error),
         s if s >= 4.0 => ("MEDIUM", Severity::Warning),
         _ => ("LOW", Severity::Info),
+    }
+}
+
+impl Notice for GuardDutyFinding {
+    fn card(&self) -> Card {
+        card(self)
+    }
+
+    fn describe(&self) -> (&'static str, String) {
+        (SOURCE.name, self.finding_type.clone().unwrap_or_default())
     }
 }
 

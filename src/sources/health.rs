@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::shared::*;
-use super::{Body, Event, Source};
+use super::{Body, Event, Source, Notice};
 use crate::card::{Card, Severity};
 use crate::mrkdwn::escape;
 use crate::parse::ParseError;
@@ -16,7 +16,7 @@ pub const SOURCE: Source = Source {
 };
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
-    (event.source == "aws.health").then(|| Ok(Body::Health(Box::new(read(detail, event)))))
+    (event.source == "aws.health").then(|| Ok(Body::new(read(detail, event))))
 }
 
 /// An AWS Health event: a service issue, a scheduled change, or an account notification.
@@ -63,6 +63,16 @@ fn read(d: &Obj, event: &Event) -> HealthEvent {
         event_arn: str_at(d, "eventArn"),
         account: event.account.clone(),
         region: str_at(d, "eventRegion").or_else(|| event.region.clone()),
+    }
+}
+
+impl Notice for HealthEvent {
+    fn card(&self) -> Card {
+        card(self)
+    }
+
+    fn describe(&self) -> (&'static str, String) {
+        (SOURCE.name, self.event_type_code.clone().unwrap_or_default())
     }
 }
 

@@ -18,39 +18,34 @@ use crate::card::Card;
 use crate::parse::ParseError;
 use shared::Obj;
 
-pub mod acm;
-pub mod backup;
-pub mod budgets;
-pub mod cloudformation;
-pub mod cloudwatch_alarm;
-pub mod codebuild;
-pub mod codepipeline;
-pub mod config_rules;
-pub mod ecs;
-pub mod eventbridge_generic;
-pub mod guardduty;
-pub mod health;
-pub mod securityhub;
 pub(crate) mod shared;
-pub mod text;
 
-/// Every source, in the order they are asked. The last resorts come last: any EventBridge
-/// event is a generic event, and any SNS message is text.
-pub const REGISTRY: &[Source] = &[
-    cloudwatch_alarm::SOURCE,
-    health::SOURCE,
-    guardduty::SOURCE,
-    securityhub::SOURCE,
-    budgets::SOURCE,
-    backup::SOURCE,
-    codepipeline::SOURCE,
-    codebuild::SOURCE,
-    ecs::SOURCE,
-    cloudformation::SOURCE,
-    config_rules::SOURCE,
-    acm::SOURCE,
-    eventbridge_generic::SOURCE,
-    text::SOURCE,
+/// Declares each source's module and lists it in [`REGISTRY`], in the order they are asked.
+macro_rules! registry {
+    ($($source:ident),+ $(,)?) => {
+        $(pub mod $source;)+
+
+        /// Every source, in the order they are asked. The last resorts come last: any
+        /// EventBridge event is a generic event, and any SNS message is text.
+        pub const REGISTRY: &[Source] = &[$($source::SOURCE),+];
+    };
+}
+
+registry![
+    cloudwatch_alarm,
+    health,
+    guardduty,
+    securityhub,
+    budgets,
+    backup,
+    codepipeline,
+    codebuild,
+    ecs,
+    cloudformation,
+    config_rules,
+    acm,
+    eventbridge_generic,
+    text,
 ];
 
 /// An EventBridge event, delivered directly or inside an SNS message.
@@ -115,84 +110,43 @@ impl<'a> SnsMessage<'a> {
     }
 }
 
-/// What a notification is about, in its source's own types.
-#[derive(Debug, Clone, PartialEq)]
+/// What a source reads a notification into: its own type, which makes its card.
+pub trait Notice: std::fmt::Debug + Send + Sync {
+    /// The card for Slack.
+    fn card(&self) -> Card;
+
+    /// Its source's label and a short name, for logs.
+    fn describe(&self) -> (&'static str, String);
+}
+
+/// What a notification is about, in its source's own types. Alarms are kept apart: they
+/// are filtered by name and state, which no other source is.
+#[derive(Debug)]
 pub enum Body {
     Alarm(Box<cloudwatch_alarm::Alarm>),
-    Health(Box<health::HealthEvent>),
-    GuardDuty(Box<guardduty::GuardDutyFinding>),
-    SecurityHub(Box<securityhub::SecurityHubFinding>),
-    Backup(Box<backup::BackupJob>),
-    Budget(Box<budgets::BudgetAlert>),
-    CodePipeline(Box<codepipeline::PipelineExecution>),
-    CodeBuild(Box<codebuild::Build>),
-    EcsTask(Box<ecs::EcsTask>),
-    CloudFormation(Box<cloudformation::StackChange>),
-    ConfigCompliance(Box<config_rules::ComplianceChange>),
-    Certificate(Box<acm::CertificateExpiry>),
-    Event(Box<eventbridge_generic::GenericEvent>),
-    Text(Box<text::TextMessage>),
+    Other(Box<dyn Notice>),
 }
 
 impl Body {
+    /// Any source's notice but an alarm's.
+    pub fn new(notice: impl Notice + 'static) -> Self {
+        Body::Other(Box::new(notice))
+    }
+
+    fn notice(&self) -> &dyn Notice {
+        match self {
+            Body::Alarm(alarm) => alarm.as_ref(),
+            Body::Other(notice) => notice.as_ref(),
+        }
+    }
+
     /// The card its source makes of it.
     pub fn card(&self) -> Card {
-        match self {
-            Body::Alarm(a) => cloudwatch_alarm::card(a),
-            Body::Health(h) => health::card(h),
-            Body::GuardDuty(g) => guardduty::card(g),
-            Body::SecurityHub(s) => securityhub::card(s),
-            Body::Backup(b) => backup::card(b),
-            Body::Budget(b) => budgets::card(b),
-            Body::CodePipeline(p) => codepipeline::card(p),
-            Body::CodeBuild(b) => codebuild::card(b),
-            Body::EcsTask(t) => ecs::card(t),
-            Body::CloudFormation(c) => cloudformation::card(c),
-            Body::ConfigCompliance(c) => config_rules::card(c),
-            Body::Certificate(c) => acm::card(c),
-            Body::Event(e) => eventbridge_generic::card(e),
-            Body::Text(t) => text::card(t),
-        }
+        self.notice().card()
     }
 
     /// Its source's label and a short name, for logs.
     pub fn describe(&self) -> (&'static str, String) {
-        match self {
-            Body::Alarm(a) => (cloudwatch_alarm::SOURCE.name, a.name.clone()),
-            Body::Health(h) => (
-                health::SOURCE.name,
-                h.event_type_code.clone().unwrap_or_default(),
-            ),
-            Body::GuardDuty(g) => (
-                guardduty::SOURCE.name,
-                g.finding_type.clone().unwrap_or_default(),
-            ),
-            Body::SecurityHub(s) => (
-                securityhub::SOURCE.name,
-                s.title.clone().unwrap_or_default(),
-            ),
-            Body::Backup(b) => (backup::SOURCE.name, b.job_id.clone().unwrap_or_default()),
-            Body::Budget(b) => (budgets::SOURCE.name, b.subject.clone().unwrap_or_default()),
-            Body::CodePipeline(p) => (
-                codepipeline::SOURCE.name,
-                p.pipeline.clone().unwrap_or_default(),
-            ),
-            Body::CodeBuild(b) => (
-                codebuild::SOURCE.name,
-                b.build_id.clone().unwrap_or_default(),
-            ),
-            Body::EcsTask(t) => (ecs::SOURCE.name, t.task_id().unwrap_or_default().to_owned()),
-            Body::CloudFormation(c) => (
-                cloudformation::SOURCE.name,
-                c.stack_name().unwrap_or_default().to_owned(),
-            ),
-            Body::ConfigCompliance(c) => (
-                config_rules::SOURCE.name,
-                c.rule_name.clone().unwrap_or_default(),
-            ),
-            Body::Certificate(c) => (acm::SOURCE.name, c.common_name.clone().unwrap_or_default()),
-            Body::Event(e) => (eventbridge_generic::SOURCE.name, e.detail_type.clone()),
-            Body::Text(t) => (text::SOURCE.name, t.subject.clone().unwrap_or_default()),
-        }
+        self.notice().describe()
     }
 }

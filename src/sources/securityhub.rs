@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::shared::*;
-use super::{Body, Event, Source};
+use super::{Body, Event, Source, Notice};
 use crate::card::{Card, Severity};
 use crate::mrkdwn::{escape, escape_within};
 use crate::parse::ParseError;
@@ -20,7 +20,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     (event.source == "aws.securityhub"
         && event.detail_type.starts_with("Security Hub Findings")
         && !arr_at(detail, "findings").is_empty())
-    .then(|| Ok(Body::SecurityHub(Box::new(read(detail, event)))))
+    .then(|| Ok(Body::new(read(detail, event))))
 }
 
 /// The first Security Hub finding of an event.
@@ -71,6 +71,16 @@ fn read(d: &Obj, event: &Event) -> SecurityHubFinding {
         finding_id: str_at(f, "Id"),
         updated_at: str_at(f, "UpdatedAt"),
         total_findings: findings.len(),
+    }
+}
+
+impl Notice for SecurityHubFinding {
+    fn card(&self) -> Card {
+        card(self)
+    }
+
+    fn describe(&self) -> (&'static str, String) {
+        (SOURCE.name, self.title.clone().unwrap_or_default())
     }
 }
 

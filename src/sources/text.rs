@@ -2,7 +2,7 @@
 //! is. The last resort.
 
 use super::shared::*;
-use super::{Body, SnsMessage, Source};
+use super::{Body, SnsMessage, Source, Notice};
 use crate::card::{Card, Part, Severity};
 use crate::mrkdwn::{escape, escape_within};
 
@@ -14,7 +14,7 @@ pub const SOURCE: Source = Source {
 };
 
 fn from_sns(message: &SnsMessage) -> Option<Body> {
-    Some(Body::Text(Box::new(read(message))))
+    Some(Body::new(read(message)))
 }
 
 /// The message as text; a JSON document is pretty-printed.
@@ -42,6 +42,16 @@ pub struct TextMessage {
     /// True when `text` is pretty-printed JSON.
     pub is_json: bool,
     pub topic_arn: Option<String>,
+}
+
+impl Notice for TextMessage {
+    fn card(&self) -> Card {
+        card(self)
+    }
+
+    fn describe(&self) -> (&'static str, String) {
+        (SOURCE.name, self.subject.clone().unwrap_or_default())
+    }
 }
 
 /// The message as a card: its subject as the title, its text as the body.

@@ -29,9 +29,9 @@ layouts=(
   "insufficient-data|events/sns-insufficient-data.json|"
   "metric-math|events/sns-metric-math.json|"
   "composite|events/sns-composite.json|"
-  "guardduty|tests/fixtures/eventbridge-guardduty.json|"
-  "health|tests/fixtures/sns-health.json|"
-  "backup|tests/fixtures/eventbridge-backup-failed.json|"
+  "guardduty|tests/fixtures/guardduty/finding-high.json|"
+  "health|tests/fixtures/health/sns-instance-retirement.json|"
+  "backup|tests/fixtures/backup/backup-job-failed.json|"
 )
 
 need_apt=()

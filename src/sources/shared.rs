@@ -151,6 +151,62 @@ pub(crate) fn key_value_lines(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A JSON document as `path: value` lines, leaves only, keys in order
+/// (serde_json keeps objects sorted): `a.b: 1`,
+/// `items[0].name: x`. Empty objects and arrays are left out; a string holding more lines
+/// keeps them. At most `max` lines, then a count of the rest.
+pub(crate) fn path_value_lines(value: &Value, max: usize) -> Vec<String> {
+    fn walk(
+        path: &mut String,
+        value: &Value,
+        out: &mut Vec<String>,
+        total: &mut usize,
+        max: usize,
+    ) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    let len = path.len();
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(key);
+                    walk(path, child, out, total, max);
+                    path.truncate(len);
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    walk(path, child, out, total, max);
+                    path.truncate(len);
+                }
+            }
+            leaf => {
+                *total += 1;
+                if out.len() < max {
+                    let shown = match leaf {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    out.push(if path.is_empty() {
+                        shown
+                    } else {
+                        format!("{path}: {shown}")
+                    });
+                }
+            }
+        }
+    }
+    let (mut out, mut total) = (Vec::new(), 0);
+    walk(&mut String::new(), value, &mut out, &mut total, max);
+    if total > out.len() {
+        out.push(format!("…and {} more values", total - out.len()));
+    }
+    out
+}
+
 // ---- mrkdwn pieces ----
 
 /// `2021-09-02 16:03:39 UTC`, wrapped so each reader also sees it in their own time zone.
@@ -268,6 +324,34 @@ mod tests {
                 ("Budget Name".into(), "x".into()),
                 ("Alert Type".into(), "ACTUAL".into())
             ]
+        );
+    }
+
+    #[test]
+    fn documents_read_as_path_value_lines() {
+        let doc = serde_json::json!({
+            "level": "error",
+            "details": {"amount": 49.99, "tags": ["a", "b"], "empty": {}},
+            "items": [{"name": "x", "ok": true}],
+            "note": null
+        });
+        assert_eq!(
+            path_value_lines(&doc, 10),
+            vec![
+                "details.amount: 49.99",
+                "details.tags[0]: a",
+                "details.tags[1]: b",
+                "items[0].name: x",
+                "items[0].ok: true",
+                "level: error",
+                "note: null",
+            ]
+        );
+        let cut = path_value_lines(&doc, 2);
+        assert_eq!(cut.last().unwrap(), "…and 5 more values");
+        assert_eq!(
+            path_value_lines(&serde_json::json!("plain"), 5),
+            vec!["plain"]
         );
     }
 

@@ -1,4 +1,4 @@
-//! Anything else on SNS, shown as text: JSON pretty-printed in a code block, text as it
+//! Anything else on SNS, shown as text: a JSON document as `path: value` lines, text as it
 //! is. The last resort.
 
 use super::shared::*;
@@ -13,15 +13,18 @@ pub const SOURCE: Source = Source {
     last_resort: true,
 };
 
+/// Enough to show a sizeable document; Slack's section limit cuts the rest.
+const MAX_JSON_LINES: usize = 80;
+
 fn from_sns(message: &SnsMessage) -> Option<Body> {
     Some(Body::new(read(message)))
 }
 
-/// The message as text; a JSON document is pretty-printed.
+/// The message as text; a JSON document becomes `path: value` lines.
 pub(crate) fn read(message: &SnsMessage) -> TextMessage {
     let (text, is_json) = match message.json().filter(|v| v.is_object() || v.is_array()) {
         Some(value) => (
-            serde_json::to_string_pretty(value).unwrap_or_else(|_| message.text.to_owned()),
+            path_value_lines(value, MAX_JSON_LINES).join("\n"),
             true,
         ),
         None => (message.text.to_owned(), false),
@@ -39,7 +42,7 @@ pub(crate) fn read(message: &SnsMessage) -> TextMessage {
 pub struct TextMessage {
     pub subject: Option<String>,
     pub text: String,
-    /// True when `text` is pretty-printed JSON.
+    /// True when `text` was a JSON document.
     pub is_json: bool,
     pub topic_arn: Option<String>,
 }
@@ -78,11 +81,7 @@ pub fn card(t: &TextMessage) -> Card {
         escape_within(first_line, 200)
     };
     let mut m = Card::new("📨", subject.to_owned(), fallback, Severity::Info);
-    m.parts.push(if t.is_json {
-        Part::Code(t.text.clone())
-    } else {
-        Part::Text(t.text.clone())
-    });
+    m.parts.push(Part::Text(t.text.clone()));
     if let Some(topic) = &t.topic_arn {
         m.context(vec![format!("via {}", escape(topic))]);
     }

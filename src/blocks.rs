@@ -18,6 +18,8 @@ pub mod limits {
     pub const HEADER_TEXT: usize = 150;
     pub const BUTTON_TEXT: usize = 75;
     pub const BUTTON_URL: usize = 3000;
+    /// Buttons in one actions block.
+    pub const ACTION_ELEMENTS: usize = 25;
     pub const CONTEXT_ELEMENTS: usize = 10;
     pub const TEXT_HARD: usize = 40_000;
     /// Our own cap for the fallback `text`: notifications show a line, not an essay.
@@ -69,13 +71,22 @@ pub fn payload(card: &Card, mention: Option<&str>) -> Payload {
             }
             Part::Link { label, url } => {
                 if url.len() <= limits::BUTTON_URL {
-                    blocks.push(Block::Actions {
-                        elements: vec![Button {
-                            kind: "button",
-                            text: Text::plain(truncate(label, limits::BUTTON_TEXT)),
-                            url: url.clone(),
-                        }],
-                    });
+                    let button = Button {
+                        kind: "button",
+                        text: Text::plain(truncate(label, limits::BUTTON_TEXT)),
+                        url: url.clone(),
+                    };
+                    // Links in a row share one row of buttons.
+                    match blocks.last_mut() {
+                        Some(Block::Actions { elements })
+                            if elements.len() < limits::ACTION_ELEMENTS =>
+                        {
+                            elements.push(button)
+                        }
+                        _ => blocks.push(Block::Actions {
+                            elements: vec![button],
+                        }),
+                    }
                 }
             }
         }
@@ -242,6 +253,9 @@ pub fn check_limits(payload: &Value) -> Result<(), String> {
                 }
             }
             Some("actions") => {
+                if block["elements"].as_array().map_or(0, Vec::len) > limits::ACTION_ELEMENTS {
+                    return Err("too many buttons".into());
+                }
                 for e in block["elements"].as_array().into_iter().flatten() {
                     if slack_len(e["text"]["text"].as_str().unwrap_or_default())
                         > limits::BUTTON_TEXT

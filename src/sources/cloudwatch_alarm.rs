@@ -216,7 +216,7 @@ fn alarm_from_sns(obj: &Obj) -> Alarm {
         region: parsed_arn
             .as_ref()
             .and_then(|a| non_empty(a.region))
-            .or_else(|| str_at(obj, "Region")),
+            .or_else(|| str_at(obj, "Region").map(region_from_display)),
         arn,
         kind,
     }
@@ -357,7 +357,7 @@ fn plain_metric_alarm(message: &str) -> Option<Alarm> {
         region: parsed_arn
             .as_ref()
             .and_then(|a| non_empty(a.region))
-            .or_else(|| text(m.region)),
+            .or_else(|| text(m.region).map(region_from_display)),
         arn,
         kind,
     })
@@ -942,7 +942,18 @@ pub fn card(a: &Alarm) -> Card {
     }
     m.titled("Description", a.description.as_deref());
     m.link("View alarm in CloudWatch", alarm_console_url(a));
+    for (label, url) in super::alarm_links::resource_links(a) {
+        m.link(label, Some(url));
+    }
     m
+}
+
+/// The region's code for a display name such as `EU - Ireland`; an unknown name as it is.
+fn region_from_display(region: String) -> String {
+    match super::alarm_links::region_code(&region) {
+        Some(code) => code.to_owned(),
+        None => region,
+    }
 }
 
 /// A link to the alarm in the CloudWatch console of the alarm's own partition.

@@ -18,6 +18,7 @@ use crate::card::Card;
 use crate::parse::ParseError;
 use shared::Obj;
 
+pub mod alarm_links;
 pub(crate) mod shared;
 
 /// Declares each source's module and lists it in [`REGISTRY`], in the order they are asked.

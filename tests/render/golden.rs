@@ -150,3 +150,23 @@ fn unicode_names_render_intact() {
     let header = payload["blocks"][0]["text"]["text"].as_str().unwrap();
     assert!(header.contains("本番-API-レイテンシ高"), "{header}");
 }
+
+/// Every event file seeds the fuzzer (`bash fuzz/seed.sh`), so it starts from each shape the
+/// sources know.
+#[test]
+fn every_event_file_seeds_the_fuzzer() {
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/parse_render");
+    let seeds: std::collections::HashSet<Vec<u8>> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    let missing: Vec<_> = event_files()
+        .into_iter()
+        .filter(|path| !seeds.contains(&std::fs::read(path).unwrap()))
+        .map(|path| path.display().to_string())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in the fuzz corpus (run bash fuzz/seed.sh): {missing:?}"
+    );
+}

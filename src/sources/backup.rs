@@ -4,7 +4,7 @@
 use super::shared::*;
 use super::{Body, Event, SnsMessage, Source, Notice};
 use crate::card::{Card, Severity};
-use crate::mrkdwn::escape;
+use crate::mrkdwn::{escape, escape_within};
 use crate::parse::ParseError;
 
 pub const SOURCE: Source = Source {
@@ -115,6 +115,15 @@ fn backup_from_text(subject: Option<&str>, text: &str) -> Option<BackupJob> {
     })
 }
 
+impl BackupJob {
+    /// The resource's own name: the last part of its ARN.
+    pub fn resource_name(&self) -> Option<&str> {
+        let arn = self.resource_arn.as_deref()?;
+        let resource = parse_arn(arn).map_or(arn, |a| a.resource);
+        resource.rsplit(['/', ':']).next().filter(|r| !r.is_empty())
+    }
+}
+
 impl Notice for BackupJob {
     fn card(&self) -> Card {
         card(self)
@@ -128,17 +137,25 @@ impl Notice for BackupJob {
 /// The job as a card: state, job, vault, resource, and a link to the jobs.
 pub fn card(b: &BackupJob) -> Card {
     let state = b.state.as_deref().unwrap_or("UNKNOWN").to_ascii_uppercase();
-    let (emoji, severity) = match state.as_str() {
-        "COMPLETED" => ("✅", Severity::Ok),
-        "FAILED" | "ABORTED" | "EXPIRED" | "PARTIAL" => ("🔴", Severity::Error),
-        _ => ("💾", Severity::Info),
+    let severity = match state.as_str() {
+        "COMPLETED" => Severity::Ok,
+        "FAILED" | "ABORTED" | "EXPIRED" | "PARTIAL" => Severity::Error,
+        _ => Severity::Info,
     };
     let kind = b.job_kind.as_deref().unwrap_or("Backup job");
-    let fallback = format!("AWS Backup: {} {}", escape(kind), escape(&state));
+    let mut headline = format!("AWS Backup: {} {}", escape(kind), escape(&state));
+    if let Some(resource) = b.resource_name() {
+        headline.push_str(&format!(" for {}", escape(resource)));
+    }
+    if severity == Severity::Error {
+        if let Some(message) = &b.status_message {
+            headline.push_str(&format!(": {}", escape_within(message, 200)));
+        }
+    }
     let mut m = Card::new(
-        emoji,
+        severity.emoji("💾"),
         format!("AWS Backup: {kind} {state}"),
-        fallback,
+        headline,
         severity,
     );
     m.titled("Message", b.status_message.as_deref());

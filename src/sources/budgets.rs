@@ -69,7 +69,7 @@ impl Notice for BudgetAlert {
 pub fn card(b: &BudgetAlert) -> Card {
     let subject = b.subject.as_deref().unwrap_or("AWS Budgets alert");
     let mut m = Card::new(
-        "💰",
+        Severity::Warning.emoji("💰"),
         subject.to_owned(),
         escape_within(subject, 200),
         Severity::Warning,

@@ -66,6 +66,22 @@ fn read(d: &Obj, event: &Event) -> HealthEvent {
     }
 }
 
+impl HealthEvent {
+    /// The event type in words: `AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED` is "Instance
+    /// retirement scheduled" (the `AWS_<SERVICE>_` prefix goes).
+    pub fn what(&self) -> String {
+        let code = self.event_type_code.as_deref().unwrap_or("event");
+        let service = self.service.as_deref().unwrap_or_default();
+        let short = code
+            .strip_prefix("AWS_")
+            .and_then(|rest| rest.strip_prefix(service))
+            .and_then(|rest| rest.strip_prefix('_'))
+            .filter(|rest| !rest.is_empty())
+            .unwrap_or(code);
+        humanise(short)
+    }
+}
+
 impl Notice for HealthEvent {
     fn card(&self) -> Card {
         card(self)
@@ -78,18 +94,29 @@ impl Notice for HealthEvent {
 
 /// The event as a card: what, when, where, and a link to AWS Health.
 pub fn card(h: &HealthEvent) -> Card {
+    let closed = h.status.as_deref() == Some("closed");
     let (severity, grey) = match h.category.as_deref() {
+        Some("issue") if closed => (Severity::Ok, false),
         Some("issue") => (Severity::Warning, false),
         Some("scheduledChange") => (Severity::Info, false),
         _ => (Severity::Info, true),
     };
     let code_text = h.event_type_code.as_deref().unwrap_or("event");
     let service = h.service.as_deref().unwrap_or("AWS");
-    let fallback = format!("AWS Health: {} {}", escape(service), escape(code_text));
+    let mut headline = format!("AWS Health {}: {}", escape(service), escape(&h.what()));
+    if let Some(first) = h.affected_entities.first() {
+        headline.push_str(&format!(" for {}", escape(first)));
+        if h.affected_entities.len() > 1 {
+            headline.push_str(&format!(" and {} more", h.affected_entities.len() - 1));
+        }
+    }
+    if closed {
+        headline.push_str(" (resolved)");
+    }
     let mut m = Card::new(
-        "🩺",
+        severity.emoji("🩺"),
         format!("AWS Health: {service} {code_text}"),
-        fallback,
+        headline,
         severity,
     );
     if grey {

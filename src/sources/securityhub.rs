@@ -101,7 +101,7 @@ pub fn card(s: &SecurityHubFinding) -> Card {
     let title = s.title.as_deref().unwrap_or("finding");
     let fallback = format!("Security Hub {label}: {}", escape_within(title, 200));
     let mut m = Card::new(
-        "🔐",
+        severity.emoji("🔐"),
         format!("Security Hub {label}: {title}"),
         fallback,
         severity,

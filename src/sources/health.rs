@@ -109,6 +109,8 @@ pub fn card(h: &HealthEvent) -> Card {
         if h.affected_entities.len() > 1 {
             headline.push_str(&format!(" and {} more", h.affected_entities.len() - 1));
         }
+    } else if let Some(region) = &h.region {
+        headline.push_str(&format!(" in {}", escape(region)));
     }
     if closed {
         headline.push_str(" (resolved)");

@@ -91,7 +91,11 @@ pub fn payload(card: &Card, mention: Option<&str>) -> Payload {
             }
         }
     }
-    let header = format!("{} {}", card.emoji, card.title);
+    let header = if card.emoji.is_empty() {
+        card.title.clone()
+    } else {
+        format!("{} {}", card.emoji, card.title)
+    };
     let mut top = vec![Block::Header {
         text: Text::plain(truncate(&header, limits::HEADER_TEXT)),
     }];

@@ -6,10 +6,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::blocks::Payload;
 use crate::config::Config;
 use crate::handler::Notifier;
-use crate::parse::parse_event_bytes;
-use crate::render::{describe, render, render_payload, RenderOptions};
+use crate::handler::Response;
+use crate::model::Notification;
+use crate::parse::{parse_delivery, Delivery};
+use crate::render::{describe, render_payload, RenderOptions};
 use crate::secret::{parse_secret, Call, SecretError, SecretSource, SlackSecret};
 use crate::slack::{check_webhook, error_chain, Answer, SlackClient};
 
@@ -123,11 +126,60 @@ fn read_input(path: &str) -> Result<Vec<u8>, String> {
 
 /// Renders every notification in the event, or names the first bad record.
 pub fn render_event(bytes: &[u8], options: &RenderOptions) -> Result<Vec<Value>, String> {
-    let records = parse_event_bytes(bytes).map_err(|e| e.to_string())?;
-    records
+    render_event_with(bytes, options, crate::digest::DEFAULT_THRESHOLD)
+}
+
+/// [`render_event`] with a digest threshold: an SQS batch is shown as the messages it would
+/// be posted as, digests included.
+pub fn render_event_with(
+    bytes: &[u8],
+    options: &RenderOptions,
+    digest_threshold: usize,
+) -> Result<Vec<Value>, String> {
+    let payloads = planned(bytes, options, digest_threshold, |_| true)?;
+    Ok(payloads
         .into_iter()
-        .map(|r| r.map(|n| render(&n, options)).map_err(|e| e.to_string()))
-        .collect()
+        .map(|p| serde_json::to_value(p).unwrap_or_default())
+        .collect())
+}
+
+/// The payloads an event becomes: one per notification, or for an SQS batch, what
+/// [`crate::digest::plan`] makes of it. Notifications `keep` refuses are left out. A
+/// record that is not a notification is an error.
+fn planned(
+    bytes: &[u8],
+    options: &RenderOptions,
+    digest_threshold: usize,
+    mut keep: impl FnMut(&Notification) -> bool,
+) -> Result<Vec<Payload>, String> {
+    match parse_delivery(bytes).map_err(|e| e.to_string())? {
+        Delivery::Direct(records) => {
+            let mut out = Vec::new();
+            for record in records {
+                let notification = record.map_err(|e| e.to_string())?;
+                if keep(&notification) {
+                    out.push(render_payload(&notification, options));
+                }
+            }
+            Ok(out)
+        }
+        Delivery::Queue(records) => {
+            let mut batch = Vec::new();
+            for record in records {
+                let notification = record
+                    .notification
+                    .map_err(|e| format!("record {}: {e}", record.message_id))?;
+                if keep(&notification) {
+                    batch.push(notification);
+                }
+            }
+            let refs: Vec<&Notification> = batch.iter().collect();
+            Ok(crate::digest::plan(&refs, options, digest_threshold)
+                .into_iter()
+                .map(|o| o.payload)
+                .collect())
+        }
+    }
 }
 
 fn print_json(value: &Value) {
@@ -161,7 +213,7 @@ pub fn main(args: &[String]) -> ExitCode {
                 let options = RenderOptions {
                     mention: config.mention,
                 };
-                render_event(&read_input(&event)?, &options)
+                render_event_with(&read_input(&event)?, &options, config.digest_threshold)
             })
             .map(|payloads| print_json(&Value::Array(payloads))),
         Command::Send(args) => with_runtime(send(args)),
@@ -257,30 +309,41 @@ async fn send(args: SendArgs) -> Result<(), String> {
             .slack
             .check(&secret.webhook)
             .map_err(|e| e.to_string())?;
-        let records = parse_event_bytes(&bytes).map_err(|e| e.to_string())?;
-        let mut payloads = Vec::new();
-        for (index, record) in records.into_iter().enumerate() {
-            let notification = record.map_err(|e| e.to_string())?;
-            if let Some(why) = notifier.filtered_out(&notification) {
+        let keep = |notification: &Notification| match notifier.filtered_out(notification) {
+            Some(why) => {
                 let (kind, name) = describe(&notification.body);
-                eprintln!(
-                    "record {index}: {kind} {name}: filtered out ({why}); would not be posted"
-                );
-                continue;
+                eprintln!("{kind} {name}: filtered out ({why}); would not be posted");
+                false
             }
-            let mut payload = render_payload(&notification, &notifier.render_options);
+            None => true,
+        };
+        let payloads: Vec<Value> = planned(
+            &bytes,
+            &notifier.render_options,
+            notifier.digest_threshold,
+            keep,
+        )?
+        .into_iter()
+        .map(|mut payload| {
             payload.channel.clone_from(&secret.channel);
-            payloads.push(serde_json::to_value(payload).unwrap_or_default());
-        }
+            serde_json::to_value(payload).unwrap_or_default()
+        })
+        .collect();
         print_json(&Value::Array(payloads));
         return Ok(());
     }
-    let outcome = notifier
+    let response = notifier
         .handle(&bytes, &call)
         .await
         .map_err(|e| e.to_string())?;
-    print_json(&serde_json::to_value(outcome).unwrap_or_default());
-    Ok(())
+    print_json(&serde_json::to_value(&response).unwrap_or_default());
+    match response {
+        Response::Queue(batch) if !batch.batch_item_failures.is_empty() => Err(format!(
+            "{} records not delivered",
+            batch.batch_item_failures.len()
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Slack's answers to an empty message, read as the webhook's health.

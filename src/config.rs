@@ -11,6 +11,8 @@ pub const DEFAULT_WEBHOOK_HOSTS: &str = "hooks.slack.com,hooks.slack-gov.com";
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 4;
 pub const DEFAULT_RECENT_IDS: usize = 1024;
+/// Slack accepts about one message per second per webhook.
+pub const DEFAULT_MIN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Why the environment could not be turned into a [`Config`].
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -48,6 +50,11 @@ pub struct Config {
     pub mention: Option<String>,
     /// `SSL_CERT_FILE`: CA certificates trusted besides the built-in roots.
     pub extra_ca_file: Option<std::path::PathBuf>,
+    /// `DIGEST_THRESHOLD`: in a queue batch, up to this many alarms (and as many other
+    /// notifications) are posted one each; more become a digest.
+    pub digest_threshold: usize,
+    /// `SLACK_MIN_INTERVAL_SECONDS`: the least time between two posts of a queue batch.
+    pub min_interval: Duration,
 }
 
 /// Which alarm notifications are posted.
@@ -192,6 +199,30 @@ impl Config {
         if attempt_timeout.is_zero() {
             return Err(invalid("SLACK_TIMEOUT_SECONDS", "must be above zero"));
         }
+        let digest_threshold = match get("DIGEST_THRESHOLD") {
+            None => crate::digest::DEFAULT_THRESHOLD,
+            Some(raw) => raw
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= 100)
+                .ok_or_else(|| {
+                    invalid(
+                        "DIGEST_THRESHOLD",
+                        format!("expected 0 to 100, got {raw:?}"),
+                    )
+                })?,
+        };
+        let min_interval = get("SLACK_MIN_INTERVAL_SECONDS")
+            .map(|raw| seconds("SLACK_MIN_INTERVAL_SECONDS", &raw))
+            .transpose()?
+            .unwrap_or(DEFAULT_MIN_INTERVAL);
+        if min_interval > Duration::from_secs(60) {
+            return Err(invalid(
+                "SLACK_MIN_INTERVAL_SECONDS",
+                "must be 60 seconds or less",
+            ));
+        }
         Ok(Self {
             secret_id: get("SecretId").map(|s| s.trim().to_owned()),
             secret_stage: get("SECRET_VERSION_STAGE").unwrap_or_else(|| DEFAULT_STAGE.into()),
@@ -213,6 +244,8 @@ impl Config {
             },
             mention: get("ALARM_MENTION").map(|m| mention(&m)).transpose()?,
             extra_ca_file: get("SSL_CERT_FILE").map(std::path::PathBuf::from),
+            digest_threshold,
+            min_interval,
         })
     }
 
@@ -247,6 +280,8 @@ mod tests {
             vec!["hooks.slack.com", "hooks.slack-gov.com"]
         );
         assert_eq!(c.filter, Filter::default());
+        assert_eq!(c.digest_threshold, 3);
+        assert_eq!(c.min_interval, Duration::from_secs(1));
         assert_eq!(c.require_secret_id(), Err(ConfigError::Missing("SecretId")));
     }
 
@@ -261,6 +296,10 @@ mod tests {
             ("ALARM_MENTION", "@here"),
             ("ALARM_MENTION", "<@U1> <!channel>"),
             ("SLACK_WEBHOOK_HOSTS", " , "),
+            ("DIGEST_THRESHOLD", "-1"),
+            ("DIGEST_THRESHOLD", "101"),
+            ("SLACK_MIN_INTERVAL_SECONDS", "61"),
+            ("SLACK_MIN_INTERVAL_SECONDS", "fast"),
         ] {
             let err = config(&[(k, v)]).unwrap_err();
             assert!(err.to_string().starts_with(k), "{k}={v}: {err}");

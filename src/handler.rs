@@ -1,13 +1,17 @@
 //! Orchestration: parse → filter → secret → render → post, for every record of an event.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
+use std::time::Duration;
 
+use aws_lambda_events::sqs::SqsBatchResponse;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::digest;
 use crate::model::{Body, Notification};
-use crate::parse::{parse_event_bytes, ParseError};
+use crate::parse::{parse_delivery, Delivery, ParseError, Parsed};
+use crate::queue::QueueRecord;
 use crate::render::{describe, render_payload, Payload, RenderOptions};
 use crate::secret::{Call, SecretError, SecretSource, SlackSecret};
 use crate::slack::{SlackClient, SlackError};
@@ -70,6 +74,15 @@ pub struct Outcome {
     pub duplicates: usize,
 }
 
+/// What an invocation answers: an outcome for direct deliveries, a partial batch response
+/// naming the records that were not delivered for a queue batch.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Response {
+    Direct(Outcome),
+    Queue(SqsBatchResponse),
+}
+
 /// A bounded record of recently delivered notification ids.
 pub struct RecentIds {
     capacity: usize,
@@ -116,6 +129,8 @@ pub struct Notifier {
     pub render_options: RenderOptions,
     pub secrets: SecretSource,
     pub slack: SlackClient,
+    pub digest_threshold: usize,
+    pub min_interval: Duration,
     recent: Mutex<RecentIds>,
 }
 
@@ -128,6 +143,8 @@ impl Notifier {
             },
             secrets,
             slack,
+            digest_threshold: config.digest_threshold,
+            min_interval: config.min_interval,
             recent: Mutex::new(RecentIds::new(crate::config::DEFAULT_RECENT_IDS)),
         }
     }
@@ -144,9 +161,24 @@ impl Notifier {
         }
     }
 
-    /// Handles one event. Every record is attempted; any failure fails the invocation.
-    pub async fn handle(&self, event: &[u8], call: &Call<'_>) -> Result<Outcome, HandlerError> {
-        let records = parse_event_bytes(event).map_err(HandlerError::MalformedEvent)?;
+    /// Handles one event: a queue batch answers with the records not delivered; any other
+    /// delivery fails as a whole if one notification was not delivered.
+    pub async fn handle(&self, event: &[u8], call: &Call<'_>) -> Result<Response, HandlerError> {
+        match parse_delivery(event).map_err(HandlerError::MalformedEvent)? {
+            Delivery::Direct(records) => self
+                .handle_direct(records, call)
+                .await
+                .map(Response::Direct),
+            Delivery::Queue(records) => Ok(Response::Queue(self.handle_queue(records, call).await)),
+        }
+    }
+
+    /// Every record is attempted, one message each; any failure fails the invocation.
+    async fn handle_direct(
+        &self,
+        records: Parsed,
+        call: &Call<'_>,
+    ) -> Result<Outcome, HandlerError> {
         let total = records.len();
         let mut outcome = Outcome::default();
         let mut failures: Vec<RecordError> = Vec::new();
@@ -199,14 +231,123 @@ impl Notifier {
         }
     }
 
-    /// Posts one notification; on a dead webhook, re-reads the secret once and tries the new URL.
+    /// A queue batch: malformed, filtered and redelivered records set aside, the rest planned
+    /// as messages ([`digest::plan`]) and posted at the webhook's pace. Answers with exactly
+    /// the records whose notification Slack did not accept.
+    async fn handle_queue(&self, records: Vec<QueueRecord>, call: &Call<'_>) -> SqsBatchResponse {
+        let total = records.len();
+        let mut failed: Vec<String> = Vec::new();
+        let mut batch: Vec<Notification> = Vec::new();
+        // For each notification in `batch`, every record that carries it (SQS delivers at
+        // least once, so a batch may hold the same message twice).
+        let mut carriers: Vec<Vec<String>> = Vec::new();
+        let mut by_id: HashMap<String, usize> = HashMap::new();
+        let (mut filtered, mut duplicates) = (0, 0);
+        for record in records {
+            let QueueRecord {
+                message_id,
+                notification,
+            } = record;
+            let notification = match notification {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(message_id = %message_id, error = %e, "record is not a notification; reported as failed");
+                    failed.push(message_id);
+                    continue;
+                }
+            };
+            let (kind, name) = describe(&notification.body);
+            if let Some(why) = self.filtered_out(&notification) {
+                tracing::info!(message_id = %message_id, kind, name = %name, reason = why, "filtered out; not posted");
+                filtered += 1;
+                continue;
+            }
+            if let Some(id) = notification.id.as_deref() {
+                if self.recent().contains(id) {
+                    tracing::info!(message_id = %message_id, kind, name = %name, id, "already delivered; skipping redelivery");
+                    duplicates += 1;
+                    continue;
+                }
+                if let Some(&at) = by_id.get(id) {
+                    carriers[at].push(message_id);
+                    duplicates += 1;
+                    continue;
+                }
+                by_id.insert(id.to_owned(), batch.len());
+            }
+            batch.push(notification);
+            carriers.push(vec![message_id]);
+        }
+        let refs: Vec<&Notification> = batch.iter().collect();
+        let plan = digest::plan(&refs, &self.render_options, self.digest_threshold);
+        let messages = plan.len();
+        let mut posted = 0;
+        let mut out_of_time = false;
+        for outgoing in plan {
+            let result = if out_of_time {
+                Err(None)
+            } else if !self.slack.pace(self.min_interval, call.deadline).await {
+                out_of_time = true;
+                tracing::error!(
+                    "no time left before the deadline; the rest of the batch is reported as failed"
+                );
+                Err(None)
+            } else {
+                self.post(outgoing.payload, call).await.map_err(Some)
+            };
+            match result {
+                Ok(attempts) => {
+                    posted += 1;
+                    tracing::info!(
+                        notifications = outgoing.members.len(),
+                        attempts,
+                        "posted to Slack"
+                    );
+                    let mut recent = self.recent();
+                    for &m in &outgoing.members {
+                        if let Some(id) = &batch[m].id {
+                            recent.insert(id.clone());
+                        }
+                    }
+                }
+                Err(error) => {
+                    if let Some(e) = error {
+                        tracing::error!(notifications = outgoing.members.len(), error_type = e.error_type(), error = %e, "not delivered");
+                    }
+                    for &m in &outgoing.members {
+                        failed.extend(carriers[m].iter().cloned());
+                    }
+                }
+            }
+        }
+        tracing::info!(
+            records = total,
+            notifications = batch.len(),
+            messages,
+            posted,
+            filtered,
+            duplicates,
+            failed = failed.len(),
+            "queue batch handled"
+        );
+        let mut response = SqsBatchResponse::default();
+        response.set_failures(failed);
+        response
+    }
+
+    /// Posts one notification as its own message.
     async fn deliver(
         &self,
         notification: &Notification,
         call: &Call<'_>,
     ) -> Result<u32, RecordError> {
+        self.post(render_payload(notification, &self.render_options), call)
+            .await
+    }
+
+    /// Posts one message; on a dead webhook, re-reads the secret once and tries the new URL.
+    async fn post(&self, mut payload: Payload, call: &Call<'_>) -> Result<u32, RecordError> {
         let deadline = call.deadline;
-        let mut payload = render_payload(notification, &self.render_options);
         let secret = self.secrets.get(call).await?;
         let body = body_for(&mut payload, &secret);
         match self.slack.post(&secret.webhook, &body, deadline).await {

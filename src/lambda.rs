@@ -9,7 +9,7 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 
 use crate::config::{Config, ConfigError};
-use crate::handler::{HandlerError, Notifier, Outcome};
+use crate::handler::{HandlerError, Notifier, Response};
 use crate::http::HttpSetupError;
 use crate::secret::{Call, SecretSource, SecretStore};
 use crate::slack::SlackClient;
@@ -106,7 +106,7 @@ fn diagnostic(error: &HandlerError) -> Diagnostic {
 async fn handle(
     notifier: &Notifier,
     event: LambdaEvent<Box<RawValue>>,
-) -> Result<Outcome, Diagnostic> {
+) -> Result<Response, Diagnostic> {
     let call = Call {
         deadline: deadline_from_ms(event.context.deadline),
         trace_id: event.context.xray_trace_id.as_deref(),

@@ -1,13 +1,15 @@
 //! Event bytes → notifications: the envelopes. Pure: no I/O, no env.
 //!
-//! Three delivery shapes reach the function: SNS (`Records[].Sns`), a CloudWatch alarm's
-//! direct Lambda action (`alarmData`), and EventBridge (`detail-type`). Each is unwrapped
+//! Four delivery shapes reach the function: SNS (`Records[].Sns`), an SQS batch
+//! (`Records[].body`, see [`crate::queue`]), a CloudWatch alarm's direct Lambda action
+//! (`alarmData`), and EventBridge (`detail-type`). Each is unwrapped
 //! here, and what it carries goes to the [`crate::sources`] registry. Fields are read
 //! leniently: a missing or `null` optional field never fails an event.
 
 use serde_json::{Map, Value};
 
 use crate::model::{Body, Notification};
+use crate::queue::{self, QueueRecord};
 use crate::sources::shared::{obj_at, str_at, time_at, Obj};
 use crate::sources::{cloudwatch_alarm, text, Event, SnsMessage, REGISTRY};
 
@@ -20,7 +22,7 @@ pub enum ParseError {
     #[error("event is not valid JSON: {0}")]
     Json(String),
     /// The JSON is not any event shape this function handles.
-    #[error("unrecognised event: expected an SNS event (Records), a CloudWatch alarm action (alarmData) or an EventBridge event (detail-type); got {0}")]
+    #[error("unrecognised event: expected an SNS or SQS event (Records), a CloudWatch alarm action (alarmData) or an EventBridge event (detail-type); got {0}")]
     UnknownShape(String),
     /// An SNS event with an empty `Records` list.
     #[error("SNS event has no records")]
@@ -39,6 +41,31 @@ pub(crate) fn malformed(location: impl Into<String>, problem: impl Into<String>)
 
 /// One entry per record: a bad record does not hide the good ones.
 pub type Parsed = Vec<Result<Notification, ParseError>>;
+
+/// How an invocation's notifications arrived.
+#[derive(Debug)]
+pub enum Delivery {
+    /// A batch from an SQS queue: each record named by its message id, answered with a
+    /// partial batch response.
+    Queue(Vec<QueueRecord>),
+    /// SNS records, an alarm action or an EventBridge event: the invocation fails as a whole.
+    Direct(Parsed),
+}
+
+/// Parses raw event bytes, keeping an SQS batch's record ids.
+pub fn parse_delivery(bytes: &[u8]) -> Result<Delivery, ParseError> {
+    if let Some(parsed) = parse_plain_sns(bytes) {
+        return Ok(Delivery::Direct(parsed));
+    }
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| ParseError::Json(e.to_string()))?;
+    if let Some(Value::Array(records)) = value.get("Records") {
+        if queue::is_queue_batch(records) {
+            return queue::parse_queue_batch(records).map(Delivery::Queue);
+        }
+    }
+    parse_event(value).map(Delivery::Direct)
+}
 
 /// Parses raw event bytes.
 pub fn parse_event_bytes(bytes: &[u8]) -> Result<Parsed, ParseError> {
@@ -112,6 +139,10 @@ pub fn parse_event(value: Value) -> Result<Parsed, ParseError> {
         };
         if records.is_empty() {
             return Err(ParseError::NoRecords);
+        }
+        if queue::is_queue_batch(records) {
+            let batch = queue::parse_queue_batch(records)?;
+            return Ok(batch.into_iter().map(|r| r.notification).collect());
         }
         return Ok(records
             .iter()

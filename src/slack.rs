@@ -153,6 +153,8 @@ pub struct SlackClient {
     max_attempts: u32,
     /// Set by a 429: no post goes out before this instant.
     paused_until: Mutex<Option<Instant>>,
+    /// The slot the last paced post took (see [`SlackClient::pace`]).
+    last_slot: Mutex<Option<Instant>>,
     /// The last webhook that passed [`check_webhook`], so warm posts don't parse it again.
     checked: Mutex<Option<(WebhookUrl, reqwest::Url)>>,
 }
@@ -216,6 +218,7 @@ impl SlackClient {
             attempt_timeout,
             max_attempts: max_attempts.max(1),
             paused_until: Mutex::new(None),
+            last_slot: Mutex::new(None),
             checked: Mutex::new(None),
         }
     }
@@ -247,6 +250,24 @@ impl SlackClient {
 
     fn paused_until(&self) -> Option<Instant> {
         *self.paused_until.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits for the next free slot, `interval` after the last paced post of this process,
+    /// so concurrent invocations together never post faster than the webhook accepts.
+    /// `false` when the slot would come too late for `deadline`; no slot is taken then.
+    pub async fn pace(&self, interval: Duration, deadline: Instant) -> bool {
+        let slot = {
+            let mut last = self.last_slot.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            let slot = last.map_or(now, |l| (l + interval).max(now));
+            if slot + MIN_ATTEMPT > deadline {
+                return false;
+            }
+            *last = Some(slot);
+            slot
+        };
+        tokio::time::sleep_until(slot.into()).await;
+        true
     }
 
     /// Posts `body` (JSON) until Slack answers 200 `ok`, a permanent error, or the deadline is near.

@@ -67,13 +67,11 @@ fn render_prints_one_payload_per_notification() {
     };
     for dir in ["events", "tests/fixtures"] {
         // Fixtures may sit in a folder of their source's: tests/fixtures/<source>/.
-        let files = entries(&root.join(dir)).into_iter().flat_map(|p| {
-            if p.is_dir() {
-                entries(&p)
-            } else {
-                vec![p]
-            }
-        });
+        // Only the events: a source's folder also holds its expected.txt.
+        let files = entries(&root.join(dir))
+            .into_iter()
+            .flat_map(|p| if p.is_dir() { entries(&p) } else { vec![p] })
+            .filter(|p| p.extension().is_some_and(|e| e == "json"));
         for path in files {
             let event: Value =
                 serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();

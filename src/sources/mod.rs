@@ -45,6 +45,7 @@ registry![
     cloudformation,
     config_rules,
     acm,
+    codedeploy,
     eventbridge_generic,
     text,
 ];

@@ -46,6 +46,7 @@ registry![
     config_rules,
     acm,
     codedeploy,
+    ec2,
     eventbridge_generic,
     text,
 ];

@@ -117,7 +117,7 @@ fn other_aws_sources_get_their_own_layouts() {
         ),
         (
             "tests/fixtures/ec2/instance-pending.json",
-            "EC2 Instance State-change Notification",
+            "EC2 instance i-0a1b2c3d4e5f67890 stopped",
         ),
     ] {
         let payload = &render_file(&root.join(file))[0];

@@ -47,6 +47,7 @@ registry![
     acm,
     codedeploy,
     ec2,
+    autoscaling,
     eventbridge_generic,
     text,
 ];

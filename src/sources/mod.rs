@@ -48,6 +48,7 @@ registry![
     codedeploy,
     ec2,
     autoscaling,
+    batch,
     eventbridge_generic,
     text,
 ];

@@ -1,10 +1,11 @@
 //! CloudFormation stack and resource status changes, and stack drift detection
-//! (`aws.cloudformation`).
+//! (`aws.cloudformation`), and the `Key='value'` notifications CloudFormation publishes to a
+//! stack's own notification topics.
 
 use chrono::{DateTime, Utc};
 
 use super::shared::*;
-use super::{Body, Event, Source, Notice};
+use super::{Body, Event, Notice, SnsMessage, Source};
 use crate::card::{Card, Severity};
 use crate::mrkdwn::{escape, escape_within};
 use crate::parse::ParseError;
@@ -12,7 +13,7 @@ use crate::parse::ParseError;
 pub const SOURCE: Source = Source {
     name: "cloudformation",
     event: Some(from_event),
-    sns: None,
+    sns: Some(from_sns),
     last_resort: false,
 };
 
@@ -25,6 +26,97 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     };
     (event.source == "aws.cloudformation")
         .then(|| Ok(Body::new(read(kind, detail, event))))
+}
+
+/// A stack notification (`StackId='…'`, `ResourceStatus='…'` lines): text only, and only
+/// when it names a status and a stack.
+fn from_sns(message: &SnsMessage) -> Option<Body> {
+    if message.is_document() {
+        return None;
+    }
+    let fields = quoted_fields(message.text);
+    let has = |key: &str| field(&fields, key).is_some();
+    (has("ResourceStatus") && (has("StackId") || has("StackName")))
+        .then(|| Body::new(read_sns(&fields)))
+}
+
+/// The `Key='value'` pairs of a stack notification, in order. A value may run over several
+/// lines (a JSON `ResourceProperties`): a line that starts with another `Key='` ends it.
+fn quoted_fields(text: &str) -> Vec<(&str, String)> {
+    fn starts_field(line: &str) -> Option<(&str, &str)> {
+        let (key, rest) = line.split_once("='")?;
+        let plausible = key.len() <= 40
+            && key.starts_with(|c: char| c.is_ascii_alphabetic())
+            && key.chars().all(|c| c.is_ascii_alphanumeric());
+        plausible.then_some((key, rest))
+    }
+    let mut fields: Vec<(&str, String)> = Vec::new();
+    for line in text.lines() {
+        match (starts_field(line), fields.last_mut()) {
+            (Some((key, rest)), _) => fields.push((key, rest.to_owned())),
+            (None, Some((_, value))) => {
+                value.push('\n');
+                value.push_str(line);
+            }
+            (None, None) => {}
+        }
+    }
+    for (_, value) in &mut fields {
+        let trimmed = value.trim_end();
+        let unquoted = trimmed.strip_suffix('\'').unwrap_or(trimmed);
+        *value = unquoted.to_owned();
+    }
+    fields
+}
+
+/// A field's value; CloudFormation writes `''` or `'null'` for none.
+fn field<'a>(fields: &'a [(&str, String)], key: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty() && *v != "null")
+}
+
+/// How many `path: value` lines of a resource's properties a card shows.
+const MAX_PROPERTY_LINES: usize = 6;
+
+fn read_sns(fields: &[(&str, String)]) -> StackChange {
+    let get = |key: &str| field(fields, key).map(str::to_owned);
+    let stack_id = get("StackId").or_else(|| get("StackName"));
+    let arn = stack_id.as_deref().and_then(parse_arn);
+    let stack_level = get("ResourceType").as_deref() == Some("AWS::CloudFormation::Stack")
+        && match (get("LogicalResourceId"), get("StackName")) {
+            (Some(resource), Some(stack)) => resource == stack,
+            (None, _) => true,
+            (Some(_), None) => get("PhysicalResourceId") == get("StackId"),
+        };
+    let properties = field(fields, "ResourceProperties").map(|raw| {
+        match serde_json::from_str::<serde_json::Value>(raw) {
+            Ok(value) => path_value_lines(&value, MAX_PROPERTY_LINES).join("\n"),
+            Err(_) => raw.replace("\\n", "\n"),
+        }
+    });
+    StackChange {
+        kind: if stack_level {
+            ChangeKind::Stack
+        } else {
+            ChangeKind::Resource
+        },
+        status: get("ResourceStatus"),
+        // Some reasons carry `\n` written out.
+        status_reason: get("ResourceStatusReason").map(|r| r.replace("\\n", "\n").trim().to_owned()),
+        logical_resource_id: get("LogicalResourceId").filter(|_| !stack_level),
+        physical_resource_id: get("PhysicalResourceId").filter(|_| !stack_level),
+        resource_type: get("ResourceType").filter(|_| !stack_level),
+        properties: properties.filter(|p| !p.trim().is_empty()),
+        principal: get("PrincipalId"),
+        account: get("Namespace").or_else(|| arn.as_ref().and_then(|a| non_empty(a.account))),
+        region: arn.as_ref().and_then(|a| non_empty(a.region)),
+        time: get("Timestamp").as_deref().and_then(parse_time),
+        stack_id,
+        ..StackChange::default()
+    }
 }
 
 /// What changed: the stack, one of its resources, or its drift detection.
@@ -49,6 +141,10 @@ pub struct StackChange {
     pub logical_resource_id: Option<String>,
     pub physical_resource_id: Option<String>,
     pub resource_type: Option<String>,
+    /// Stack notifications only: the resource's properties as `path: value` lines.
+    pub properties: Option<String>,
+    /// Stack notifications only: who started the operation.
+    pub principal: Option<String>,
     /// Drift only: the state of the detection itself.
     pub detection_status: Option<String>,
     /// Drift only; CloudFormation writes -1 while detection runs, read here as none.
@@ -94,6 +190,8 @@ fn read(kind: ChangeKind, d: &Obj, event: &Event) -> StackChange {
         logical_resource_id: str_at(d, "logical-resource-id"),
         physical_resource_id: str_at(d, "physical-resource-id"),
         resource_type: str_at(d, "resource-type"),
+        properties: None,
+        principal: None,
         detection_status: from_status("detection-status"),
         drifted_resources: obj_at(d, "drift-detection-details")
             .and_then(|x| uint_at(x, "drifted-stack-resource-count")),
@@ -188,7 +286,9 @@ pub fn card(c: &StackChange) -> Card {
         headline.push_str(&format!(" ({n} resource{s})"));
     }
     if let Some(reason) = &c.status_reason {
-        headline.push_str(&format!(": {}", escape_within(reason, 200)));
+        // One line: a reason may run over several.
+        let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
+        headline.push_str(&format!(": {}", escape_within(&reason, 200)));
     }
     let mut m = Card::new(emoji, title, headline, severity);
     m.titled("Reason", c.status_reason.as_deref());
@@ -211,10 +311,12 @@ pub fn card(c: &StackChange) -> Card {
                 .filter(|_| c.kind == ChangeKind::Drift)
                 .map(|n| n.to_string()),
         ),
+        ("Started by", c.principal.as_deref().map(code)),
         ("Account", c.account.as_deref().map(escape)),
         ("Region", c.region.as_deref().map(escape)),
         ("When", when(c.time)),
     ]);
+    m.titled("Resource properties", c.properties.as_deref());
     let page = match c.kind {
         ChangeKind::Drift => "drifts",
         _ => "events",
@@ -325,5 +427,71 @@ mod tests {
         assert_eq!(c.stack_name(), Some("orders-api"));
         c.stack_id = None;
         assert_eq!(c.stack_name(), None);
+    }
+
+    fn sns(text: &str) -> Option<StackChange> {
+        let message = SnsMessage::new(None, text, None);
+        from_sns(&message)?;
+        Some(read_sns(&quoted_fields(text)))
+    }
+
+    #[test]
+    fn a_stack_notification_reads_its_quoted_lines() {
+        let text = "StackId='arn:aws:cloudformation:us-east-1:123456789012:stack/orders-api/1'\n\
+            Timestamp='2026-11-20T14:02:51.377Z'\nLogicalResourceId='Queue'\n\
+            ResourceProperties='{\n  \"QueueName\": \"it's\",\n  \"Tags\": [1, 2]\n}'\n\
+            ResourceStatus='CREATE_FAILED'\nResourceStatusReason='line one\\nline two'\n\
+            ResourceType='AWS::SQS::Queue'\nStackName='orders-api'\n";
+        let c = sns(text).unwrap();
+        assert_eq!(c.kind, ChangeKind::Resource);
+        assert_eq!(c.stack_name(), Some("orders-api"));
+        assert_eq!(c.logical_resource_id.as_deref(), Some("Queue"));
+        assert_eq!(c.status_reason.as_deref(), Some("line one\nline two"));
+        assert_eq!(
+            c.properties.as_deref(),
+            Some("QueueName: it's\nTags[0]: 1\nTags[1]: 2")
+        );
+        assert_eq!(c.region.as_deref(), Some("us-east-1"));
+        assert_eq!(c.account.as_deref(), Some("123456789012"));
+        assert!(c.time.is_some());
+        let card = card(&c);
+        assert_eq!(card.severity, Severity::Error);
+        assert_eq!(
+            card.headline,
+            "CloudFormation orders-api: Queue (AWS::SQS::Queue) CREATE_FAILED: line one line two"
+        );
+    }
+
+    #[test]
+    fn a_stack_level_notification_is_about_the_stack() {
+        let text = "StackName='web'\nLogicalResourceId='web'\nResourceType='AWS::CloudFormation::Stack'\n\
+            ResourceStatus='UPDATE_COMPLETE'\nResourceStatusReason=''\nResourceProperties='null'\n";
+        let c = sns(text).unwrap();
+        assert_eq!(c.kind, ChangeKind::Stack);
+        assert_eq!((c.status_reason.clone(), c.properties.clone()), (None, None));
+        let card = card(&c);
+        assert_eq!(card.headline, "CloudFormation web UPDATE_COMPLETE");
+        assert_eq!(card.severity, Severity::Ok);
+        // A nested stack is a resource of its parent.
+        let nested = text.replace("LogicalResourceId='web'", "LogicalResourceId='Network'");
+        assert_eq!(sns(&nested).unwrap().kind, ChangeKind::Resource);
+    }
+
+    #[test]
+    fn odd_stack_notifications_are_not_claimed_or_read_leniently() {
+        for text in [
+            "",
+            "hello",
+            "ResourceStatus='CREATE_FAILED'",
+            "StackName=''\nResourceStatus='x'",
+            "{\"StackId\":\"a\",\"ResourceStatus\":\"b\"}",
+        ] {
+            assert!(sns(text).is_none(), "{text:?}");
+        }
+        // No closing quote, junk lines, a properties value that is not JSON.
+        let c = sns("junk\nStackName='s\nResourceStatus='DELETE_FAILED'\nResourceProperties='{oops\n").unwrap();
+        assert_eq!(c.stack_name(), Some("s"));
+        assert_eq!(c.properties.as_deref(), Some("{oops"));
+        assert_eq!(card(&c).severity, Severity::Error);
     }
 }

@@ -219,10 +219,13 @@ pub fn parse_sns_message(
     topic_arn: Option<String>,
 ) -> Result<Body, ParseError> {
     let message = SnsMessage::new(subject, message, topic_arn);
+    // A minimal event may leave out `source` (a GuardDuty finding still names itself by its
+    // `detail-type`); a `detail-type` with neither `source` nor `detail` is just JSON.
     let carries_event = |message: &SnsMessage| {
-        message
-            .object()
-            .is_some_and(|obj| obj.contains_key("detail-type") && obj.contains_key("source"))
+        message.object().is_some_and(|obj| {
+            obj.get("detail-type").is_some_and(Value::is_string)
+                && (obj.contains_key("source") || obj.contains_key("detail"))
+        })
     };
     for source in REGISTRY {
         if source.last_resort && carries_event(&message) {
@@ -267,8 +270,8 @@ fn parse_alarm_action(obj: &Obj) -> Result<Notification, ParseError> {
 /// Parses an EventBridge event, delivered directly or inside an SNS message, and hands it
 /// to the first source in [`REGISTRY`] order that claims it.
 pub fn parse_eventbridge(value: Value) -> Result<Body, ParseError> {
-    let event: Event =
-        serde_json::from_value(value).map_err(|e| malformed("EventBridge event", e.to_string()))?;
+    let event: Event = serde_json::from_value(lenient_envelope(value))
+        .map_err(|e| malformed("EventBridge event", e.to_string()))?;
     let empty = Map::new();
     let detail = event.detail.as_object().unwrap_or(&empty);
     REGISTRY
@@ -277,6 +280,46 @@ pub fn parse_eventbridge(value: Value) -> Result<Body, ParseError> {
         .find_map(|claim| claim(&event, detail))
         // Not reached: the generic event, a last resort, claims every event.
         .unwrap_or_else(|| Err(malformed("EventBridge event", "no source claims it")))
+}
+
+/// The envelope as the EventBridge type reads it, whatever was left out: a missing or odd
+/// `source` or `detail-type` becomes empty text, a missing `detail` null, and an optional
+/// field of the wrong type (or a time that is not one) is dropped. An event is never lost
+/// to its envelope: at worst it is a generic event.
+fn lenient_envelope(mut value: Value) -> Value {
+    let Value::Object(obj) = &mut value else {
+        return value;
+    };
+    for key in ["source", "detail-type"] {
+        let text = match obj.get(key) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::Bool(b)) => b.to_string(),
+            _ => String::new(),
+        };
+        obj.insert(key.to_owned(), Value::String(text));
+    }
+    obj.entry("detail").or_insert(Value::Null);
+    for key in ["version", "id", "account", "region"] {
+        if !obj.get(key).is_some_and(Value::is_string) {
+            obj.remove(key);
+        }
+    }
+    match obj.get("time").and_then(Value::as_str).and_then(parse_time) {
+        Some(time) => {
+            obj.insert("time".to_owned(), Value::String(time.to_rfc3339()));
+        }
+        None => {
+            obj.remove("time");
+        }
+    }
+    match obj.get_mut("resources") {
+        Some(Value::Array(items)) => items.retain(Value::is_string),
+        _ => {
+            obj.remove("resources");
+        }
+    }
+    value
 }
 
 #[cfg(test)]
@@ -391,5 +434,56 @@ mod tests {
         assert_eq!(kind(Some("AWS Budgets: AWS Backup costs"), "x"), "budget");
         assert_eq!(kind(Some("AWS Backup"), "x"), "backup");
         assert_eq!(kind(None, "hello"), "text");
+    }
+
+    fn describe_all(bytes: &str) -> Vec<(&'static str, String)> {
+        parse_event_bytes(bytes.as_bytes())
+            .unwrap()
+            .into_iter()
+            .map(|n| n.unwrap().body.describe())
+            .collect()
+    }
+
+    #[test]
+    fn a_guardduty_finding_without_a_source_is_still_a_finding() {
+        let finding = r#"{"detail-type":"GuardDuty Finding","detail":{"type":"Recon:EC2/Portscan","severity":5}}"#;
+        let guardduty = ("guardduty", "Recon:EC2/Portscan".to_owned());
+        assert_eq!(describe_all(finding), vec![guardduty.clone()]);
+        let sns = serde_json::json!({"Records": [{"Sns": {"Message": finding}}]}).to_string();
+        assert_eq!(describe_all(&sns), vec![guardduty]);
+        // Another service's source is not GuardDuty's, whatever its detail-type.
+        let other = finding.replace("{\"detail-type\"", "{\"source\":\"my.app\",\"detail-type\"");
+        assert_eq!(describe_all(&other)[0].0, "event");
+    }
+
+    #[test]
+    fn an_odd_envelope_is_a_generic_event_not_an_error() {
+        for event in [
+            r#"{"detail-type":"x"}"#,
+            r#"{"detail-type":null,"source":null,"detail":null}"#,
+            r#"{"detail-type":5,"source":["a"],"time":"yesterday","resources":"r","account":1,"id":{},"detail":[1]}"#,
+            r#"{"detail-type":"x","source":"y","time":"2021-09-02T16:03:39.434+0000","resources":[1,"arn:aws:s3:::b"]}"#,
+        ] {
+            let described = describe_all(event);
+            assert_eq!(described[0].0, "event", "{event}");
+        }
+        let Ok(body) = parse_eventbridge(serde_json::json!({"detail-type": "x"})) else {
+            panic!()
+        };
+        assert_eq!(body.card().headline, "x");
+        let Ok(body) = parse_eventbridge(serde_json::json!({"detail": {}})) else {
+            panic!()
+        };
+        assert_eq!(body.card().headline, "EventBridge event");
+    }
+
+    #[test]
+    fn an_sns_message_carries_an_event_with_a_source_or_a_detail() {
+        let kind = |message: &str| parse_sns_message(None, message, None).unwrap().describe().0;
+        assert_eq!(kind(r#"{"detail-type":"x","detail":{}}"#), "event");
+        assert_eq!(kind(r#"{"detail-type":"x","source":"y"}"#), "event");
+        // Some JSON that happens to have a `detail-type` key is just JSON.
+        assert_eq!(kind(r#"{"detail-type":"x","other":1}"#), "text");
+        assert_eq!(kind(r#"{"detail-type":7,"detail":{}}"#), "text");
     }
 }

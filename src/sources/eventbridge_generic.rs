@@ -72,15 +72,16 @@ impl Notice for GenericEvent {
 
 /// The event as a card: source, type, envelope facts, resources and detail.
 pub fn card(e: &GenericEvent) -> Card {
-    let fallback = format!(
-        "{}: {}",
-        escape(&e.source),
-        escape_within(&e.detail_type, 200)
-    );
-    let mut m = Card::new("📣", e.detail_type.clone(), fallback, Severity::Info);
+    // A minimal event may have no `source`, or even no `detail-type`.
+    let detail_type = non_empty(e.detail_type.trim()).unwrap_or_else(|| "EventBridge event".into());
+    let fallback = match non_empty(e.source.trim()) {
+        Some(source) => format!("{}: {}", escape(&source), escape_within(&detail_type, 200)),
+        None => escape_within(&detail_type, 200),
+    };
+    let mut m = Card::new("📣", detail_type, fallback, Severity::Info);
     m.fields(vec![
-        ("Source", Some(code(&e.source))),
-        ("Detail type", Some(escape(&e.detail_type))),
+        ("Source", non_empty(e.source.trim()).map(|s| code(&s))),
+        ("Detail type", non_empty(e.detail_type.trim()).map(|t| escape(&t))),
         ("Account", e.account.as_deref().map(escape)),
         ("Region", e.region.as_deref().map(escape)),
         ("When", when(e.time)),

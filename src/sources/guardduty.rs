@@ -13,8 +13,10 @@ pub const SOURCE: Source = Source {
     last_resort: false,
 };
 
+/// A finding names itself by its `detail-type`; minimal events leave out the `source`.
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
-    (event.source == "aws.guardduty" && event.detail_type == "GuardDuty Finding")
+    (matches!(event.source.as_str(), "aws.guardduty" | "")
+        && event.detail_type == "GuardDuty Finding")
         .then(|| Ok(Body::new(read(detail, event))))
 }
 

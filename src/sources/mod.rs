@@ -53,7 +53,8 @@ registry![
     text,
 ];
 
-/// An EventBridge event, delivered directly or inside an SNS message.
+/// An EventBridge event, delivered directly or inside an SNS message. Its envelope is read
+/// leniently: `source` and `detail-type` are empty when the event leaves them out.
 pub type Event = EventBridgeEvent<Value>;
 
 /// Claims an EventBridge event (given with its `detail` as an object, empty if it is not

@@ -49,6 +49,7 @@ registry![
     ec2,
     autoscaling,
     batch,
+    elasticbeanstalk,
     eventbridge_generic,
     text,
 ];

@@ -50,6 +50,7 @@ registry![
     autoscaling,
     batch,
     elasticbeanstalk,
+    ses,
     eventbridge_generic,
     text,
 ];

@@ -51,6 +51,7 @@ registry![
     batch,
     elasticbeanstalk,
     ses,
+    s3,
     eventbridge_generic,
     text,
 ];

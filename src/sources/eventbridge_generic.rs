@@ -17,7 +17,12 @@ pub const SOURCE: Source = Source {
 };
 
 fn from_event(event: &Event, _detail: &Obj) -> Option<Result<Body, ParseError>> {
-    Some(Ok(Body::new(GenericEvent {
+    Some(Ok(Body::new(read(event))))
+}
+
+/// Any event, as it is.
+pub(crate) fn read(event: &Event) -> GenericEvent {
+    GenericEvent {
         source: event.source.clone(),
         detail_type: event.detail_type.clone(),
         account: event.account.clone(),
@@ -25,7 +30,7 @@ fn from_event(event: &Event, _detail: &Obj) -> Option<Result<Body, ParseError>> 
         time: event.time,
         resources: event.resources.clone().unwrap_or_default(),
         detail: event.detail.clone(),
-    })))
+    }
 }
 
 /// An EventBridge event with no dedicated layout.

@@ -52,6 +52,7 @@ registry![
     elasticbeanstalk,
     ses,
     s3,
+    codestar_notifications,
     eventbridge_generic,
     text,
 ];

@@ -53,6 +53,7 @@ registry![
     ses,
     s3,
     codestar_notifications,
+    custom,
     eventbridge_generic,
     text,
 ];

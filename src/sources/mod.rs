@@ -54,6 +54,7 @@ registry![
     s3,
     codestar_notifications,
     custom,
+    rds,
     eventbridge_generic,
     text,
 ];

@@ -55,6 +55,7 @@ registry![
     codestar_notifications,
     custom,
     rds,
+    dms,
     eventbridge_generic,
     text,
 ];

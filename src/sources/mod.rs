@@ -56,6 +56,7 @@ registry![
     custom,
     rds,
     dms,
+    inspector2,
     eventbridge_generic,
     text,
 ];

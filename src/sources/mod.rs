@@ -57,6 +57,7 @@ registry![
     rds,
     dms,
     inspector2,
+    glue,
     eventbridge_generic,
     text,
 ];

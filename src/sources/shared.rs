@@ -106,6 +106,17 @@ pub(crate) fn partition_of(arn: Option<&str>) -> &str {
         .unwrap_or("aws")
 }
 
+/// The partition a region code belongs to, for events that carry no ARN.
+pub(crate) fn partition_of_region(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
 /// Percent-encodes everything but unreserved characters.
 pub fn url_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -311,6 +322,9 @@ mod tests {
             ("aws-cn", "cn-north-1", "123456789012", "alarm:a:b")
         );
         assert!(parse_arn("not-an-arn").is_none());
+        assert_eq!(partition_of_region("cn-north-1"), "aws-cn");
+        assert_eq!(partition_of_region("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(partition_of_region("eu-west-1"), "aws");
     }
 
     #[test]

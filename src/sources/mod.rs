@@ -58,6 +58,7 @@ registry![
     dms,
     inspector2,
     glue,
+    stepfunctions,
     eventbridge_generic,
     text,
 ];

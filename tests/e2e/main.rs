@@ -9,3 +9,4 @@ mod faults;
 mod hygiene;
 mod lambda;
 mod network;
+mod storm;

@@ -174,3 +174,65 @@ impl Harness {
             .expect("put secret");
     }
 }
+
+/// An SNS notification as SNS delivers it to a subscribed queue (raw delivery off).
+pub fn sns_envelope(message_id: &str, subject: &str, message: &str) -> String {
+    serde_json::json!({
+        "Type": "Notification",
+        "MessageId": message_id,
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:alarms",
+        "Subject": subject,
+        "Message": message,
+        "Timestamp": "2026-11-20T08:15:31.123Z",
+        "SignatureVersion": "1",
+        "Signature": "EXAMPLE",
+        "SigningCertURL": "https://sns.us-east-1.amazonaws.com/cert.pem",
+        "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe"
+    })
+    .to_string()
+}
+
+/// An SQS event with one record per `(message_id, body)`.
+pub fn sqs_event(records: &[(String, String)]) -> Value {
+    let records: Vec<Value> = records
+        .iter()
+        .map(|(id, body)| {
+            serde_json::json!({
+                "messageId": id,
+                "receiptHandle": format!("AQEB{id}"),
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1795594531123",
+                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                    "ApproximateFirstReceiveTimestamp": "1795594531130"
+                },
+                "messageAttributes": {},
+                "md5OfBody": "0",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:slack-alarm-notifier-queue",
+                "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    serde_json::json!({ "Records": records })
+}
+
+/// An alarm message in `account` and `namespace`, changed to `state` at `time`.
+pub fn alarm_message_in(name: &str, state: &str, account: &str, namespace: &str, time: &str) -> String {
+    serde_json::json!({
+        "AlarmName": name,
+        "AlarmDescription": null,
+        "AWSAccountId": account,
+        "NewStateValue": state,
+        "NewStateReason": "Threshold Crossed: 1 datapoint [95.0] was greater than the threshold (80.0).",
+        "StateChangeTime": time,
+        "Region": "US East (N. Virginia)",
+        "AlarmArn": format!("arn:aws:cloudwatch:us-east-1:{account}:alarm:{name}"),
+        "OldStateValue": "OK",
+        "Trigger": {"MetricName": "Errors", "Namespace": namespace, "Statistic": "SUM", "Period": 60,
+                    "EvaluationPeriods": 1, "ComparisonOperator": "GreaterThanThreshold", "Threshold": 1.0,
+                    "Dimensions": []}
+    })
+    .to_string()
+}

@@ -5,9 +5,9 @@
 //! [`Card`]. The parse layer unwraps the envelopes (SNS records, a direct alarm action,
 //! EventBridge) and hands what is inside to the registry. Pure: no I/O, no env.
 //!
-//! Adding a source: write `src/sources/<source>.rs` with its types, a `SOURCE` and a
-//! `card` function, then list it here: a `mod` line, a [`Body`] variant, a [`REGISTRY`]
-//! entry, and its arms in [`Body::card`] and [`Body::describe`].
+//! Adding a source: write `src/sources/<source>.rs` with its types, a `SOURCE` and an
+//! `impl Notice`, add its name to the `registry!` list below (before the last resorts), and
+//! put its fixtures and their `expected.txt` in `tests/fixtures/<source>/`.
 
 use std::cell::OnceCell;
 

@@ -30,7 +30,11 @@ fn alarm_record(id: &str, name: &str, state: &str, minute: u32) -> (String, Stri
     let message = alarm_message_in(name, state, "123456789012", "AWS/EC2", &time);
     (
         format!("sqs-{id}"),
-        sns_envelope(&format!("sns-{id}"), &format!("{state}: \"{name}\""), &message),
+        sns_envelope(
+            &format!("sns-{id}"),
+            &format!("{state}: \"{name}\""),
+            &message,
+        ),
     )
 }
 
@@ -76,7 +80,18 @@ async fn a_storm_of_1000_alarms_reaches_slack_within_90_seconds() {
             ("RUST_LOG".into(), "warn".into()),
         ],
     );
-    let states = ["ALARM", "ALARM", "ALARM", "ALARM", "ALARM", "ALARM", "OK", "OK", "INSUFFICIENT_DATA", "ALARM"];
+    let states = [
+        "ALARM",
+        "ALARM",
+        "ALARM",
+        "ALARM",
+        "ALARM",
+        "ALARM",
+        "OK",
+        "OK",
+        "INSUFFICIENT_DATA",
+        "ALARM",
+    ];
     let accounts = ["123456789012", "210987654321", "555555555555"];
     let namespaces = ["AWS/EC2", "AWS/Lambda", "AWS/RDS", "AWS/ApplicationELB"];
     let names: Vec<String> = (0..ALARMS).map(|i| format!("storm-{i:04}")).collect();
@@ -91,7 +106,10 @@ async fn a_storm_of_1000_alarms_reaches_slack_within_90_seconds() {
                 namespaces[i % namespaces.len()],
                 &format!("2026-11-20T08:{:02}:{:02}.000+0000", i / 60 % 60, i % 60),
             );
-            (format!("sqs-{i}"), sns_envelope(&format!("sns-{i}"), "storm", &message))
+            (
+                format!("sqs-{i}"),
+                sns_envelope(&format!("sns-{i}"), "storm", &message),
+            )
         })
         .collect();
     let started = Instant::now();
@@ -132,14 +150,29 @@ async fn a_storm_of_1000_alarms_reaches_slack_within_90_seconds() {
         }
     }
     let missing: Vec<_> = names.iter().filter(|n| !named.contains(*n)).collect();
-    assert!(missing.is_empty(), "{} alarms never named: {missing:?}", missing.len());
-    assert!(last - started <= Duration::from_secs(90), "last message {:?} after the first batch", last - started);
+    assert!(
+        missing.is_empty(),
+        "{} alarms never named: {missing:?}",
+        missing.len()
+    );
+    assert!(
+        last - started <= Duration::from_secs(90),
+        "last message {:?} after the first batch",
+        last - started
+    );
     for pair in accepted.windows(2) {
         let gap = pair[1].at - pair[0].at;
-        assert!(gap >= Duration::from_millis(999), "two messages accepted {gap:?} apart");
+        assert!(
+            gap >= Duration::from_millis(999),
+            "two messages accepted {gap:?} apart"
+        );
     }
     // Digests, not one message per alarm.
-    assert!(accepted.len() <= 2 * ALARMS / BATCH, "{} messages", accepted.len());
+    assert!(
+        accepted.len() <= 2 * ALARMS / BATCH,
+        "{} messages",
+        accepted.len()
+    );
 }
 
 /// The same SNS message twice in a batch, and an alarm that flapped: one digest, each alarm
@@ -163,7 +196,11 @@ async fn duplicates_and_flapping_are_listed_once_and_redelivery_posts_nothing() 
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     let body = &bodies[0];
     for name in ["flappy", "steady", "quiet"] {
-        assert_eq!(body.matches(&format!("|{name}>")).count(), 1, "{name}: {body}");
+        assert_eq!(
+            body.matches(&format!("|{name}>")).count(),
+            1,
+            "{name}: {body}"
+        );
     }
     assert!(body.contains("(ALARM → OK → ALARM)"), "{body}");
     let payload: Value = serde_json::from_str(body).unwrap();
@@ -182,19 +219,38 @@ async fn a_mixed_batch_gets_an_alarm_digest_and_an_event_digest() {
     let mut batch: Vec<(String, String)> = (0..4)
         .map(|i| alarm_record(&format!("a{i}"), &format!("mixed-alarm-{i}"), "ALARM", i))
         .collect();
-    batch.extend((0..4).map(|i| event_record(&format!("e{i}"), if i == 0 { "FAILED" } else { "COMPLETED" })));
-    batch.push(("sqs-raw".into(), "Nightly export finished: 1,204 files".into()));
+    batch.extend((0..4).map(|i| {
+        event_record(
+            &format!("e{i}"),
+            if i == 0 { "FAILED" } else { "COMPLETED" },
+        )
+    }));
+    batch.push((
+        "sqs-raw".into(),
+        "Nightly export finished: 1,204 files".into(),
+    ));
     let (outcome, _) = h.runtime.invoke(sqs_event(&batch), QUEUE_TIMEOUT).await;
     assert_eq!(failures(&outcome), Vec::<String>::new());
     let bodies = accepted_bodies(&h);
     assert_eq!(bodies.len(), 2, "{bodies:#?}");
     for i in 0..4 {
-        assert!(bodies[0].contains(&format!("|mixed-alarm-{i}>")), "{}", bodies[0]);
+        assert!(
+            bodies[0].contains(&format!("|mixed-alarm-{i}>")),
+            "{}",
+            bodies[0]
+        );
         assert!(bodies[1].contains(&format!("step-e{i}")), "{}", bodies[1]);
     }
-    assert!(bodies[1].contains("Nightly export finished"), "{}", bodies[1]);
+    assert!(
+        bodies[1].contains("Nightly export finished"),
+        "{}",
+        bodies[1]
+    );
     let events: Value = serde_json::from_str(&bodies[1]).unwrap();
-    assert_eq!(events["text"], "5 notifications: 🔴 1 failed · ℹ️ 1 info · ✅ 3 ok");
+    assert_eq!(
+        events["text"],
+        "5 notifications: 🔴 1 failed · ℹ️ 1 info · ✅ 3 ok"
+    );
 }
 
 /// A record that is not a notification comes back as a failure, for the dead-letter queue;
@@ -207,7 +263,8 @@ async fn a_poison_record_fails_alone() {
         ("sqs-poison".into(), "   ".into()),
         (
             "sqs-broken".into(),
-            r#"{"Type":"Notification","MessageId":"x","TopicArn":"arn:aws:sns:us-east-1:1:t"}"#.into(),
+            r#"{"Type":"Notification","MessageId":"x","TopicArn":"arn:aws:sns:us-east-1:1:t"}"#
+                .into(),
         ),
         ("sqs-text".into(), "deploy finished".into()),
     ];
@@ -217,8 +274,14 @@ async fn a_poison_record_fails_alone() {
     assert_eq!(bodies.len(), 2, "{bodies:#?}");
     assert!(bodies[0].contains("disk-full"));
     assert!(bodies[1].contains("deploy finished"));
-    let logs = h.function.output_after("record is not a notification", 2).await;
-    assert!(logs.contains("sqs-poison") && logs.contains("body: empty"), "{logs}");
+    let logs = h
+        .function
+        .output_after("record is not a notification", 2)
+        .await;
+    assert!(
+        logs.contains("sqs-poison") && logs.contains("body: empty"),
+        "{logs}"
+    );
 }
 
 /// Slack goes down after the first message: exactly the records of the messages it did not
@@ -226,12 +289,16 @@ async fn a_poison_record_fails_alone() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_outage_mid_batch_fails_exactly_the_undelivered_records() {
     let h = Harness::start(Options {
-        env: vec![("RUST_LOG", "info".into()), ("SLACK_MAX_ATTEMPTS", "1".into())],
+        env: vec![
+            ("RUST_LOG", "info".into()),
+            ("SLACK_MAX_ATTEMPTS", "1".into()),
+        ],
         ..Options::default()
     })
     .await;
     h.slack.script(&h.hook_path, [ok()]);
-    h.slack.always(&h.hook_path, error(503, "service_unavailable"));
+    h.slack
+        .always(&h.hook_path, error(503, "service_unavailable"));
     let mut batch: Vec<(String, String)> = (0..4)
         .map(|i| alarm_record(&format!("a{i}"), &format!("outage-alarm-{i}"), "ALARM", i))
         .collect();
@@ -246,5 +313,9 @@ async fn an_outage_mid_batch_fails_exactly_the_undelivered_records() {
     assert_eq!(failures(&outcome), Vec::<String>::new());
     let bodies = accepted_bodies(&h);
     assert_eq!(bodies.len(), 2);
-    assert!(bodies[1].contains("step-e0") && !bodies[1].contains("outage-alarm"), "{}", bodies[1]);
+    assert!(
+        bodies[1].contains("step-e0") && !bodies[1].contains("outage-alarm"),
+        "{}",
+        bodies[1]
+    );
 }

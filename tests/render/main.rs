@@ -34,7 +34,8 @@ pub fn event_files() -> Vec<std::path::PathBuf> {
     files
 }
 
-/// Each notification in the file with its payload.
+/// Each notification in the file with the payload it gets on its own (an SQS batch's
+/// notifications too, which `render_file` shows as digests).
 pub fn notifications(
     path: &std::path::Path,
 ) -> Vec<(slack_alarm_notifier::model::Notification, Value)> {
@@ -42,8 +43,11 @@ pub fn notifications(
     slack_alarm_notifier::parse::parse_event_bytes(&bytes)
         .unwrap()
         .into_iter()
-        .map(|n| n.unwrap())
-        .zip(render_file(path))
+        .map(|n| {
+            let n = n.unwrap();
+            let payload = slack_alarm_notifier::render::render(&n, &RenderOptions::default());
+            (n, payload)
+        })
         .collect()
 }
 

@@ -219,7 +219,13 @@ pub fn sqs_event(records: &[(String, String)]) -> Value {
 }
 
 /// An alarm message in `account` and `namespace`, changed to `state` at `time`.
-pub fn alarm_message_in(name: &str, state: &str, account: &str, namespace: &str, time: &str) -> String {
+pub fn alarm_message_in(
+    name: &str,
+    state: &str,
+    account: &str,
+    namespace: &str,
+    time: &str,
+) -> String {
     serde_json::json!({
         "AlarmName": name,
         "AlarmDescription": null,

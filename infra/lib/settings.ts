@@ -37,6 +37,17 @@ export interface NotifierSettings {
   readonly notifierEnv?: Record<string, string>;
   /** Create the example alarm `<stackName>-example`. */
   readonly exampleAlarm?: boolean;
+  /**
+   * Put an SQS queue between the alarm topics and the function, so that an
+   * alarm storm is worked off in batches by at most two instances.
+   */
+  readonly batching?: boolean;
+  /**
+   * With {@link batching}: how long Lambda gathers messages before it invokes
+   * the function, in seconds (0–300). Default 10
+   * ({@link DEFAULT_BATCHING_WINDOW_SECONDS}).
+   */
+  readonly batchingWindowSeconds?: number;
 }
 
 /** Context keys read by {@link readSettings}. */
@@ -54,6 +65,8 @@ export const CONTEXT_KEYS = [
   'logRetentionDays',
   'notifierEnv',
   'exampleAlarm',
+  'batching',
+  'batchingWindowSeconds',
 ] as const;
 
 /** Environment variable that may name the prebuilt bootstrap folder. */
@@ -61,6 +74,9 @@ export const BOOTSTRAP_DIR_ENV = 'NOTIFIER_BOOTSTRAP_DIR';
 
 export const DEFAULT_STACK_NAME = 'SlackAlarmNotifier';
 export const DEFAULT_LOG_RETENTION_DAYS = RetentionDays.THREE_MONTHS;
+export const DEFAULT_BATCHING_WINDOW_SECONDS = 10;
+/** Lambda's limit for the maximum batching window of an SQS event source. */
+export const MAX_BATCHING_WINDOW_SECONDS = 300;
 
 const SECRET_ARN = /^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
@@ -185,6 +201,18 @@ export function parseSettings(get: Getter, env: NodeJS.ProcessEnv = {}): Notifie
 
   const notifierEnv = parseEnv(get('notifierEnv'));
   const exampleAlarm = parseBool('exampleAlarm', get('exampleAlarm'));
+  const batching = parseBool('batching', get('batching'));
+
+  let batchingWindowSeconds: number | undefined;
+  const windowRaw = get('batchingWindowSeconds');
+  if (windowRaw !== undefined && windowRaw !== null && windowRaw !== '') {
+    // A number from cdk.json, or digits from -c (so "1e2", "0x10" and "10.0" are refused).
+    const n = typeof windowRaw === 'number' ? windowRaw : (typeof windowRaw === 'string' && /^\s*\d+\s*$/.test(windowRaw) ? Number(windowRaw) : NaN);
+    if (!Number.isInteger(n) || n < 0 || n > MAX_BATCHING_WINDOW_SECONDS) {
+      throw new SettingsError('batchingWindowSeconds', `${JSON.stringify(windowRaw)} must be a whole number of seconds from 0 to ${MAX_BATCHING_WINDOW_SECONDS}`);
+    }
+    batchingWindowSeconds = n;
+  }
 
   return {
     stackName,
@@ -200,6 +228,8 @@ export function parseSettings(get: Getter, env: NodeJS.ProcessEnv = {}): Notifie
     logRetentionDays,
     notifierEnv,
     exampleAlarm,
+    batching,
+    batchingWindowSeconds,
   };
 }
 

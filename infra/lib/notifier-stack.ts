@@ -21,6 +21,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -28,18 +29,32 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
-import { ConfigError, DEFAULT_LOG_RETENTION_DAYS, NotifierSettings } from './settings';
+import { ConfigError, DEFAULT_BATCHING_WINDOW_SECONDS, DEFAULT_LOG_RETENTION_DAYS, NotifierSettings } from './settings';
 
 /** Name of the binary target in the crate. */
 export const BINARY_NAME = 'slack-alarm-notifier';
 /** The crate's Cargo.toml: the repository root, one level above infra/. */
 export const DEFAULT_MANIFEST_PATH = path.resolve(__dirname, '..', '..', '..', 'Cargo.toml');
+/** The function's timeout. */
+export const FUNCTION_TIMEOUT = Duration.seconds(30);
+
+/** With batching: the most messages one invocation receives (Lambda allows more than 10 only with a batching window). */
+export const BATCH_SIZE = 1000;
+/** With batching and a batching window of 0: Lambda's maximum batch size without a window. */
+export const BATCH_SIZE_WITHOUT_WINDOW = 10;
+/** With batching: at most this many instances run at once, so they share the webhook's rate. */
+export const BATCH_MAX_CONCURRENCY = 2;
+/** With batching: receives of one message before SQS moves it to the dead-letter queue. */
+export const BATCH_MAX_RECEIVE_COUNT = 5;
+/** With batching: the queue's oldest message older than this raises the operator alarm. */
+export const BATCH_MAX_MESSAGE_AGE = Duration.minutes(5);
 
 export interface SlackAlarmNotifierStackProps extends StackProps, NotifierSettings {}
 
 /**
  * The slack-alarm-notifier Lambda, its secret access, the SNS topics it
- * listens to, and the operator alarms that tell when it fails.
+ * listens to (directly, or with `batching` through an SQS queue), and the
+ * operator alarms that tell when it fails.
  */
 export class SlackAlarmNotifierStack extends Stack {
   public readonly function: lambda.Function;
@@ -53,6 +68,14 @@ export class SlackAlarmNotifierStack extends Stack {
   public readonly errorsAlarm: cloudwatch.Alarm;
   public readonly failureQueueAlarm: cloudwatch.Alarm;
   public readonly exampleAlarm?: cloudwatch.Alarm;
+  /** With batching: the queue the alarm topics deliver to, and the function reads from. */
+  public readonly alarmQueue?: sqs.Queue;
+  /** With batching: where a message goes after {@link BATCH_MAX_RECEIVE_COUNT} receives without success. */
+  public readonly alarmDeadLetterQueue?: sqs.Queue;
+  /** With batching: the alarm on the age of {@link alarmQueue}'s oldest message. */
+  public readonly alarmQueueAgeAlarm?: cloudwatch.Alarm;
+  /** With batching: the alarm on messages in {@link alarmDeadLetterQueue}. */
+  public readonly alarmDeadLetterQueueAlarm?: cloudwatch.Alarm;
   /** The secret the stack created, if no existing secret was given. */
   public readonly createdSecret?: secretsmanager.Secret;
   /** The only ARN the function may read with secretsmanager:GetSecretValue. */
@@ -164,7 +187,7 @@ export class SlackAlarmNotifierStack extends Stack {
       description: 'Forwards CloudWatch alarm notifications from SNS to Slack',
       architecture,
       memorySize: 128,
-      timeout: Duration.seconds(30),
+      timeout: FUNCTION_TIMEOUT,
       role: this.functionRole,
       environment: { ...(props.notifierEnv ?? {}), SecretId: secretId },
       logGroup: this.logGroup,
@@ -214,8 +237,50 @@ export class SlackAlarmNotifierStack extends Stack {
         value: topic.topicArn,
       });
     }
-    for (const topic of this.alarmTopics) {
-      topic.addSubscription(new subscriptions.LambdaSubscription(this.function));
+    if (props.batching) {
+      // ---- Queue in front of the function (batching) ----------------------
+      const windowSeconds = props.batchingWindowSeconds ?? DEFAULT_BATCHING_WINDOW_SECONDS;
+      const functionTimeout = this.function.timeout ?? Duration.seconds(3); // Lambda's default
+      // SQS-managed SSE: SNS can deliver to it without a key policy (the
+      // AWS-managed alias/aws/sqs key of the failure queue would refuse SNS).
+      this.alarmDeadLetterQueue = new sqs.Queue(this, 'AlarmDeadLetterQueue', {
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+      });
+      this.alarmQueue = new sqs.Queue(this, 'AlarmQueue', {
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+        // Lambda's advice: at least 6 times the function timeout, plus the
+        // batching window, during which received messages are already in flight.
+        visibilityTimeout: Duration.seconds(6 * functionTimeout.toSeconds() + windowSeconds),
+        deadLetterQueue: { queue: this.alarmDeadLetterQueue, maxReceiveCount: BATCH_MAX_RECEIVE_COUNT },
+      });
+      // SQS-invoked runs do not use the on-failure destination: a message the
+      // function reports as failed comes back after the visibility timeout,
+      // and goes to the dead-letter queue after BATCH_MAX_RECEIVE_COUNT receives.
+      this.function.addEventSource(new eventSources.SqsEventSource(this.alarmQueue, {
+        // Lambda takes more than 10 messages per batch only with a window of at least 1 s.
+        batchSize: windowSeconds > 0 ? BATCH_SIZE : BATCH_SIZE_WITHOUT_WINDOW,
+        maxBatchingWindow: Duration.seconds(windowSeconds),
+        reportBatchItemFailures: true,
+        maxConcurrency: BATCH_MAX_CONCURRENCY,
+      }));
+      // Raw message delivery stays off: each body is the SNS notification
+      // (Type, MessageId, TopicArn, Message, …). The queue policy lets only
+      // these topics send.
+      for (const topic of this.alarmTopics) {
+        topic.addSubscription(new subscriptions.SqsSubscription(this.alarmQueue, { rawMessageDelivery: false }));
+      }
+    } else {
+      if (props.batchingWindowSeconds !== undefined) {
+        Annotations.of(this).addWarningV2('slack-alarm-notifier:batching-window-without-batching',
+          'batchingWindowSeconds has no effect without batching=true.');
+      }
+      for (const topic of this.alarmTopics) {
+        topic.addSubscription(new subscriptions.LambdaSubscription(this.function));
+      }
     }
 
     this.operatorTopic = props.operatorTopicArn
@@ -246,7 +311,33 @@ export class SlackAlarmNotifierStack extends Stack {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    for (const alarm of [this.errorsAlarm, this.failureQueueAlarm]) {
+    const operatorAlarms = [this.errorsAlarm, this.failureQueueAlarm];
+    if (this.alarmQueue && this.alarmDeadLetterQueue) {
+      this.alarmDeadLetterQueueAlarm = new cloudwatch.Alarm(this, 'AlarmDeadLetterQueueAlarm', {
+        alarmDescription: `An alarm notification could not be delivered to Slack in ${BATCH_MAX_RECEIVE_COUNT} attempts from the queue; it is kept in the dead-letter queue.`,
+        metric: this.alarmDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      this.alarmQueueAgeAlarm = new cloudwatch.Alarm(this, 'AlarmQueueAgeAlarm', {
+        alarmDescription: `Alarm notifications have waited in the queue for more than ${BATCH_MAX_MESSAGE_AGE.toMinutes()} minutes: they are reaching Slack late (a storm, or a failing function).`,
+        metric: this.alarmQueue.metricApproximateAgeOfOldestMessage({
+          period: Duration.minutes(5),
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        threshold: BATCH_MAX_MESSAGE_AGE.toSeconds(),
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      operatorAlarms.push(this.alarmDeadLetterQueueAlarm, this.alarmQueueAgeAlarm);
+    }
+    for (const alarm of operatorAlarms) {
       alarm.addAlarmAction(operatorAction);
       alarm.addOkAction(operatorAction);
     }
@@ -276,6 +367,13 @@ export class SlackAlarmNotifierStack extends Stack {
     new CfnOutput(this, 'FunctionName', { value: this.function.functionName });
     new CfnOutput(this, 'FailureQueueUrl', { value: this.failureQueue.queueUrl });
     new CfnOutput(this, 'OperatorTopicArn', { value: this.operatorTopic.topicArn });
+    if (this.alarmQueue && this.alarmDeadLetterQueue) {
+      new CfnOutput(this, 'AlarmQueueUrl', { value: this.alarmQueue.queueUrl });
+      new CfnOutput(this, 'AlarmDeadLetterQueueUrl', {
+        description: 'Notifications that failed from the queue; redrive them to the queue once the cause is fixed',
+        value: this.alarmDeadLetterQueue.queueUrl,
+      });
+    }
   }
 
   /** An SNS topic encrypted with the stack's topic key, HTTPS only, that CloudWatch alarms of this account may publish to. */

@@ -129,6 +129,20 @@ describe('function role', () => {
     assertNoWildcards(template);
   });
 
+  it('batching: the role may also consume the alarm queue, and nothing else', () => {
+    const { template } = synth({ secretArn: SECRET_ARN, batching: 'true' });
+    assertRoleGrantsExactly(template, [
+      ...baseStatements(template),
+      { Sid: 'ReadSlackWebhookSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: SECRET_ARN },
+      {
+        Effect: 'Allow',
+        Action: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+        Resource: { 'Fn::GetAtt': [logicalId(template, 'AWS::SQS::Queue', 'AlarmQueue'), 'Arn'] },
+      },
+    ]);
+    assertNoWildcards(template);
+  });
+
   it('rejects a partial secret ARN, both secretArn and secretName, and a key alias', () => {
     assert.throws(() => synth({ secretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:slack/webhook` }), /complete secret ARN/);
     assert.throws(() => synth({ secretArn: SECRET_ARN, secretName: 'x' }), /not both/);

@@ -22,6 +22,8 @@ const CONFIGS: Record<string, Record<string, unknown>> = {
   },
   existing: { secretArn: SECRET_ARN, topicArns: `${TOPIC_A},${TOPIC_B}`, operatorTopicArn: OPERATOR_TOPIC, exampleAlarm: 'true' },
   createdSecretWithKey: { secretKmsKeyArn: KEY_ARN },
+  batching: { batching: 'true', exampleAlarm: 'true', operatorEmail: 'ops@example.com' },
+  batchingExisting: { batching: 'true', batchingWindowSeconds: '0', secretArn: SECRET_ARN, topicArns: `${TOPIC_A},${TOPIC_B}`, operatorTopicArn: OPERATOR_TOPIC },
 };
 
 /** The acknowledgements in the code, and nothing more. */
@@ -75,6 +77,8 @@ describe('cdk-nag AwsSolutions', () => {
     for (const a of createsAll) assert.ok(a.reason.length > 40, `reason for ${a.id}`);
     // with an existing secret there is nothing to rotate, so no SMG4 acknowledgement
     assert.deepEqual(acknowledgements(build(CONFIGS.existing).app).map((a) => a.id), ['AwsSolutions-SQS3']);
+    // the queue and dead-letter queue of batching need none
+    assert.deepEqual(acknowledgements(build(CONFIGS.batching).app).map(({ path: p, id }) => ({ path: p, id })), EXPECTED_ACKS);
   });
 
   it('a new finding is caught (the check is live)', () => {

@@ -32,6 +32,10 @@ layouts=(
   "guardduty|tests/fixtures/guardduty/finding-high.json|"
   "health|tests/fixtures/health/sns-instance-retirement.json|"
   "backup|tests/fixtures/backup/backup-job-failed.json|"
+  "pipeline-failed|tests/fixtures/codepipeline/pipeline-failed.json|"
+  "ecs-task-stopped|tests/fixtures/ecs/task-stopped-exit-1.json|"
+  "config-non-compliant|tests/fixtures/config/non-compliant.json|"
+  "digest|events/sqs-alarm-batch.json|"
 )
 
 need_apt=()

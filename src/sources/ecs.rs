@@ -1,4 +1,5 @@
-//! ECS tasks (`aws.ecs`, "ECS Task State Change").
+//! ECS tasks (`aws.ecs`, "ECS Task State Change") and service actions ("ECS Service Action":
+//! steady state, deployments, tasks that cannot be placed or started).
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -17,8 +18,14 @@ pub const SOURCE: Source = Source {
 };
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
-    (event.source == "aws.ecs" && event.detail_type == "ECS Task State Change")
-        .then(|| Ok(Body::new(read(detail, event))))
+    if event.source != "aws.ecs" {
+        return None;
+    }
+    match event.detail_type.as_str() {
+        "ECS Task State Change" => Some(Ok(Body::new(read(detail, event)))),
+        "ECS Service Action" => Some(Ok(Body::new(read_service_action(detail, event)))),
+        _ => None,
+    }
 }
 
 /// An ECS task that changed state, with its containers.
@@ -249,6 +256,125 @@ pub fn card(t: &EcsTask) -> Card {
     m
 }
 
+/// An ECS service action: the scheduler's news about a service.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ServiceAction {
+    /// `INFO`, `WARN` or `ERROR`.
+    pub event_type: Option<String>,
+    /// `SERVICE_TASK_PLACEMENT_FAILURE`, `SERVICE_STEADY_STATE`…
+    pub event_name: Option<String>,
+    pub service_arn: Option<String>,
+    pub cluster_arn: Option<String>,
+    pub reason: Option<String>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub time: Option<DateTime<Utc>>,
+}
+
+fn read_service_action(d: &Obj, event: &Event) -> ServiceAction {
+    ServiceAction {
+        event_type: str_at(d, "eventType"),
+        event_name: str_at(d, "eventName"),
+        service_arn: event
+            .resources
+            .as_ref()
+            .and_then(|r| r.iter().find(|r| r.contains(":service/")))
+            .cloned(),
+        cluster_arn: str_at(d, "clusterArn"),
+        reason: str_at(d, "reason"),
+        account: event.account.clone(),
+        region: event.region.clone(),
+        time: time_at(d, "createdAt").or(event.time),
+    }
+}
+
+impl ServiceAction {
+    /// The service's name, the last part of its ARN.
+    pub fn service(&self) -> Option<&str> {
+        self.service_arn
+            .as_deref()
+            .and_then(|arn| arn.rsplit('/').next())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The cluster's name, from the cluster ARN or the service ARN's middle part.
+    pub fn cluster(&self) -> Option<&str> {
+        let from_cluster = self.cluster_arn.as_deref().and_then(|a| a.rsplit('/').next());
+        let from_service = self.service_arn.as_deref().and_then(|a| {
+            let mut parts = a.rsplit('/');
+            parts.next();
+            parts.next().filter(|p| !p.contains(':'))
+        });
+        from_cluster.or(from_service).filter(|c| !c.is_empty())
+    }
+
+    /// ECS's own level: ERROR red, WARN amber; a steady state or a completed deployment is
+    /// green, other news neutral.
+    pub fn severity(&self) -> Severity {
+        match (self.event_type.as_deref(), self.event_name.as_deref()) {
+            (Some("ERROR"), _) => Severity::Error,
+            (Some("WARN"), _) => Severity::Warning,
+            (_, Some("SERVICE_STEADY_STATE" | "SERVICE_DEPLOYMENT_COMPLETED")) => Severity::Ok,
+            _ => Severity::Info,
+        }
+    }
+}
+
+impl Notice for ServiceAction {
+    fn card(&self) -> Card {
+        service_action_card(self)
+    }
+
+    fn describe(&self) -> (&'static str, String) {
+        (SOURCE.name, self.service().unwrap_or_default().to_owned())
+    }
+}
+
+/// The action as a card: `ECS service web in prod: task placement failure (RESOURCE:CPU)`.
+pub fn service_action_card(a: &ServiceAction) -> Card {
+    let severity = a.severity();
+    let name = a.event_name.as_deref().unwrap_or("service action");
+    let what = humanise(name.strip_prefix("SERVICE_").unwrap_or(name));
+    let service = a.service().unwrap_or("(unknown service)");
+    let mut headline = format!("ECS service {}", escape(service));
+    if let Some(cluster) = a.cluster() {
+        headline.push_str(&format!(" in {}", escape(cluster)));
+    }
+    headline.push_str(&format!(": {}", escape(&what.to_lowercase())));
+    if let Some(reason) = &a.reason {
+        headline.push_str(&format!(" ({})", escape_within(reason, 200)));
+    }
+    let mut m = Card::new(
+        severity.emoji("🐳"),
+        format!("ECS service {service}: {what}"),
+        headline,
+        severity,
+    );
+    m.fields(vec![
+        ("Event", a.event_name.as_deref().map(code)),
+        ("Level", a.event_type.as_deref().map(escape)),
+        ("Reason", a.reason.as_deref().map(code)),
+        ("Cluster", a.cluster().map(escape)),
+        ("Account", a.account.as_deref().map(escape)),
+        ("Region", a.region.as_deref().map(escape)),
+        ("Time", when(a.time)),
+    ]);
+    let partition = partition_of(a.service_arn.as_deref().or(a.cluster_arn.as_deref()));
+    let url = a.cluster().zip(a.service()).and_then(|(cluster, service)| {
+        service_console_url(
+            partition,
+            a.region.as_deref(),
+            &format!(
+                "ecs/v2/clusters/{}/services/{}/events?region={{region}}",
+                url_encode(cluster),
+                url_encode(service)
+            ),
+        )
+    });
+    m.link("Open the service's events", url);
+    m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,5 +478,30 @@ mod tests {
             ..Default::default()
         };
         assert_eq!((t.cluster(), t.task_id()), (Some("prod"), Some("0a1b")));
+    }
+
+    #[test]
+    fn a_service_action_with_nothing_but_its_type_still_reads() {
+        let event: Event = serde_json::from_value(serde_json::json!({
+            "detail-type": "ECS Service Action", "source": "aws.ecs", "detail": {"eventType": null}
+        }))
+        .unwrap();
+        let body = from_event(&event, &Obj::new()).unwrap().unwrap();
+        let card = body.card();
+        assert_eq!(card.severity, Severity::Info);
+        assert_eq!(card.headline, "ECS service (unknown service): service action");
+        let action = ServiceAction {
+            service_arn: Some("arn:aws:ecs:eu-west-1:1:service/prod/web".into()),
+            event_type: Some("ERROR".into()),
+            ..Default::default()
+        };
+        assert_eq!((action.cluster(), action.service()), (Some("prod"), Some("web")));
+        assert_eq!(action.severity(), Severity::Error);
+        // The older service ARN without the cluster.
+        let old = ServiceAction {
+            service_arn: Some("arn:aws:ecs:eu-west-1:1:service/web".into()),
+            ..Default::default()
+        };
+        assert_eq!((old.cluster(), old.service()), (None, Some("web")));
     }
 }

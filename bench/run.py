@@ -458,7 +458,7 @@ class RuntimeHandler(Handler):
         headers = {
             "Lambda-Runtime-Aws-Request-Id": inv.request_id,
             # Like Lambda: the deadline as a Unix epoch time in milliseconds.
-            "Lambda-Runtime-Deadline-Ms": str(wall_ms + INVOCATION_DEADLINE_MS),
+            "Lambda-Runtime-Deadline-Ms": str(wall_ms + rt.deadline_ms),
             "Lambda-Runtime-Invoked-Function-Arn":
                 f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION_NAME}",
             "Lambda-Runtime-Trace-Id": trace,
@@ -500,6 +500,7 @@ class RuntimeApi:
         self.first_next_hook = None
         self.first_next_hook_ms: float | None = None  # how long the hook held the dispatch
         self.init_error_body: bytes | None = None
+        self.deadline_ms = INVOCATION_DEADLINE_MS  # the function's timeout, as Lambda sends it
         self.server = Server(RuntimeHandler, self).start()
 
     @property

@@ -13,8 +13,10 @@ use crate::handler::Response;
 use crate::model::Notification;
 use crate::parse::{parse_delivery, Delivery};
 use crate::render::{describe, render_payload, RenderOptions};
-use crate::secret::{parse_secret, Call, SecretError, SecretSource, SlackSecret};
-use crate::slack::{check_webhook, error_chain, Answer, SlackClient};
+use crate::secret::{
+    parse_secret, BotToken, Call, ChannelId, SecretError, SecretSource, SlackSecret, WebhookUrl,
+};
+use crate::slack::{check_webhook, error_chain, Answer, ApiBody, SlackClient, SlackError};
 
 pub const USAGE: &str = "\
 usage:
@@ -24,7 +26,8 @@ usage:
       Run the Lambda path locally: read the webhook from Secrets Manager (--secret-id, or env SecretId)
       or from FILE (the secret's value), then post. --dry-run prints the payloads instead.
   slack-alarm-notifier check [--secret-id ID | --secret-file FILE] [--timeout SECONDS]
-      Check the configuration, the secret and the webhook without posting a message.
+      Check the configuration, the secret and the webhook (or, in app mode, the bot token and
+      the channel) without posting a message.
 Use - for EVENT.json to read standard input. Under Lambda (AWS_LAMBDA_RUNTIME_API set) it serves invocations.";
 
 const MAX_TIMEOUT_SECONDS: f64 = 900.0;
@@ -305,10 +308,9 @@ async fn send(args: SendArgs) -> Result<(), String> {
             .get(&call)
             .await
             .map_err(|e| e.to_string())?;
-        notifier
-            .slack
-            .check(&secret.webhook)
-            .map_err(|e| e.to_string())?;
+        if let SlackSecret::Webhook { url, .. } = &*secret {
+            notifier.slack.check(url).map_err(|e| e.to_string())?;
+        }
         let keep = |notification: &Notification| match notifier.filtered_out(notification) {
             Some(why) => {
                 let (kind, name) = describe(&notification.body);
@@ -325,7 +327,7 @@ async fn send(args: SendArgs) -> Result<(), String> {
         )?
         .into_iter()
         .map(|mut payload| {
-            payload.channel.clone_from(&secret.channel);
+            payload.channel = secret.channel().map(str::to_owned);
             serde_json::to_value(payload).unwrap_or_default()
         })
         .collect();
@@ -385,6 +387,11 @@ fn step<T>(
     }
 }
 
+/// Prints a check that could not be made; it does not fail `check`.
+fn skipped(name: &str, why: &str) {
+    println!("skip  {name}: {why}");
+}
+
 /// What Slack's answer to an empty message says of the webhook.
 fn verdict(answer: Result<Answer, reqwest::Error>) -> Result<String, String> {
     let answer = answer.map_err(|e| format!("no answer: {}", error_chain(&e)))?;
@@ -417,16 +424,32 @@ async fn check(args: SecretArgs) -> Result<(), String> {
         Ok(source) => source.get(&call).await.map_err(|e| e.to_string()),
         Err(e) => Err(e),
     };
-    let secret = step("secret", secret, |s| {
-        let channel = if s.channel.is_some() {
-            " and SLACK_CHANNEL"
-        } else {
-            ""
-        };
-        format!("read: a webhook URL{channel}")
+    let secret = step("secret", secret, |s| match &**s {
+        SlackSecret::Webhook { channel, .. } => {
+            let channel = if channel.is_some() {
+                " and SLACK_CHANNEL"
+            } else {
+                ""
+            };
+            format!("read: a webhook URL{channel}")
+        }
+        SlackSecret::App { .. } => {
+            "read: SLACK_BOT_TOKEN and SLACK_CHANNEL (app mode, the Web API)".into()
+        }
     })?;
-    let target =
-        check_webhook(&secret.webhook, &setup.config.webhook_hosts).map_err(|e| e.to_string());
+    match &*secret {
+        SlackSecret::Webhook { url, .. } => check_webhook_answers(&setup, url, &call).await,
+        SlackSecret::App { token, channel } => check_app(&setup, token, channel, &call).await,
+    }
+}
+
+/// The webhook's host, then its answer to an empty message.
+async fn check_webhook_answers(
+    setup: &Setup,
+    url: &WebhookUrl,
+    call: &Call<'_>,
+) -> Result<(), String> {
+    let target = check_webhook(url, &setup.config.webhook_hosts).map_err(|e| e.to_string());
     let target = step("webhook host", target, |url| {
         format!("{} is allowed", url.host_str().unwrap_or_default())
     })?;
@@ -440,6 +463,109 @@ async fn check(args: SecretArgs) -> Result<(), String> {
         )
         .await;
     step("webhook", verdict(answer), Clone::clone).map(|_| ())
+}
+
+/// A string field of a Web API answer, or `?`.
+fn field<'a>(answer: &'a Value, pointer: &str) -> &'a str {
+    answer
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+}
+
+/// App mode: `auth.test` says whose token it is, its scopes say whether it may post, and
+/// `conversations.info` whether the bot is in the channel. Nothing is posted.
+async fn check_app(
+    setup: &Setup,
+    token: &BotToken,
+    channel: &ChannelId,
+    call: &Call<'_>,
+) -> Result<(), String> {
+    let slack = &setup.slack;
+    let auth = slack
+        .call("auth.test", token, ApiBody::Form(&[]), call.deadline)
+        .await
+        .map_err(|e| e.to_string());
+    let auth = step("auth.test", auth, |reply| {
+        format!(
+            "the token works: team {} ({}), bot user {} ({}), at {}",
+            field(&reply.body, "/team"),
+            field(&reply.body, "/team_id"),
+            field(&reply.body, "/user"),
+            field(&reply.body, "/user_id"),
+            setup.config.api_url,
+        )
+    })?;
+    let scopes: Option<Vec<&str>> = auth
+        .scopes
+        .as_deref()
+        .map(|s| s.split(',').map(str::trim).collect());
+    match &scopes {
+        None => skipped(
+            "scopes",
+            "Slack did not say which scopes the token has; chat:write not checked",
+        ),
+        Some(scopes) => {
+            let granted = if scopes.contains(&"chat:write") {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the token lacks chat:write, which posting needs (it has: {})",
+                    scopes.join(", ")
+                ))
+            };
+            step("scopes", granted, |()| "chat:write granted".into())?;
+        }
+    }
+    let info = slack
+        .call(
+            "conversations.info",
+            token,
+            ApiBody::Form(&[("channel", channel.as_str())]),
+            call.deadline,
+        )
+        .await;
+    let info = match info {
+        Err(SlackError::ApiRejected { code, detail, .. }) if code == "missing_scope" => {
+            let needs = if detail.is_empty() {
+                "a scope the token lacks".into()
+            } else {
+                detail
+            };
+            skipped(
+                "channel",
+                &format!(
+                    "conversations.info answered missing_scope ({needs}; channels:read for a public channel); whether the bot is in {} was not checked",
+                    channel.as_str()
+                ),
+            );
+            return Ok(());
+        }
+        other => other.map_err(|e| e.to_string()),
+    };
+    let public_posting = scopes
+        .as_ref()
+        .is_some_and(|s| s.contains(&"chat:write.public"));
+    let verdict = info.and_then(|reply| {
+        let c = &reply.body["channel"];
+        let name = format!("#{} ({})", field(c, "/name"), channel.as_str());
+        let flag = |key: &str| c.get(key).and_then(Value::as_bool);
+        if flag("is_archived") == Some(true) {
+            return Err(format!("{name} is archived"));
+        }
+        match flag("is_member") {
+            Some(true) => Ok(format!("{name}: the bot is a member")),
+            Some(false) if public_posting && flag("is_private") == Some(false) => Ok(format!(
+                "{name}: the bot is not a member, but chat:write.public lets it post to a public channel"
+            )),
+            Some(false) => Err(format!(
+                "the bot is not a member of {name}: invite it with /invite @{}",
+                field(&auth.body, "/user")
+            )),
+            None => Err(format!("{name}: Slack did not say whether the bot is a member")),
+        }
+    });
+    step("channel", verdict, Clone::clone).map(|_| ())
 }
 
 #[cfg(test)]

@@ -8,6 +8,9 @@ use crate::model::AlarmState;
 pub const DEFAULT_STAGE: &str = "AWSCURRENT";
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
 pub const DEFAULT_WEBHOOK_HOSTS: &str = "hooks.slack.com,hooks.slack-gov.com";
+/// Slack's Web API, for app mode.
+pub const DEFAULT_API_URL: &str = "https://slack.com/api/";
+pub const DEFAULT_API_HOSTS: &str = "slack.com,files.slack.com";
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 4;
 pub const DEFAULT_RECENT_IDS: usize = 1024;
@@ -41,6 +44,10 @@ pub struct Config {
     pub secret_ttl: Duration,
     /// `SLACK_WEBHOOK_HOSTS`, lower-cased.
     pub webhook_hosts: Vec<String>,
+    /// `SLACK_API_URL`: the Web API's base, checked against `SLACK_API_HOSTS`, ending in `/`.
+    pub api_url: reqwest::Url,
+    /// `SLACK_API_HOSTS`, lower-cased.
+    pub api_hosts: Vec<String>,
     /// `SLACK_TIMEOUT_SECONDS`: one HTTP attempt, always cut to the invocation's remaining time.
     pub attempt_timeout: Duration,
     /// `SLACK_MAX_ATTEMPTS`
@@ -116,6 +123,32 @@ fn list(raw: &str) -> Vec<String> {
         .collect()
 }
 
+/// A list of host names, lower-cased; an empty one is an error naming `name`.
+fn hosts(name: &'static str, raw: &str) -> Result<Vec<String>, ConfigError> {
+    let hosts: Vec<String> = list(raw).iter().map(|h| h.to_ascii_lowercase()).collect();
+    if hosts.is_empty() {
+        return Err(invalid(name, "names no host"));
+    }
+    Ok(hosts)
+}
+
+/// The Web API's base URL, held to the same rules as a webhook's, with a `/` to join methods to.
+fn api_url(raw: &str, api_hosts: &[String]) -> Result<reqwest::Url, ConfigError> {
+    let mut url = crate::slack::check_url(raw.trim(), api_hosts, "SLACK_API_HOSTS")
+        .map_err(|problem| invalid("SLACK_API_URL", problem))?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(
+            "SLACK_API_URL",
+            "a query or fragment is not allowed",
+        ));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
 fn seconds(name: &'static str, raw: &str) -> Result<Duration, ConfigError> {
     let n: f64 = raw
         .trim()
@@ -184,14 +217,18 @@ impl Config {
                     )
                 })?,
         };
-        let webhook_hosts: Vec<String> =
-            list(&get("SLACK_WEBHOOK_HOSTS").unwrap_or_else(|| DEFAULT_WEBHOOK_HOSTS.into()))
-                .into_iter()
-                .map(|h| h.to_ascii_lowercase())
-                .collect();
-        if webhook_hosts.is_empty() {
-            return Err(invalid("SLACK_WEBHOOK_HOSTS", "names no host"));
-        }
+        let webhook_hosts = hosts(
+            "SLACK_WEBHOOK_HOSTS",
+            &get("SLACK_WEBHOOK_HOSTS").unwrap_or_else(|| DEFAULT_WEBHOOK_HOSTS.into()),
+        )?;
+        let api_hosts = hosts(
+            "SLACK_API_HOSTS",
+            &get("SLACK_API_HOSTS").unwrap_or_else(|| DEFAULT_API_HOSTS.into()),
+        )?;
+        let api_url = api_url(
+            &get("SLACK_API_URL").unwrap_or_else(|| DEFAULT_API_URL.into()),
+            &api_hosts,
+        )?;
         let attempt_timeout = get("SLACK_TIMEOUT_SECONDS")
             .map(|raw| seconds("SLACK_TIMEOUT_SECONDS", &raw))
             .transpose()?
@@ -231,6 +268,8 @@ impl Config {
                 .transpose()?
                 .unwrap_or(DEFAULT_CACHE_TTL),
             webhook_hosts,
+            api_url,
+            api_hosts,
             attempt_timeout,
             max_attempts,
             filter: Filter {
@@ -279,6 +318,8 @@ mod tests {
             c.webhook_hosts,
             vec!["hooks.slack.com", "hooks.slack-gov.com"]
         );
+        assert_eq!(c.api_url.as_str(), "https://slack.com/api/");
+        assert_eq!(c.api_hosts, vec!["slack.com", "files.slack.com"]);
         assert_eq!(c.filter, Filter::default());
         assert_eq!(c.digest_threshold, 3);
         assert_eq!(c.min_interval, Duration::from_secs(1));
@@ -300,10 +341,38 @@ mod tests {
             ("DIGEST_THRESHOLD", "101"),
             ("SLACK_MIN_INTERVAL_SECONDS", "61"),
             ("SLACK_MIN_INTERVAL_SECONDS", "fast"),
+            ("SLACK_API_HOSTS", ","),
+            ("SLACK_API_URL", "not a url"),
+            ("SLACK_API_URL", "https://evil.example/api/"),
+            ("SLACK_API_URL", "http://slack.com/api/"),
+            ("SLACK_API_URL", "https://user:pw@slack.com/api/"),
+            ("SLACK_API_URL", "https://slack.com/api/?x=1"),
         ] {
             let err = config(&[(k, v)]).unwrap_err();
             assert!(err.to_string().starts_with(k), "{k}={v}: {err}");
         }
+    }
+
+    #[test]
+    fn the_api_url_follows_its_hosts() {
+        let c = config(&[
+            ("SLACK_API_URL", "http://127.0.0.1:9000/api"),
+            ("SLACK_API_HOSTS", "127.0.0.1"),
+        ])
+        .unwrap();
+        assert_eq!(c.api_url.as_str(), "http://127.0.0.1:9000/api/");
+        assert_eq!(
+            c.api_url.join("chat.postMessage").unwrap().as_str(),
+            "http://127.0.0.1:9000/api/chat.postMessage"
+        );
+        let c = config(&[("SLACK_API_URL", "https://FILES.slack.com/api/")]).unwrap();
+        assert_eq!(c.api_url.host_str(), Some("files.slack.com"));
+        // The default URL is refused when the hosts leave slack.com out.
+        let err = config(&[("SLACK_API_HOSTS", "127.0.0.1")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"SLACK_API_URL: host "slack.com" is not in SLACK_API_HOSTS"#
+        );
     }
 
     #[test]

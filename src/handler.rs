@@ -25,6 +25,14 @@ pub enum RecordError {
     Secret(#[from] SecretError),
     #[error(transparent)]
     Slack(#[from] SlackError),
+    /// Slack refused the webhook or bot token, and the secret, read again, holds the same one.
+    #[error("{source}; the secret, read again, holds the same {credential}")]
+    CredentialRefused {
+        #[source]
+        source: SlackError,
+        /// `webhook` or `bot token`.
+        credential: &'static str,
+    },
 }
 
 impl RecordError {
@@ -32,7 +40,7 @@ impl RecordError {
         match self {
             Self::Malformed(_) => "MalformedEvent",
             Self::Secret(e) => e.error_type(),
-            Self::Slack(e) => e.error_type(),
+            Self::Slack(e) | Self::CredentialRefused { source: e, .. } => e.error_type(),
         }
     }
 }
@@ -117,9 +125,10 @@ impl RecentIds {
     }
 }
 
-/// The request body for `secret`'s webhook: the payload with the secret's channel, if any.
+/// The request body for `secret`: the payload with the secret's channel, if any (app mode
+/// always has one).
 pub fn body_for(payload: &mut Payload, secret: &SlackSecret) -> Vec<u8> {
-    payload.channel.clone_from(&secret.channel);
+    payload.channel = secret.channel().map(str::to_owned);
     serde_json::to_vec(payload).unwrap_or_default()
 }
 
@@ -345,27 +354,45 @@ impl Notifier {
             .await
     }
 
-    /// Posts one message; on a dead webhook, re-reads the secret once and tries the new URL.
+    /// Posts one message; when Slack refuses the webhook or the bot token, re-reads the secret
+    /// once and tries the new one.
     async fn post(&self, mut payload: Payload, call: &Call<'_>) -> Result<u32, RecordError> {
-        let deadline = call.deadline;
         let secret = self.secrets.get(call).await?;
-        let body = body_for(&mut payload, &secret);
-        match self.slack.post(&secret.webhook, &body, deadline).await {
-            Ok(d) => Ok(d.attempts),
-            Err(e) if e.webhook_gone() => {
-                tracing::warn!(error = %e, "Slack says the webhook is gone; re-reading the secret");
+        match self.send(&mut payload, &secret, call).await {
+            Ok(attempts) => Ok(attempts),
+            Err(e) if e.credential_gone() => {
+                let credential = secret.credential();
+                tracing::warn!(error = %e, credential, "Slack refused the credential; re-reading the secret");
                 let fresh = self.secrets.refresh(call).await?;
-                if fresh.webhook == secret.webhook {
-                    // Same dead URL: fail now, and read again on the next invocation.
+                if fresh.same_credential(&secret) {
+                    // The same dead credential: fail now, and read again on the next invocation.
                     self.secrets.invalidate();
-                    return Err(e.into());
+                    return Err(RecordError::CredentialRefused {
+                        source: e,
+                        credential,
+                    });
                 }
-                let body = body_for(&mut payload, &fresh);
-                let delivered = self.slack.post(&fresh.webhook, &body, deadline).await?;
-                Ok(delivered.attempts)
+                Ok(self.send(&mut payload, &fresh, call).await?)
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// One message to the webhook, or with `chat.postMessage` in app mode; the attempts it took.
+    async fn send(
+        &self,
+        payload: &mut Payload,
+        secret: &SlackSecret,
+        call: &Call<'_>,
+    ) -> Result<u32, SlackError> {
+        let body = body_for(payload, secret);
+        let delivered = match secret {
+            SlackSecret::Webhook { url, .. } => self.slack.post(url, &body, call.deadline).await?,
+            SlackSecret::App { token, .. } => {
+                self.slack.post_message(token, &body, call.deadline).await?
+            }
+        };
+        Ok(delivered.attempts)
     }
 }
 

@@ -82,7 +82,7 @@ pub async fn secret_store(
     ))
 }
 
-/// The webhook client with the configured limits.
+/// The Slack client (webhooks and Web API) with the configured limits.
 pub fn slack_client(
     config: &Config,
     tls: &rustls::ClientConfig,
@@ -90,6 +90,7 @@ pub fn slack_client(
     Ok(SlackClient::new(
         crate::http::slack_client(tls)?,
         config.webhook_hosts.clone(),
+        config.api_url.clone(),
         config.attempt_timeout,
         config.max_attempts.get(),
     ))

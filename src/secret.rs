@@ -32,20 +32,156 @@ impl fmt::Debug for WebhookUrl {
     }
 }
 
-/// What the secret holds.
+/// A Slack bot token (`xoxb-…`, or `xoxe.xoxb-…` with token rotation). `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct SlackSecret {
-    pub webhook: WebhookUrl,
-    /// `SLACK_CHANNEL`: honoured only by legacy webhooks; app webhooks post to their own channel.
-    pub channel: Option<String>,
+pub struct BotToken(String);
+
+impl BotToken {
+    /// The token itself, for the `Authorization` header only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for BotToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BotToken([redacted])")
+    }
+}
+
+/// The prefixes of a bot token: plain, and rotating (an expiring token carries `xoxe.`).
+const BOT_TOKEN_PREFIXES: [&str; 2] = ["xoxb-", "xoxe.xoxb-"];
+/// Other Slack credentials, named when one is stored in place of a bot token.
+const OTHER_TOKENS: [(&str, &str); 5] = [
+    ("xoxp-", "a user token"),
+    ("xoxe.xoxp-", "a rotating user token"),
+    ("xoxe-", "a refresh token"),
+    ("xapp-", "an app-level token"),
+    ("xoxa-", "a workspace app token"),
+];
+/// Slack's bot tokens are well under this; a longer value is not one.
+const MAX_TOKEN_LEN: usize = 512;
+
+/// Checks a bot token's shape. The problem names a known prefix at most, never the token.
+fn bot_token(raw: &str) -> Result<BotToken, String> {
+    let Some(rest) = BOT_TOKEN_PREFIXES.iter().find_map(|p| raw.strip_prefix(p)) else {
+        let what = OTHER_TOKENS
+            .iter()
+            .find(|(prefix, _)| raw.starts_with(prefix))
+            .map_or("not a bot token".to_owned(), |(prefix, name)| {
+                format!("{name} ({prefix}…), not a bot token")
+            });
+        return Err(format!(
+            "is {what}: it must start with xoxb- (or xoxe.xoxb- with token rotation)"
+        ));
+    };
+    // It goes into an HTTP header: nothing but the characters Slack's tokens are made of.
+    if rest.is_empty()
+        || raw.len() > MAX_TOKEN_LEN
+        || !rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(
+            "has a bot token's prefix but not its shape (letters, digits and dashes)".into(),
+        );
+    }
+    Ok(BotToken(raw.to_owned()))
+}
+
+/// A channel ID (`C0123ABCD`): a public (`C`) or private (`G`) channel, or a DM (`D`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ChannelId(String);
+
+impl ChannelId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Kept out of logs like the webhook's channel: a channel says what the alarms are about.
+impl fmt::Debug for ChannelId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ChannelId([redacted])")
+    }
+}
+
+/// Checks a channel ID's shape. The problem never quotes the value.
+fn channel_id(raw: &str) -> Result<ChannelId, String> {
+    if raw.starts_with('#') || raw.starts_with('@') {
+        return Err(
+            "is a channel name; app mode needs the channel's ID (such as C0123ABCD, \
+                    shown at the bottom of the channel's details)"
+                .into(),
+        );
+    }
+    let shaped = raw.len() >= 9
+        && raw.len() <= 20
+        && raw.starts_with(['C', 'G', 'D'])
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    if !shaped {
+        return Err(
+            "is not a channel ID (C, G or D and at least 8 more capital letters or digits, such as C0123ABCD)"
+                .into(),
+        );
+    }
+    Ok(ChannelId(raw.to_owned()))
+}
+
+/// What the secret holds, and so how messages are posted.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SlackSecret {
+    /// An incoming webhook (`SLACK_HOOK_URL`).
+    Webhook {
+        url: WebhookUrl,
+        /// `SLACK_CHANNEL`: honoured only by legacy webhooks; app webhooks post to their own channel.
+        channel: Option<String>,
+    },
+    /// App mode: the Web API with a bot token (`SLACK_BOT_TOKEN`) to one channel (`SLACK_CHANNEL`).
+    App { token: BotToken, channel: ChannelId },
+}
+
+impl SlackSecret {
+    /// The `channel` a payload is posted with.
+    pub fn channel(&self) -> Option<&str> {
+        match self {
+            Self::Webhook { channel, .. } => channel.as_deref(),
+            Self::App { channel, .. } => Some(channel.as_str()),
+        }
+    }
+
+    /// Whether `other` holds the same credential (webhook URL or token) as this.
+    pub fn same_credential(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Webhook { url: a, .. }, Self::Webhook { url: b, .. }) => a == b,
+            (Self::App { token: a, .. }, Self::App { token: b, .. }) => a == b,
+            _ => false,
+        }
+    }
+
+    /// What the credential is, in words: `webhook` or `bot token`.
+    pub fn credential(&self) -> &'static str {
+        match self {
+            Self::Webhook { .. } => "webhook",
+            Self::App { .. } => "bot token",
+        }
+    }
 }
 
 impl fmt::Debug for SlackSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SlackSecret")
-            .field("webhook", &self.webhook)
-            .field("channel", &self.channel.as_ref().map(|_| "[redacted]"))
-            .finish()
+        match self {
+            Self::Webhook { url, channel } => f
+                .debug_struct("Webhook")
+                .field("url", url)
+                .field("channel", &channel.as_ref().map(|_| "[redacted]"))
+                .finish(),
+            Self::App { token, channel } => f
+                .debug_struct("App")
+                .field("token", token)
+                .field("channel", channel)
+                .finish(),
+        }
     }
 }
 
@@ -68,13 +204,20 @@ pub enum SecretError {
     /// The secret is binary or empty.
     #[error("secret {secret_id:?} has no SecretString")]
     Empty { secret_id: String },
-    /// A JSON secret without the webhook key.
+    /// A JSON secret with neither the webhook key nor the bot token key.
     #[error(
-        "secret {secret_id:?} is JSON but has no string SLACK_HOOK_URL (keys present: {keys})"
+        "secret {secret_id:?} is JSON but has no string SLACK_HOOK_URL or SLACK_BOT_TOKEN (keys present: {keys})"
     )]
     MissingHookUrl { secret_id: String, keys: String },
+    /// A key of the secret has a value that cannot be used. `problem` never quotes a credential.
+    #[error("secret {secret_id:?}: {key} {problem}")]
+    InvalidValue {
+        secret_id: String,
+        key: &'static str,
+        problem: String,
+    },
     /// Neither a JSON object nor a URL.
-    #[error("secret {secret_id:?} is neither a JSON object with SLACK_HOOK_URL nor a webhook URL")]
+    #[error("secret {secret_id:?} is neither a JSON object with SLACK_HOOK_URL or SLACK_BOT_TOKEN nor a webhook URL")]
     Unrecognised { secret_id: String },
     /// A file given with `--secret-file` could not be read.
     #[error("cannot read secret file {path}: {source}")]
@@ -161,14 +304,17 @@ impl SecretError {
             },
             Self::Timeout { .. } => "SecretTimeout",
             Self::File { .. } => "SecretFileUnreadable",
-            Self::Empty { .. } | Self::MissingHookUrl { .. } | Self::Unrecognised { .. } => {
-                "SecretInvalid"
-            }
+            Self::Empty { .. }
+            | Self::MissingHookUrl { .. }
+            | Self::InvalidValue { .. }
+            | Self::Unrecognised { .. } => "SecretInvalid",
         }
     }
 }
 
-/// Parses a secret value: `{"SLACK_HOOK_URL": "...", "SLACK_CHANNEL": "..."}` or a bare URL.
+/// Parses a secret value: `{"SLACK_BOT_TOKEN": "xoxb-...", "SLACK_CHANNEL": "C..."}` (app
+/// mode, which wins when a webhook is there too), `{"SLACK_HOOK_URL": "...", "SLACK_CHANNEL":
+/// "..."}`, or a bare webhook URL.
 pub fn parse_secret(secret_id: &str, raw: &str) -> Result<SlackSecret, SecretError> {
     let raw = raw.trim();
     if raw.starts_with('{') {
@@ -177,11 +323,34 @@ pub fn parse_secret(secret_id: &str, raw: &str) -> Result<SlackSecret, SecretErr
                 secret_id: secret_id.into(),
             });
         };
-        let hook = obj
-            .get("SLACK_HOOK_URL")
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty());
+        let text = |key: &str| {
+            obj.get(key)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        let invalid = |key: &'static str, problem: String| SecretError::InvalidValue {
+            secret_id: secret_id.into(),
+            key,
+            problem,
+        };
+        if let Some(token) = obj.get("SLACK_BOT_TOKEN") {
+            let token = token
+                .as_str()
+                .map(str::trim)
+                .ok_or_else(|| invalid("SLACK_BOT_TOKEN", "is not a string".into()))?;
+            let token = bot_token(token).map_err(|p| invalid("SLACK_BOT_TOKEN", p))?;
+            let channel = text("SLACK_CHANNEL").ok_or_else(|| {
+                invalid(
+                    "SLACK_CHANNEL",
+                    "is missing: a bot token needs the ID of the channel to post to (such as C0123ABCD)"
+                        .into(),
+                )
+            })?;
+            let channel = channel_id(channel).map_err(|p| invalid("SLACK_CHANNEL", p))?;
+            return Ok(SlackSecret::App { token, channel });
+        }
+        let hook = text("SLACK_HOOK_URL");
         let Some(hook) = hook else {
             let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
             keys.sort_unstable();
@@ -194,14 +363,9 @@ pub fn parse_secret(secret_id: &str, raw: &str) -> Result<SlackSecret, SecretErr
                 },
             });
         };
-        let channel = obj
-            .get("SLACK_CHANNEL")
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty());
-        return Ok(SlackSecret {
-            webhook: WebhookUrl::new(hook),
-            channel: channel.map(str::to_owned),
+        return Ok(SlackSecret::Webhook {
+            url: WebhookUrl::new(hook),
+            channel: text("SLACK_CHANNEL").map(str::to_owned),
         });
     }
     // A URL stored as a JSON string, quotes and all.
@@ -211,8 +375,8 @@ pub fn parse_secret(secret_id: &str, raw: &str) -> Result<SlackSecret, SecretErr
         }
     }
     if raw.starts_with("https://") || raw.starts_with("http://") {
-        return Ok(SlackSecret {
-            webhook: WebhookUrl::new(raw),
+        return Ok(SlackSecret::Webhook {
+            url: WebhookUrl::new(raw),
             channel: None,
         });
     }
@@ -383,6 +547,14 @@ mod tests {
     use super::*;
 
     const URL: &str = "https://hooks.slack.com/services/T000/B000/XXXXSECRET";
+    const TOKEN: &str = "xoxb-1111-2222-XXXXTOKENSECRET";
+
+    fn webhook(s: &SlackSecret) -> &WebhookUrl {
+        match s {
+            SlackSecret::Webhook { url, .. } => url,
+            other => panic!("expected a webhook, got {other:?}"),
+        }
+    }
 
     #[test]
     fn json_and_plain_forms() {
@@ -391,11 +563,99 @@ mod tests {
             &format!(r##"{{"SLACK_HOOK_URL":"{URL}","SLACK_CHANNEL":"#ops"}}"##),
         )
         .unwrap();
-        assert_eq!(s.webhook.expose(), URL);
-        assert_eq!(s.channel.as_deref(), Some("#ops"));
+        assert_eq!(webhook(&s).expose(), URL);
+        assert_eq!(s.channel(), Some("#ops"));
         let s = parse_secret("id", &format!(" {URL}\n")).unwrap();
-        assert_eq!(s.webhook.expose(), URL);
-        assert_eq!(s.channel, None);
+        assert_eq!(webhook(&s).expose(), URL);
+        assert_eq!(s.channel(), None);
+    }
+
+    #[test]
+    fn a_bot_token_and_a_channel_id_are_app_mode() {
+        for token in [TOKEN, "xoxe.xoxb-1-MS0yLTIyMjI-abc123"] {
+            let raw = format!(r#"{{"SLACK_BOT_TOKEN":" {token} ","SLACK_CHANNEL":"C0123ABCD"}}"#);
+            let SlackSecret::App { token: t, channel } = parse_secret("id", &raw).unwrap() else {
+                panic!("{raw}: not app mode");
+            };
+            assert_eq!((t.expose(), channel.as_str()), (token, "C0123ABCD"));
+        }
+    }
+
+    #[test]
+    fn a_bot_token_wins_over_a_webhook() {
+        let raw = format!(
+            r#"{{"SLACK_HOOK_URL":"{URL}","SLACK_BOT_TOKEN":"{TOKEN}","SLACK_CHANNEL":"G0123ABCDEF"}}"#
+        );
+        let s = parse_secret("id", &raw).unwrap();
+        assert!(matches!(s, SlackSecret::App { .. }), "{s:?}");
+        assert_eq!(s.channel(), Some("G0123ABCDEF"));
+        assert_eq!(s.credential(), "bot token");
+    }
+
+    #[test]
+    fn app_mode_errors_name_the_key_and_never_the_token() {
+        let cases = [
+            (format!(r#"{{"SLACK_BOT_TOKEN":"{TOKEN}"}}"#), "SLACK_CHANNEL is missing"),
+            (
+                format!(r#"{{"SLACK_BOT_TOKEN":"{TOKEN}","SLACK_CHANNEL":"  "}}"#),
+                "SLACK_CHANNEL is missing",
+            ),
+            (
+                format!(r##"{{"SLACK_BOT_TOKEN":"{TOKEN}","SLACK_CHANNEL":"#alerts"}}"##),
+                "SLACK_CHANNEL is a channel name",
+            ),
+            (
+                format!(r#"{{"SLACK_BOT_TOKEN":"{TOKEN}","SLACK_CHANNEL":"c0123abcd"}}"#),
+                "SLACK_CHANNEL is not a channel ID",
+            ),
+            (
+                format!(r#"{{"SLACK_BOT_TOKEN":"{TOKEN}","SLACK_CHANNEL":"C012"}}"#),
+                "SLACK_CHANNEL is not a channel ID",
+            ),
+            (
+                r#"{"SLACK_BOT_TOKEN":"xoxp-1111-XXXXTOKENSECRET","SLACK_CHANNEL":"C0123ABCD"}"#.into(),
+                "SLACK_BOT_TOKEN is a user token (xoxp-…), not a bot token",
+            ),
+            (
+                r#"{"SLACK_BOT_TOKEN":"xoxe-1-XXXXTOKENSECRET","SLACK_CHANNEL":"C0123ABCD"}"#.into(),
+                "SLACK_BOT_TOKEN is a refresh token (xoxe-…)",
+            ),
+            (
+                r#"{"SLACK_BOT_TOKEN":"xapp-1-XXXXTOKENSECRET","SLACK_CHANNEL":"C0123ABCD"}"#.into(),
+                "SLACK_BOT_TOKEN is an app-level token (xapp-…)",
+            ),
+            (
+                r#"{"SLACK_BOT_TOKEN":"XXXXTOKENSECRET","SLACK_CHANNEL":"C0123ABCD"}"#.into(),
+                "SLACK_BOT_TOKEN is not a bot token: it must start with xoxb-",
+            ),
+            (
+                r#"{"SLACK_BOT_TOKEN":"xoxb-XXXXTOKENSECRET\r\nX-Evil: 1","SLACK_CHANNEL":"C0123ABCD"}"#.into(),
+                "SLACK_BOT_TOKEN has a bot token's prefix but not its shape",
+            ),
+            (
+                r#"{"SLACK_BOT_TOKEN":"xoxb-","SLACK_CHANNEL":"C0123ABCD"}"#.into(),
+                "SLACK_BOT_TOKEN has a bot token's prefix but not its shape",
+            ),
+            (
+                r#"{"SLACK_BOT_TOKEN":42,"SLACK_CHANNEL":"C0123ABCD"}"#.into(),
+                "SLACK_BOT_TOKEN is not a string",
+            ),
+        ];
+        for (raw, expected) in cases {
+            let err = parse_secret("my/secret", &raw).unwrap_err();
+            assert_eq!(err.error_type(), "SecretInvalid", "{raw}");
+            let text = err.to_string();
+            assert!(
+                text.starts_with(&format!(r#"secret "my/secret": {expected}"#)),
+                "{raw}: {text}"
+            );
+            let all = format!("{text} {err:?}");
+            assert!(!all.contains("XXXXTOKENSECRET"), "{all}");
+            assert!(
+                !all.contains("alerts") && !all.contains("c0123abcd"),
+                "{all}"
+            );
+        }
     }
 
     #[test]
@@ -419,7 +679,7 @@ mod tests {
         let err = parse_secret("s", r#"{"HOOK":"https://hooks.slack.com/x"}"#).unwrap_err();
         assert_eq!(
             err.to_string(),
-            r#"secret "s" is JSON but has no string SLACK_HOOK_URL (keys present: HOOK)"#
+            r#"secret "s" is JSON but has no string SLACK_HOOK_URL or SLACK_BOT_TOKEN (keys present: HOOK)"#
         );
     }
 
@@ -430,12 +690,43 @@ mod tests {
             &format!(r##"{{"SLACK_HOOK_URL":"{URL}","SLACK_CHANNEL":"#private"}}"##),
         )
         .unwrap();
-        let debug = format!("{s:?} {:?}", s.webhook);
+        let debug = format!("{s:?} {:?}", webhook(&s));
         assert!(
             !debug.contains("XXXXSECRET")
                 && !debug.contains("hooks.slack.com")
                 && !debug.contains("private"),
             "{debug}"
         );
+        let s = parse_secret(
+            "id",
+            &format!(r#"{{"SLACK_BOT_TOKEN":"{TOKEN}","SLACK_CHANNEL":"C0123ABCD"}}"#),
+        )
+        .unwrap();
+        let SlackSecret::App { token, channel } = &s else {
+            panic!()
+        };
+        let debug = format!("{s:?} {token:?} {channel:?}");
+        assert!(
+            !debug.contains("XXXXTOKENSECRET")
+                && !debug.contains("xoxb")
+                && !debug.contains("C0123ABCD"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn the_same_credential() {
+        let app = |token: &str| {
+            parse_secret(
+                "id",
+                &format!(r#"{{"SLACK_BOT_TOKEN":"{token}","SLACK_CHANNEL":"C0123ABCD"}}"#),
+            )
+            .unwrap()
+        };
+        let hook = parse_secret("id", URL).unwrap();
+        assert!(app(TOKEN).same_credential(&app(TOKEN)));
+        assert!(!app(TOKEN).same_credential(&app("xoxb-new")));
+        assert!(!app(TOKEN).same_credential(&hook));
+        assert!(hook.same_credential(&hook.clone()));
     }
 }

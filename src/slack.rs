@@ -1,11 +1,15 @@
-//! Posting to a Slack incoming webhook, with retries bounded by the invocation's deadline.
+//! Posting to Slack, through an incoming webhook or the Web API (`chat.postMessage` with a bot
+//! token), with retries bounded by the invocation's deadline.
 
+use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::secret::WebhookUrl;
+use serde_json::Value;
+
+use crate::secret::{BotToken, WebhookUrl};
 
 /// An attempt with less time than this left is not started.
 const MIN_ATTEMPT: Duration = Duration::from_millis(50);
@@ -15,8 +19,20 @@ const BACKOFF_CAP: Duration = Duration::from_secs(5);
 const MAX_RATE_LIMIT_WAITS: u32 = 30;
 /// Slack's error bodies are short codes; anything longer is cut to this many characters.
 const MAX_REASON_LEN: usize = 120;
-/// Slack answers in a few bytes; no more than this is read of an answer.
+/// A webhook answers in a few bytes; no more than this is read of an answer.
 const MAX_ANSWER: usize = 16 * 1024;
+/// `chat.postMessage` echoes the message it posted, blocks and all, so its answer is read in
+/// full up to this: a success cut short would read as a failure, and be posted again.
+const MAX_API_ANSWER: usize = 1024 * 1024;
+/// Web API errors that say the bot token itself is no good: worth re-reading the secret.
+pub const TOKEN_ERRORS: [&str; 4] = [
+    "invalid_auth",
+    "token_expired",
+    "token_revoked",
+    "account_inactive",
+];
+/// Web API errors Slack documents as its own, passing trouble; retried like a 5xx.
+const TRANSIENT_API_ERRORS: [&str; 2] = ["internal_error", "service_unavailable"];
 const REDACTED: &str = "[redacted]";
 
 /// Why a notification was not accepted. Never carries the webhook URL.
@@ -52,17 +68,37 @@ pub enum SlackError {
     /// The deadline left no time for another attempt.
     #[error("no time left before the invocation's deadline after {attempts} attempts; last error: {last}")]
     DeadlineExceeded { attempts: u32, last: String },
+    /// The Web API answered `ok: false` with an error it will give again: Slack's own code
+    /// (`channel_not_found`, `not_in_channel`, `invalid_blocks` …) and what it means.
+    #[error("Slack refused {method}: {code}{}", detail_suffix(.detail))]
+    ApiRejected {
+        method: &'static str,
+        code: String,
+        detail: String,
+    },
+    /// The Web API refused the bot token (one of [`TOKEN_ERRORS`]).
+    #[error("Slack refused the bot token on {method}: {code}")]
+    TokenRejected { method: &'static str, code: String },
+}
+
+fn detail_suffix(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(" ({detail})")
+    }
 }
 
 impl SlackError {
-    /// Slack says the webhook itself is gone or revoked: worth re-reading the secret.
-    pub fn webhook_gone(&self) -> bool {
+    /// Slack says the webhook or the bot token is gone, revoked or expired: worth re-reading
+    /// the secret for a new one.
+    pub fn credential_gone(&self) -> bool {
         matches!(
             self,
             Self::Rejected {
                 status: 403 | 404 | 410,
                 ..
-            }
+            } | Self::TokenRejected { .. }
         )
     }
 
@@ -75,6 +111,8 @@ impl SlackError {
             Self::RateLimited { .. } => "SlackRateLimited",
             Self::Timeout { .. } | Self::DeadlineExceeded { .. } => "SlackTimeout",
             Self::Transport { .. } => "SlackUnreachable",
+            Self::ApiRejected { .. } => "SlackRejected",
+            Self::TokenRejected { .. } => "SlackTokenRejected",
         }
     }
 }
@@ -95,18 +133,17 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// Checks a webhook URL against the allowed hosts: https, or http to a loopback address.
-pub fn check_webhook(
-    url: &WebhookUrl,
+/// Checks a URL Slack is reached at against `allowed_hosts` (the setting `hosts_setting`):
+/// https, or http to a loopback address, and no credentials. The problem never quotes the URL.
+pub fn check_url(
+    raw: &str,
     allowed_hosts: &[String],
-) -> Result<reqwest::Url, SlackError> {
-    let parsed = reqwest::Url::parse(url.expose())
-        .map_err(|_| SlackError::UrlNotAllowed("not a valid URL".into()))?;
+    hosts_setting: &str,
+) -> Result<reqwest::Url, String> {
+    let parsed = reqwest::Url::parse(raw).map_err(|_| "not a valid URL".to_owned())?;
     let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
     if !allowed_hosts.contains(&host) {
-        return Err(SlackError::UrlNotAllowed(format!(
-            "host {host:?} is not in SLACK_WEBHOOK_HOSTS"
-        )));
+        return Err(format!("host {host:?} is not in {hosts_setting}"));
     }
     let loopback = host == "localhost"
         || host
@@ -116,16 +153,20 @@ pub fn check_webhook(
     match parsed.scheme() {
         "https" => {}
         "http" if loopback => {}
-        scheme => {
-            return Err(SlackError::UrlNotAllowed(format!(
-                "scheme {scheme:?}: only https is allowed"
-            )))
-        }
+        scheme => return Err(format!("scheme {scheme:?}: only https is allowed")),
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(SlackError::UrlNotAllowed("credentials in the URL".into()));
+        return Err("credentials in the URL".into());
     }
     Ok(parsed)
+}
+
+/// Checks a webhook URL against the allowed hosts (`SLACK_WEBHOOK_HOSTS`).
+pub fn check_webhook(
+    url: &WebhookUrl,
+    allowed_hosts: &[String],
+) -> Result<reqwest::Url, SlackError> {
+    check_url(url.expose(), allowed_hosts, "SLACK_WEBHOOK_HOSTS").map_err(SlackError::UrlNotAllowed)
 }
 
 /// A delivered message: how many attempts it took.
@@ -145,10 +186,54 @@ pub struct Answer {
     pub retry_after: Option<String>,
 }
 
-/// Webhook client; one per process so connections are reused.
+/// A Web API method's answer with `ok: true`.
+#[derive(Debug, Clone)]
+pub struct ApiReply {
+    pub attempts: u32,
+    /// The whole JSON answer.
+    pub body: Value,
+    /// The token's scopes, from Slack's `X-OAuth-Scopes` header, when it sent one.
+    pub scopes: Option<String>,
+}
+
+/// What a Web API method is sent.
+#[derive(Debug, Clone, Copy)]
+pub enum ApiBody<'a> {
+    /// A JSON document, for methods that write (`chat.postMessage`).
+    Json(&'a [u8]),
+    /// Form fields, for methods that read (`conversations.info` takes no JSON).
+    Form(&'a [(&'a str, &'a str)]),
+}
+
+impl ApiBody<'_> {
+    fn encode(&self) -> (&'static str, Vec<u8>) {
+        match self {
+            Self::Json(body) => ("application/json; charset=utf-8", body.to_vec()),
+            Self::Form(fields) => {
+                // reqwest's `form` feature is off; a URL's query serializer encodes the same way.
+                let mut url = reqwest::Url::parse("http://form.invalid/").expect("valid URL");
+                url.query_pairs_mut().extend_pairs(fields.iter());
+                let encoded = url.query().unwrap_or_default().as_bytes().to_vec();
+                ("application/x-www-form-urlencoded", encoded)
+            }
+        }
+    }
+}
+
+/// One HTTP exchange, read back: the status, the headers used here, up to a limit of the body.
+struct Exchange {
+    status: u16,
+    retry_after: Option<String>,
+    scopes: Option<String>,
+    body: Vec<u8>,
+}
+
+/// Slack client, for webhooks and the Web API; one per process so connections are reused.
 pub struct SlackClient {
     http: reqwest::Client,
     allowed_hosts: Vec<String>,
+    /// `SLACK_API_URL`, already checked against `SLACK_API_HOSTS`, ending in `/`.
+    api_url: reqwest::Url,
     attempt_timeout: Duration,
     max_attempts: u32,
     /// Set by a 429: no post goes out before this instant.
@@ -159,8 +244,8 @@ pub struct SlackClient {
     checked: Mutex<Option<(WebhookUrl, reqwest::Url)>>,
 }
 
-enum Attempt {
-    Done,
+enum Attempt<T> {
+    Done(T),
     Permanent(SlackError),
     RetryAfter(Duration),
     Transient(String, SlackError),
@@ -209,12 +294,14 @@ impl SlackClient {
     pub fn new(
         http: reqwest::Client,
         allowed_hosts: Vec<String>,
+        api_url: reqwest::Url,
         attempt_timeout: Duration,
         max_attempts: u32,
     ) -> Self {
         Self {
             http,
             allowed_hosts,
+            api_url,
             attempt_timeout,
             max_attempts: max_attempts.max(1),
             paused_until: Mutex::new(None),
@@ -277,7 +364,64 @@ impl SlackClient {
         body: &[u8],
         deadline: Instant,
     ) -> Result<Delivered, SlackError> {
-        let target = self.target(url)?;
+        let target = &self.target(url)?;
+        let ((), attempts) = self
+            .with_retries(deadline, |timeout, attempts| {
+                self.attempt(target, body, timeout, attempts)
+            })
+            .await?;
+        Ok(Delivered { attempts })
+    }
+
+    /// Calls Web API `method` with `token` until Slack answers `ok: true`, a permanent error, or
+    /// the deadline is near; retried, paced and rate limited as webhook posts are.
+    pub async fn call(
+        &self,
+        method: &'static str,
+        token: &BotToken,
+        body: ApiBody<'_>,
+        deadline: Instant,
+    ) -> Result<ApiReply, SlackError> {
+        let ((body, scopes), attempts) = self
+            .with_retries(deadline, |timeout, attempts| {
+                self.api_attempt(method, token, body, timeout, attempts)
+            })
+            .await?;
+        Ok(ApiReply {
+            attempts,
+            body,
+            scopes,
+        })
+    }
+
+    /// Posts a message (the payload with its `channel`) with `chat.postMessage`.
+    pub async fn post_message(
+        &self,
+        token: &BotToken,
+        body: &[u8],
+        deadline: Instant,
+    ) -> Result<Delivered, SlackError> {
+        let reply = self
+            .call("chat.postMessage", token, ApiBody::Json(body), deadline)
+            .await?;
+        Ok(Delivered {
+            attempts: reply.attempts,
+        })
+    }
+
+    /// Runs `attempt` until it is done, fails for good, or the deadline is near: transient
+    /// failures are retried with backoff, 429s waited out (and every post of the process held
+    /// back meanwhile). `attempt` gets the time it may take and its number; the result comes
+    /// with the number of attempts it took.
+    async fn with_retries<T, F, Fut>(
+        &self,
+        deadline: Instant,
+        mut attempt: F,
+    ) -> Result<(T, u32), SlackError>
+    where
+        F: FnMut(Duration, u32) -> Fut,
+        Fut: Future<Output = Attempt<T>>,
+    {
         let mut attempts = 0;
         let mut rate_limit_waits = 0;
         let mut last = String::from("none");
@@ -295,11 +439,9 @@ impl SlackClient {
                 return Err(SlackError::DeadlineExceeded { attempts, last });
             }
             attempts += 1;
-            let outcome = self
-                .attempt(&target, body, remaining.min(self.attempt_timeout), attempts)
-                .await;
+            let outcome = attempt(remaining.min(self.attempt_timeout), attempts).await;
             let wait = match outcome {
-                Attempt::Done => return Ok(Delivered { attempts }),
+                Attempt::Done(value) => return Ok((value, attempts)),
                 Attempt::Permanent(e) => return Err(e),
                 Attempt::RetryAfter(wait) => {
                     rate_limit_waits += 1;
@@ -337,6 +479,47 @@ impl SlackClient {
         }
     }
 
+    /// Sends `request` and reads the answer, up to `limit` bytes of its body.
+    async fn exchange(
+        &self,
+        request: reqwest::RequestBuilder,
+        timeout: Duration,
+        limit: usize,
+    ) -> Result<Exchange, reqwest::Error> {
+        let mut response = request
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(reqwest::Error::without_url)?;
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (retry_after, scopes) = (header("retry-after"), header("x-oauth-scopes"));
+        let status = response.status().as_u16();
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(reqwest::Error::without_url)?
+        {
+            let room = limit - body.len();
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if body.len() == limit {
+                break;
+            }
+        }
+        Ok(Exchange {
+            status,
+            retry_after,
+            scopes,
+            body,
+        })
+    }
+
     /// One POST of `body`, read back as an [`Answer`].
     pub async fn send_once(
         &self,
@@ -344,39 +527,18 @@ impl SlackClient {
         body: Vec<u8>,
         timeout: Duration,
     ) -> Result<Answer, reqwest::Error> {
-        let mut response = self
+        let request = self
             .http
             .post(target.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body)
-            .timeout(timeout)
-            .send()
-            .await
-            .map_err(reqwest::Error::without_url)?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let mut text = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(reqwest::Error::without_url)?
-        {
-            let room = MAX_ANSWER - text.len();
-            text.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            if text.len() == MAX_ANSWER {
-                break;
-            }
-        }
-        let text = String::from_utf8_lossy(&text);
+            .body(body);
+        let exchange = self.exchange(request, timeout, MAX_ANSWER).await?;
+        let text = String::from_utf8_lossy(&exchange.body);
         Ok(Answer {
-            status,
+            status: exchange.status,
             reason: short_reason(&text, target),
             ok_body: text.trim() == "ok",
-            retry_after,
+            retry_after: exchange.retry_after,
         })
     }
 
@@ -386,25 +548,14 @@ impl SlackClient {
         body: &[u8],
         timeout: Duration,
         attempts: u32,
-    ) -> Attempt {
+    ) -> Attempt<()> {
         let answer = match self.send_once(target, body.to_vec(), timeout).await {
             Ok(a) => a,
-            Err(e) if e.is_timeout() => {
-                return Attempt::Transient("timeout".into(), SlackError::Timeout { attempts })
-            }
-            Err(e) => {
-                return Attempt::Transient(
-                    error_chain(&e),
-                    SlackError::Transport {
-                        attempts,
-                        source: e,
-                    },
-                )
-            }
+            Err(e) => return transport_failure(e, attempts),
         };
         let Answer { status, reason, .. } = answer;
         match status {
-            200 if answer.ok_body => Attempt::Done,
+            200 if answer.ok_body => Attempt::Done(()),
             429 => Attempt::RetryAfter(retry_after(answer.retry_after.as_deref())),
             s @ (500..=599 | 408) => Attempt::Transient(
                 format!("HTTP {s} {reason}"),
@@ -416,6 +567,162 @@ impl SlackClient {
             ),
             s => Attempt::Permanent(SlackError::Rejected { status: s, reason }),
         }
+    }
+
+    /// One call of Web API `method`, read back and judged by [`api_verdict`].
+    async fn api_attempt(
+        &self,
+        method: &'static str,
+        token: &BotToken,
+        body: ApiBody<'_>,
+        timeout: Duration,
+        attempts: u32,
+    ) -> Attempt<(Value, Option<String>)> {
+        let (content_type, bytes) = body.encode();
+        let url = match self.api_url.join(method) {
+            Ok(url) => url,
+            Err(_) => {
+                return Attempt::Permanent(SlackError::UrlNotAllowed(format!(
+                    "SLACK_API_URL cannot take the method {method}"
+                )))
+            }
+        };
+        let request = self
+            .http
+            .post(url)
+            .bearer_auth(token.expose())
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(bytes);
+        match self.exchange(request, timeout, MAX_API_ANSWER).await {
+            Ok(exchange) => api_verdict(method, token, exchange, attempts),
+            Err(e) => transport_failure(e, attempts),
+        }
+    }
+}
+
+/// A request that got no answer: a timeout or a connection failure, both retried.
+fn transport_failure<T>(e: reqwest::Error, attempts: u32) -> Attempt<T> {
+    if e.is_timeout() {
+        return Attempt::Transient("timeout".into(), SlackError::Timeout { attempts });
+    }
+    Attempt::Transient(
+        error_chain(&e),
+        SlackError::Transport {
+            attempts,
+            source: e,
+        },
+    )
+}
+
+/// Cuts Slack's text (an error code, a message) to one short line without the token in it.
+fn api_text(text: &str, token: &BotToken) -> String {
+    let line = text.lines().next().unwrap_or_default().trim();
+    let mut text = line.replace(token.expose(), REDACTED);
+    if text.chars().count() > MAX_REASON_LEN {
+        text = text.chars().take(MAX_REASON_LEN).collect::<String>() + "…";
+    }
+    text
+}
+
+/// What an `ok: false` code means for the operator, with what Slack added to it.
+fn api_detail(code: &str, answer: &Value, token: &BotToken) -> String {
+    let field = |name: &str| answer.get(name).and_then(Value::as_str);
+    match code {
+        "channel_not_found" => "SLACK_CHANNEL names no channel the bot can see".into(),
+        "not_in_channel" => "invite the app to the channel: /invite @app-name".into(),
+        "is_archived" => "the channel is archived".into(),
+        "missing_scope" => match field("needed") {
+            Some(needed) => format!("the app needs the scope {}", api_text(needed, token)),
+            None => "the app lacks a scope this method needs".into(),
+        },
+        // Slack says which block and why in `response_metadata.messages`.
+        _ => answer
+            .pointer("/response_metadata/messages/0")
+            .and_then(Value::as_str)
+            .map(|m| api_text(m, token))
+            .unwrap_or_default(),
+    }
+}
+
+/// Judges a Web API answer. Slack answers HTTP 200 for most errors, with `ok: false` and a
+/// code: a token error, a rate limit or one of Slack's passing troubles is retried or handed
+/// to the caller; every other code is permanent. Off 200, 429 is waited out, 408 and 5xx
+/// retried, and anything else refused.
+fn api_verdict(
+    method: &'static str,
+    token: &BotToken,
+    exchange: Exchange,
+    attempts: u32,
+) -> Attempt<(Value, Option<String>)> {
+    let Exchange {
+        status,
+        retry_after: wait,
+        scopes,
+        body,
+    } = exchange;
+    let answer: Option<Value> = serde_json::from_slice(&body).ok();
+    let code = answer
+        .as_ref()
+        .and_then(|a| a.get("error"))
+        .and_then(Value::as_str)
+        .map(|c| api_text(c, token));
+    let reason = || {
+        code.clone()
+            .unwrap_or_else(|| match api_text(&String::from_utf8_lossy(&body), token) {
+                t if t.is_empty() => "(empty body)".into(),
+                t => t,
+            })
+    };
+    match status {
+        429 => return Attempt::RetryAfter(retry_after(wait.as_deref())),
+        s @ (500..=599 | 408) => {
+            let reason = reason();
+            return Attempt::Transient(
+                format!("HTTP {s} {reason}"),
+                SlackError::Unavailable {
+                    status: s,
+                    reason,
+                    attempts,
+                },
+            );
+        }
+        200 => {}
+        s => {
+            return Attempt::Permanent(SlackError::Rejected {
+                status: s,
+                reason: reason(),
+            })
+        }
+    }
+    let Some(answer) = answer.filter(Value::is_object) else {
+        // Not Slack's answer, or one cut short: never retried, in case it was a success.
+        return Attempt::Permanent(SlackError::Rejected {
+            status,
+            reason: format!("not a Web API answer: {}", reason()),
+        });
+    };
+    if answer.get("ok") == Some(&Value::Bool(true)) {
+        return Attempt::Done((answer, scopes));
+    }
+    let code = code.unwrap_or_else(|| "ok:false without an error code".into());
+    match code.as_str() {
+        "ratelimited" => Attempt::RetryAfter(retry_after(wait.as_deref())),
+        c if TRANSIENT_API_ERRORS.contains(&c) => Attempt::Transient(
+            format!("{method}: {c}"),
+            SlackError::Unavailable {
+                status,
+                reason: code,
+                attempts,
+            },
+        ),
+        c if TOKEN_ERRORS.contains(&c) => {
+            Attempt::Permanent(SlackError::TokenRejected { method, code })
+        }
+        c => Attempt::Permanent(SlackError::ApiRejected {
+            method,
+            detail: api_detail(c, &answer, token),
+            code,
+        }),
     }
 }
 
@@ -456,17 +763,207 @@ mod tests {
     }
 
     #[test]
-    fn webhook_gone_statuses() {
+    fn a_gone_webhook_or_a_refused_token_is_worth_a_new_secret() {
         let rejected = |status| SlackError::Rejected {
             status,
             reason: String::new(),
         };
         assert!(
-            rejected(404).webhook_gone()
-                && rejected(403).webhook_gone()
-                && rejected(410).webhook_gone()
+            rejected(404).credential_gone()
+                && rejected(403).credential_gone()
+                && rejected(410).credential_gone()
         );
-        assert!(!rejected(400).webhook_gone());
+        assert!(!rejected(400).credential_gone());
+        let token = SlackError::TokenRejected {
+            method: "chat.postMessage",
+            code: "token_expired".into(),
+        };
+        assert!(token.credential_gone());
+        let channel = SlackError::ApiRejected {
+            method: "chat.postMessage",
+            code: "channel_not_found".into(),
+            detail: String::new(),
+        };
+        assert!(!channel.credential_gone());
+    }
+
+    const TOKEN: &str = "xoxb-1-XXXXTOKENSECRET";
+
+    fn token() -> BotToken {
+        match crate::secret::parse_secret(
+            "t",
+            &format!(r#"{{"SLACK_BOT_TOKEN":"{TOKEN}","SLACK_CHANNEL":"C0123ABCD"}}"#),
+        ) {
+            Ok(crate::secret::SlackSecret::App { token, .. }) => token,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The verdict on an answer of `status` with `body` (and a `Retry-After` of `wait`).
+    fn verdict(status: u16, body: &str, wait: Option<&str>) -> Attempt<(Value, Option<String>)> {
+        let exchange = Exchange {
+            status,
+            retry_after: wait.map(str::to_owned),
+            scopes: Some("chat:write".into()),
+            body: body.as_bytes().to_vec(),
+        };
+        api_verdict("chat.postMessage", &token(), exchange, 1)
+    }
+
+    fn permanent(status: u16, body: &str) -> SlackError {
+        match verdict(status, body, None) {
+            Attempt::Permanent(e) => e,
+            Attempt::Done(_) => panic!("{status} {body}: done"),
+            Attempt::RetryAfter(w) => panic!("{status} {body}: retry after {w:?}"),
+            Attempt::Transient(s, _) => panic!("{status} {body}: transient {s}"),
+        }
+    }
+
+    #[test]
+    fn web_api_success_is_ok_true_at_200() {
+        let Attempt::Done((body, scopes)) =
+            verdict(200, r#"{"ok":true,"channel":"C0123ABCD","ts":"1.2"}"#, None)
+        else {
+            panic!("not done")
+        };
+        assert_eq!(body["ts"], "1.2");
+        assert_eq!(scopes.as_deref(), Some("chat:write"));
+    }
+
+    #[test]
+    fn web_api_rate_limits_and_server_errors_are_transient() {
+        let limited = r#"{"ok":false,"error":"ratelimited"}"#;
+        assert!(
+            matches!(verdict(429, limited, Some("3")), Attempt::RetryAfter(w) if w == Duration::from_secs(3))
+        );
+        assert!(
+            matches!(verdict(200, limited, Some("2")), Attempt::RetryAfter(w) if w == Duration::from_secs(2))
+        );
+        for (status, body) in [
+            (500, "oops"),
+            (503, r#"{"ok":false,"error":"service_unavailable"}"#),
+            (200, r#"{"ok":false,"error":"internal_error"}"#),
+            (200, r#"{"ok":false,"error":"service_unavailable"}"#),
+            (408, ""),
+        ] {
+            assert!(
+                matches!(
+                    verdict(status, body, None),
+                    Attempt::Transient(_, SlackError::Unavailable { .. })
+                ),
+                "{status} {body}"
+            );
+        }
+    }
+
+    #[test]
+    fn web_api_errors_are_permanent_and_named() {
+        for code in [
+            "channel_not_found",
+            "not_in_channel",
+            "is_archived",
+            "missing_scope",
+            "invalid_blocks",
+            "fatal_error",
+            "some_future_error",
+        ] {
+            let e = permanent(200, &format!(r#"{{"ok":false,"error":"{code}"}}"#));
+            assert!(
+                matches!(&e, SlackError::ApiRejected { code: c, .. } if c == code),
+                "{e:?}"
+            );
+            assert_eq!(e.error_type(), "SlackRejected");
+            assert!(
+                e.to_string()
+                    .starts_with(&format!("Slack refused chat.postMessage: {code}")),
+                "{e}"
+            );
+            assert!(!e.credential_gone());
+        }
+        let e = permanent(
+            200,
+            r#"{"ok":false,"error":"missing_scope","needed":"chat:write","provided":"users:read"}"#,
+        );
+        assert_eq!(
+            e.to_string(),
+            "Slack refused chat.postMessage: missing_scope (the app needs the scope chat:write)"
+        );
+        let e = permanent(
+            200,
+            r#"{"ok":false,"error":"invalid_blocks","response_metadata":{"messages":["[ERROR] must be less than 3001 characters [json-pointer:/blocks/1/text/text]"]}}"#,
+        );
+        assert_eq!(
+            e.to_string(),
+            "Slack refused chat.postMessage: invalid_blocks ([ERROR] must be less than 3001 characters [json-pointer:/blocks/1/text/text])"
+        );
+    }
+
+    #[test]
+    fn web_api_token_errors_ask_for_a_new_secret() {
+        for code in TOKEN_ERRORS {
+            let e = permanent(200, &format!(r#"{{"ok":false,"error":"{code}"}}"#));
+            assert!(e.credential_gone(), "{code}");
+            assert_eq!(e.error_type(), "SlackTokenRejected");
+            assert_eq!(
+                e.to_string(),
+                format!("Slack refused the bot token on chat.postMessage: {code}")
+            );
+        }
+    }
+
+    #[test]
+    fn odd_web_api_answers_are_refused_never_retried() {
+        for (status, body) in [
+            (200, "ok"),
+            (200, r#"{"ok":tr"#),
+            (200, r#"[1]"#),
+            (200, r#"{"ok":false}"#),
+            (404, "Not Found"),
+            (302, ""),
+        ] {
+            let e = permanent(status, body);
+            assert!(
+                matches!(
+                    e,
+                    SlackError::Rejected { .. } | SlackError::ApiRejected { .. }
+                ),
+                "{status} {body}: {e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn web_api_answers_never_carry_the_token() {
+        for (status, body) in [
+            (200, format!(r#"{{"ok":false,"error":"bad {TOKEN}"}}"#)),
+            (
+                200,
+                format!(
+                    r#"{{"ok":false,"error":"invalid_blocks","response_metadata":{{"messages":["{TOKEN}"]}}}}"#
+                ),
+            ),
+            (400, format!("Authorization: Bearer {TOKEN}")),
+            (500, format!("echo {TOKEN}")),
+        ] {
+            let text = match verdict(status, &body, None) {
+                Attempt::Permanent(e) | Attempt::Transient(_, e) => format!("{e} {e:?}"),
+                _ => panic!("{status} {body}"),
+            };
+            assert!(!text.contains("XXXXTOKENSECRET"), "{text}");
+        }
+    }
+
+    #[test]
+    fn read_methods_are_sent_as_a_form() {
+        let (content_type, body) =
+            ApiBody::Form(&[("channel", "C0123ABCD"), ("x", "a b&c")]).encode();
+        assert_eq!(content_type, "application/x-www-form-urlencoded");
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            "channel=C0123ABCD&x=a+b%26c"
+        );
+        let (content_type, _) = ApiBody::Json(b"{}").encode();
+        assert!(content_type.starts_with("application/json"));
     }
 
     #[test]

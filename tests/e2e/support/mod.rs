@@ -5,6 +5,7 @@ pub mod proxy;
 pub mod runtime;
 pub mod secrets;
 pub mod slack;
+pub mod slack_api;
 pub mod tls;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

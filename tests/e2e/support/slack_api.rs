@@ -1,0 +1,356 @@
+//! A local Slack Web API: `chat.postMessage`, `auth.test` and `conversations.info`, answering as
+//! Slack does. It checks the bearer token, answers most errors with HTTP 200 and
+//! `{"ok": false, "error": "..."}`, and takes scripted faults (429 with `Retry-After`, 5xx).
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde_json::{json, Map, Value};
+
+use super::http::{serve, Reply, Request};
+
+pub const TEAM: &str = "Acme Ops";
+pub const TEAM_ID: &str = "T0ACME001";
+pub const BOT_USER: &str = "alarmbot";
+pub const BOT_USER_ID: &str = "U0ALARMBOT";
+
+/// One request, as the server read it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    /// The whole `Authorization` header ("" when absent).
+    pub authorization: String,
+    pub content_type: String,
+    /// The arguments: the JSON body, or the form fields as an object of strings.
+    pub args: Value,
+    pub status: u16,
+    /// `error` of an `ok: false` answer.
+    pub error: Option<String>,
+    pub at: Instant,
+}
+
+impl Call {
+    pub fn ok(&self) -> bool {
+        self.status == 200 && self.error.is_none()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Channel {
+    name: String,
+    is_member: bool,
+    is_private: bool,
+    is_archived: bool,
+}
+
+struct State {
+    /// The one token accepted.
+    token: String,
+    /// Tokens rotated away: answered `token_expired`.
+    expired: Vec<String>,
+    /// Tokens revoked: answered `token_revoked`.
+    revoked: Vec<String>,
+    scopes: Vec<String>,
+    channels: HashMap<String, Channel>,
+    /// Answers to give next, per method, before the token is even looked at.
+    scripts: HashMap<String, VecDeque<Reply>>,
+    calls: Vec<Call>,
+    next_ts: u64,
+}
+
+/// The public channel the bot is in, unless a test says otherwise.
+pub const CHANNEL: &str = "C0ALERTS01";
+
+#[derive(Clone)]
+pub struct SlackApi {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+}
+
+/// An `ok: false` answer, at HTTP 200 as Slack sends most of them.
+pub fn api_error(code: &str) -> Reply {
+    json_reply(200, json!({"ok": false, "error": code}))
+}
+
+/// Slack's rate limit: 429, `Retry-After` in seconds, and `ratelimited`.
+pub fn rate_limited(retry_after_secs: u64) -> Reply {
+    json_reply(429, json!({"ok": false, "error": "ratelimited"}))
+        .header("retry-after", &retry_after_secs.to_string())
+}
+
+/// A 5xx with an HTML body, as Slack's edge sends them.
+pub fn server_error(status: u16) -> Reply {
+    Reply::new(status, "<html><body>Service Unavailable</body></html>")
+        .header("content-type", "text/html")
+}
+
+/// A JSON answer, for scripting one the helpers above don't make.
+pub fn json_reply(status: u16, body: Value) -> Reply {
+    Reply::new(status, body.to_string()).header("content-type", "application/json; charset=utf-8")
+}
+
+impl SlackApi {
+    /// A workspace where `token` is the bot's token, with scopes `chat:write` and
+    /// `channels:read`, and the bot a member of [`CHANNEL`].
+    pub async fn start(token: &str) -> Self {
+        let state = Arc::new(Mutex::new(State {
+            token: token.to_owned(),
+            expired: Vec::new(),
+            revoked: Vec::new(),
+            scopes: vec!["chat:write".into(), "channels:read".into()],
+            channels: HashMap::new(),
+            scripts: HashMap::new(),
+            calls: Vec::new(),
+            next_ts: 1,
+        }));
+        let shared = state.clone();
+        let addr = serve(move |req| {
+            let shared = shared.clone();
+            async move { answer(&shared, req) }
+        })
+        .await;
+        let api = Self { addr, state };
+        api.add_channel(CHANNEL, "alerts", true);
+        api
+    }
+
+    /// The base URL, for `SLACK_API_URL`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/api/", self.addr.port())
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap()
+    }
+
+    /// Token rotation: `new` is the token from now on, and the old one is expired.
+    pub fn rotate(&self, new: &str) {
+        let mut s = self.state();
+        let old = std::mem::replace(&mut s.token, new.to_owned());
+        s.expired.push(old);
+    }
+
+    /// The app was uninstalled: the token is revoked.
+    pub fn revoke(&self) {
+        let mut s = self.state();
+        let old = std::mem::take(&mut s.token);
+        s.revoked.push(old);
+    }
+
+    pub fn set_scopes(&self, scopes: &[&str]) {
+        self.state().scopes = scopes.iter().map(|s| s.to_string()).collect();
+    }
+
+    pub fn add_channel(&self, id: &str, name: &str, is_member: bool) {
+        self.state().channels.insert(
+            id.into(),
+            Channel {
+                name: name.into(),
+                is_member,
+                is_private: id.starts_with('G'),
+                is_archived: false,
+            },
+        );
+    }
+
+    pub fn archive(&self, id: &str) {
+        if let Some(c) = self.state().channels.get_mut(id) {
+            c.is_archived = true;
+        }
+    }
+
+    /// Answers the next calls of `method` with `replies`, in order, whatever their token.
+    pub fn script(&self, method: &str, replies: impl IntoIterator<Item = Reply>) {
+        self.state()
+            .scripts
+            .entry(method.into())
+            .or_default()
+            .extend(replies);
+    }
+
+    /// Every call of `method`, answered well or not.
+    pub fn calls(&self, method: &str) -> Vec<Call> {
+        self.state()
+            .calls
+            .iter()
+            .filter(|c| c.method == method)
+            .cloned()
+            .collect()
+    }
+
+    /// Every call of any method.
+    pub fn all_calls(&self) -> Vec<Call> {
+        self.state().calls.clone()
+    }
+
+    /// The messages Slack accepted.
+    pub fn posted(&self) -> Vec<Call> {
+        self.calls("chat.postMessage")
+            .into_iter()
+            .filter(Call::ok)
+            .collect()
+    }
+}
+
+/// The arguments of a request: a JSON body, or form fields (Slack's read methods take only these).
+fn arguments(content_type: &str, body: &[u8]) -> Option<Value> {
+    if content_type.starts_with("application/json") {
+        return serde_json::from_slice(body).ok();
+    }
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        let url = reqwest::Url::parse(&format!(
+            "http://form.invalid/?{}",
+            String::from_utf8_lossy(body)
+        ))
+        .ok()?;
+        let fields: Map<String, Value> = url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+            .collect();
+        return Some(Value::Object(fields));
+    }
+    None
+}
+
+fn answer(state: &Mutex<State>, req: Request) -> Reply {
+    let mut s = state.lock().unwrap();
+    let header = |name: &str| {
+        req.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (authorization, content_type) = (header("authorization"), header("content-type"));
+    let method = req
+        .uri
+        .path()
+        .strip_prefix("/api/")
+        .unwrap_or_default()
+        .to_owned();
+    let args = arguments(&content_type, &req.body);
+    let scripted = s.scripts.get_mut(&method).and_then(VecDeque::pop_front);
+    let reply = match scripted {
+        Some(reply) => reply,
+        None if req.method != hyper::Method::POST => api_error("invalid_method"),
+        None => respond(&mut s, &method, &authorization, args.as_ref()),
+    };
+    let error = serde_json::from_slice::<Value>(&reply.body)
+        .ok()
+        .filter(|b| b["ok"] == false)
+        .map(|b| b["error"].as_str().unwrap_or_default().to_owned());
+    s.calls.push(Call {
+        method,
+        authorization,
+        content_type,
+        args: args.unwrap_or(Value::Null),
+        status: reply.status,
+        error: if reply.status == 200 {
+            error
+        } else {
+            Some(format!("HTTP {}", reply.status))
+        },
+        at: Instant::now(),
+    });
+    reply
+}
+
+/// Slack's answer to a well-formed request: the token first, then the method's own checks.
+fn respond(s: &mut State, method: &str, authorization: &str, args: Option<&Value>) -> Reply {
+    let Some(token) = authorization.strip_prefix("Bearer ") else {
+        return api_error("not_authed");
+    };
+    if s.expired.iter().any(|t| t == token) {
+        return api_error("token_expired");
+    }
+    if s.revoked.iter().any(|t| t == token) {
+        return api_error("token_revoked");
+    }
+    if token != s.token || s.token.is_empty() {
+        return api_error("invalid_auth");
+    }
+    let scopes = s.scopes.join(",");
+    let with_scopes = |reply: Reply| reply.header("x-oauth-scopes", &scopes);
+    let missing_scope = |needed: &str| {
+        json_reply(
+            200,
+            json!({"ok": false, "error": "missing_scope", "needed": needed, "provided": scopes}),
+        )
+    };
+    let arg = |name: &str| args.and_then(|a| a.get(name)).and_then(Value::as_str);
+    let reply = match method {
+        "auth.test" => json_reply(
+            200,
+            json!({"ok": true, "url": "https://acme-ops.slack.com/", "team": TEAM, "user": BOT_USER,
+                   "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": "B0ALARMBOT",
+                   "is_enterprise_install": false}),
+        ),
+        "chat.postMessage" => {
+            if !s.scopes.iter().any(|x| x == "chat:write") {
+                return with_scopes(missing_scope("chat:write"));
+            }
+            let Some(args) = args.filter(|a| a.is_object()) else {
+                return with_scopes(api_error("invalid_arguments"));
+            };
+            let channel = arg("channel").unwrap_or_default();
+            let Some(c) = s.channels.get(channel).cloned() else {
+                return with_scopes(api_error("channel_not_found"));
+            };
+            if c.is_archived {
+                return with_scopes(api_error("is_archived"));
+            }
+            if !c.is_member {
+                return with_scopes(api_error("not_in_channel"));
+            }
+            if ["blocks", "attachments"]
+                .iter()
+                .any(|k| args.get(*k).is_some_and(|v| !v.is_array()))
+            {
+                return with_scopes(api_error("invalid_blocks"));
+            }
+            if !["text", "blocks", "attachments"]
+                .iter()
+                .any(|k| args.get(*k).is_some())
+            {
+                return with_scopes(api_error("no_text"));
+            }
+            let ts = format!("1795594531.{:06}", s.next_ts);
+            s.next_ts += 1;
+            let mut message = json!({"type": "message", "user": BOT_USER_ID, "ts": ts});
+            for key in ["text", "blocks", "attachments"] {
+                if let Some(v) = args.get(key) {
+                    message[key] = v.clone();
+                }
+            }
+            json_reply(
+                200,
+                json!({"ok": true, "channel": channel, "ts": ts, "message": message}),
+            )
+        }
+        "conversations.info" => {
+            let channel = arg("channel").unwrap_or_default();
+            let needed = if channel.starts_with('G') {
+                "groups:read"
+            } else {
+                "channels:read"
+            };
+            if !s.scopes.iter().any(|x| x == needed) {
+                return with_scopes(missing_scope(needed));
+            }
+            match s.channels.get(channel) {
+                None => api_error("channel_not_found"),
+                Some(c) => json_reply(
+                    200,
+                    json!({"ok": true, "channel": {
+                        "id": channel, "name": c.name, "is_channel": !c.is_private,
+                        "is_private": c.is_private, "is_archived": c.is_archived,
+                        "is_member": c.is_member}}),
+                ),
+            }
+        }
+        _ => api_error("unknown_method"),
+    };
+    with_scopes(reply)
+}

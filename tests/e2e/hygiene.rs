@@ -122,3 +122,48 @@ async fn a_slack_answer_that_echoes_the_webhook_path_is_scrubbed() {
         assert!(!text.contains(token), "{text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn app_mode_trace_logs_and_errors_never_contain_a_bot_token() {
+    use crate::app::{app_harness, app_secret, NEW_TOKEN, TOKEN};
+    use crate::support::slack_api::{server_error, SlackApi, CHANNEL};
+
+    let api = SlackApi::start(TOKEN).await;
+    let h = app_harness(&api, app_secret(TOKEN, CHANNEL), "trace").await;
+    let e = |id: &str| sns_event(&[(id, &alarm_message("app-hygiene", "ALARM"))]);
+    assert_eq!(h.invoke(e("app-ok-1")).await.0.response()["delivered"], 1);
+    // A rotation picked up from the secret, after a 5xx.
+    api.script("chat.postMessage", [server_error(500)]);
+    api.rotate(NEW_TOKEN);
+    h.put_secret(app_secret(NEW_TOKEN, CHANNEL).to_string())
+        .await;
+    assert_eq!(h.invoke(e("app-ok-2")).await.0.response()["delivered"], 1);
+    // A refused token the secret still holds.
+    api.revoke();
+    let (failed, _) = h.invoke(e("app-fail-1")).await;
+    let (error_type, message) = failed.error();
+    assert_eq!(error_type, "SlackTokenRejected", "{message}");
+
+    h.function.output_after("not delivered", 1).await;
+    let output = h.function.output_after("posted to Slack", 2).await;
+    assert!(
+        output.contains("TRACE") || output.contains("trace"),
+        "the test must run at trace level"
+    );
+    assert!(
+        output.len() > 10_000,
+        "expected verbose logs, got {} bytes",
+        output.len()
+    );
+    // The tokens' distinctive parts, and the channel, as for the webhook's channel.
+    for leaked in [TOKEN, NEW_TOKEN, "APPTOKENSECRET", CHANNEL] {
+        let lines: Vec<&str> = output.lines().filter(|l| l.contains(leaked)).collect();
+        assert!(
+            lines.is_empty(),
+            "log output contains {leaked:?}:\n{}",
+            lines.join("\n")
+        );
+        assert!(!message.contains(leaked), "{message}");
+    }
+    assert_eq!(api.posted().len(), 2);
+}

@@ -48,6 +48,13 @@ export interface NotifierSettings {
    * ({@link DEFAULT_BATCHING_WINDOW_SECONDS}).
    */
   readonly batchingWindowSeconds?: number;
+  /**
+   * Slack app mode: the secret holds a bot token instead of a webhook, and
+   * the function keeps one Slack thread per incident in a DynamoDB table the
+   * stack creates (env var THREADS_TABLE) and attaches metric graphs
+   * (cloudwatch:GetMetricWidgetImage).
+   */
+  readonly appMode?: boolean;
 }
 
 /** Context keys read by {@link readSettings}. */
@@ -67,6 +74,7 @@ export const CONTEXT_KEYS = [
   'exampleAlarm',
   'batching',
   'batchingWindowSeconds',
+  'appMode',
 ] as const;
 
 /** Environment variable that may name the prebuilt bootstrap folder. */
@@ -75,6 +83,8 @@ export const BOOTSTRAP_DIR_ENV = 'NOTIFIER_BOOTSTRAP_DIR';
 export const DEFAULT_STACK_NAME = 'SlackAlarmNotifier';
 export const DEFAULT_LOG_RETENTION_DAYS = RetentionDays.THREE_MONTHS;
 export const DEFAULT_BATCHING_WINDOW_SECONDS = 10;
+/** With appMode: the environment variable that names the threads table. */
+export const THREADS_TABLE_ENV = 'THREADS_TABLE';
 /** Lambda's limit for the maximum batching window of an SQS event source. */
 export const MAX_BATCHING_WINDOW_SECONDS = 300;
 
@@ -214,6 +224,11 @@ export function parseSettings(get: Getter, env: NodeJS.ProcessEnv = {}): Notifie
     batchingWindowSeconds = n;
   }
 
+  const appMode = parseBool('appMode', get('appMode'));
+  if (appMode && THREADS_TABLE_ENV in notifierEnv) {
+    throw new SettingsError('notifierEnv', `${THREADS_TABLE_ENV} is set by the stack with appMode=true (the table it creates)`);
+  }
+
   return {
     stackName,
     architecture,
@@ -230,6 +245,7 @@ export function parseSettings(get: Getter, env: NodeJS.ProcessEnv = {}): Notifie
     exampleAlarm,
     batching,
     batchingWindowSeconds,
+    appMode,
   };
 }
 

@@ -17,6 +17,7 @@ import {
 } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -29,7 +30,9 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
-import { ConfigError, DEFAULT_BATCHING_WINDOW_SECONDS, DEFAULT_LOG_RETENTION_DAYS, NotifierSettings } from './settings';
+import {
+  ConfigError, DEFAULT_BATCHING_WINDOW_SECONDS, DEFAULT_LOG_RETENTION_DAYS, NotifierSettings, THREADS_TABLE_ENV,
+} from './settings';
 
 /** Name of the binary target in the crate. */
 export const BINARY_NAME = 'slack-alarm-notifier';
@@ -48,6 +51,16 @@ export const BATCH_MAX_CONCURRENCY = 2;
 export const BATCH_MAX_RECEIVE_COUNT = 5;
 /** With batching: the queue's oldest message older than this raises the operator alarm. */
 export const BATCH_MAX_MESSAGE_AGE = Duration.minutes(5);
+
+/** With appMode: the threads table's partition key (a string). */
+export const THREADS_TABLE_PARTITION_KEY = 'pk';
+/** With appMode: the threads table's TTL attribute (epoch seconds, written by the function). */
+export const THREADS_TABLE_TTL_ATTRIBUTE = 'expires_at';
+/** With appMode: the only actions the function may call on the threads table. */
+export const THREADS_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+/** With appMode: why cloudwatch:GetMetricWidgetImage is allowed on "*" (the cdk-nag acknowledgement's reason). */
+export const METRIC_WIDGET_IMAGE_REASON = 'cloudwatch:GetMetricWidgetImage supports no resource-level permissions (IAM allows only "*" for it). '
+  + 'The function calls it to render the graph of the alarm\'s metric it attaches to the Slack thread; it is read-only and returns an image.';
 
 export interface SlackAlarmNotifierStackProps extends StackProps, NotifierSettings {}
 
@@ -80,6 +93,10 @@ export class SlackAlarmNotifierStack extends Stack {
   public readonly createdSecret?: secretsmanager.Secret;
   /** The only ARN the function may read with secretsmanager:GetSecretValue. */
   public readonly secretResourceArn: string;
+  /** With appMode: one Slack thread per incident (env var THREADS_TABLE). Retained when the stack is deleted. */
+  public readonly threadsTable?: dynamodb.Table;
+  /** With appMode: the policy with the one statement on "*" (cloudwatch:GetMetricWidgetImage), kept apart so its acknowledgement covers nothing else. */
+  public readonly metricGraphPolicy?: iam.Policy;
 
   private topicKey?: kms.Key;
 
@@ -127,7 +144,16 @@ export class SlackAlarmNotifierStack extends Stack {
       secretId = this.createdSecret.secretArn;
       this.secretResourceArn = this.createdSecret.secretArn;
       new CfnOutput(this, 'WebhookSecretArn', { value: this.createdSecret.secretArn });
-      new CfnOutput(this, 'PutSecretValueCommand', {
+      // The placeholder above is the same in app mode: changing it would make
+      // CloudFormation overwrite the stored value when appMode is switched on.
+      new CfnOutput(this, 'PutSecretValueCommand', props.appMode ? {
+        description: 'Run this (with your bot token and channel ID) to store the Slack app credentials',
+        value: Fn.join('', [
+          'aws secretsmanager put-secret-value --secret-id ',
+          this.createdSecret.secretArn,
+          ` --secret-string '{"SLACK_BOT_TOKEN":"xoxb-...","SLACK_CHANNEL":"C0123456789"}'`,
+        ]),
+      } : {
         description: 'Run this (with your webhook URL and channel) to store the Slack webhook',
         value: Fn.join('', [
           'aws secretsmanager put-secret-value --secret-id ',
@@ -171,6 +197,42 @@ export class SlackAlarmNotifierStack extends Stack {
       }));
     }
 
+    // ---- Threads table and metric graphs (app mode) --------------------------
+    if (props.appMode) {
+      this.threadsTable = new dynamodb.Table(this, 'ThreadsTable', {
+        partitionKey: { name: THREADS_TABLE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        timeToLiveAttribute: THREADS_TABLE_TTL_ATTRIBUTE,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        // AWS-owned key, like the SQS-managed encryption of the queues: nothing
+        // but the function reads the table, so a customer-managed key would add
+        // a key policy and kms grants without narrowing who can read it.
+        encryption: dynamodb.TableEncryption.DEFAULT,
+        // The incidents' thread references survive a stack deletion, like the log group.
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      this.functionRole.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'ReadWriteSlackThreads',
+        actions: THREADS_TABLE_ACTIONS,
+        // The table only: no index, no stream, no wildcard.
+        resources: [this.threadsTable.tableArn],
+      }));
+      // A policy of its own, so that the acknowledgement of its "*" resource
+      // cannot cover any other statement of the role.
+      this.metricGraphPolicy = new iam.Policy(this, 'MetricGraphPolicy', {
+        roles: [this.functionRole],
+        statements: [new iam.PolicyStatement({
+          sid: 'RenderMetricGraphs',
+          actions: ['cloudwatch:GetMetricWidgetImage'],
+          resources: ['*'],
+        })],
+      });
+      Validations.of(this.metricGraphPolicy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: METRIC_WIDGET_IMAGE_REASON,
+      });
+    }
+
     // ---- Failure queue (on-failure destination) ----------------------------
     this.failureQueue = new sqs.Queue(this, 'FailureQueue', {
       encryption: sqs.QueueEncryption.KMS_MANAGED,
@@ -189,7 +251,12 @@ export class SlackAlarmNotifierStack extends Stack {
       memorySize: 128,
       timeout: FUNCTION_TIMEOUT,
       role: this.functionRole,
-      environment: { ...(props.notifierEnv ?? {}), SecretId: secretId },
+      environment: {
+        ...(props.notifierEnv ?? {}),
+        SecretId: secretId,
+        // METRIC_GRAPHS stays unset: the function turns graphs on by itself in app mode.
+        ...(this.threadsTable ? { [THREADS_TABLE_ENV]: this.threadsTable.tableName } : {}),
+      },
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
@@ -224,6 +291,13 @@ export class SlackAlarmNotifierStack extends Stack {
         manifestPath: props.manifestPath ?? DEFAULT_MANIFEST_PATH,
         binaryName: BINARY_NAME,
       });
+    }
+
+    if (this.metricGraphPolicy) {
+      // The role's default policy is a dependency of the function already; this
+      // one too, so that the first invocation can render a graph. On the
+      // function resource only, not on its subscriptions and permissions.
+      this.function.node.defaultChild!.node.addDependency(this.metricGraphPolicy);
     }
 
     // ---- Topics ------------------------------------------------------------

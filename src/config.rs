@@ -3,6 +3,7 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use crate::incident::ThreadSettings;
 use crate::model::AlarmState;
 
 pub const DEFAULT_STAGE: &str = "AWSCURRENT";
@@ -16,6 +17,8 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 4;
 pub const DEFAULT_RECENT_IDS: usize = 1024;
 /// Slack accepts about one message per second per webhook.
 pub const DEFAULT_MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// A thread lives seven days ([`crate::incident::ITEM_TTL`]); a longer reopen window means nothing.
+pub const MAX_REOPEN_MINUTES: u64 = 7 * 24 * 60;
 
 /// Why the environment could not be turned into a [`Config`].
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -62,6 +65,10 @@ pub struct Config {
     pub digest_threshold: usize,
     /// `SLACK_MIN_INTERVAL_SECONDS`: the least time between two posts of a queue batch.
     pub min_interval: Duration,
+    /// `THREADS_TABLE`: the DynamoDB table of incident threads (app mode); none, no threads.
+    pub threads_table: Option<String>,
+    /// `THREAD_REOPEN_MINUTES` and `THREAD_BROADCAST`.
+    pub thread_settings: ThreadSettings,
 }
 
 /// Which alarm notifications are posted.
@@ -147,6 +154,18 @@ fn api_url(raw: &str, api_hosts: &[String]) -> Result<reqwest::Url, ConfigError>
         url.set_path(&path);
     }
     Ok(url)
+}
+
+/// `true`/`false` (also `1`/`0`, `yes`/`no`), any case.
+fn boolean(name: &'static str, raw: &str) -> Result<bool, ConfigError> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(invalid(
+            name,
+            format!("expected true or false, got {raw:?}"),
+        )),
+    }
 }
 
 fn seconds(name: &'static str, raw: &str) -> Result<Duration, ConfigError> {
@@ -260,7 +279,28 @@ impl Config {
                 "must be 60 seconds or less",
             ));
         }
+        let reopen = match get("THREAD_REOPEN_MINUTES") {
+            None => crate::incident::DEFAULT_REOPEN,
+            Some(raw) => raw
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|m| *m <= MAX_REOPEN_MINUTES)
+                .map(|m| Duration::from_secs(m * 60))
+                .ok_or_else(|| {
+                    invalid(
+                        "THREAD_REOPEN_MINUTES",
+                        format!("expected 0 to {MAX_REOPEN_MINUTES} minutes, got {raw:?}"),
+                    )
+                })?,
+        };
+        let broadcast = get("THREAD_BROADCAST")
+            .map(|raw| boolean("THREAD_BROADCAST", &raw))
+            .transpose()?
+            .unwrap_or(false);
         Ok(Self {
+            threads_table: get("THREADS_TABLE").map(|s| s.trim().to_owned()),
+            thread_settings: ThreadSettings { reopen, broadcast },
             secret_id: get("SecretId").map(|s| s.trim().to_owned()),
             secret_stage: get("SECRET_VERSION_STAGE").unwrap_or_else(|| DEFAULT_STAGE.into()),
             secret_ttl: get("SECRET_CACHE_TTL_SECONDS")
@@ -324,6 +364,29 @@ mod tests {
         assert_eq!(c.digest_threshold, 3);
         assert_eq!(c.min_interval, Duration::from_secs(1));
         assert_eq!(c.require_secret_id(), Err(ConfigError::Missing("SecretId")));
+        assert_eq!(c.threads_table, None);
+        assert_eq!(c.thread_settings, ThreadSettings::default());
+        assert_eq!(c.thread_settings.reopen, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn thread_settings() {
+        let c = config(&[
+            ("THREADS_TABLE", " slack-threads "),
+            ("THREAD_REOPEN_MINUTES", "0"),
+            ("THREAD_BROADCAST", "TRUE"),
+        ])
+        .unwrap();
+        assert_eq!(c.threads_table.as_deref(), Some("slack-threads"));
+        assert_eq!(c.thread_settings.reopen, Duration::ZERO);
+        assert!(c.thread_settings.broadcast);
+        let c = config(&[
+            ("THREAD_REOPEN_MINUTES", "10080"),
+            ("THREAD_BROADCAST", "no"),
+        ])
+        .unwrap();
+        assert_eq!(c.thread_settings.reopen, Duration::from_secs(10080 * 60));
+        assert!(!c.thread_settings.broadcast);
     }
 
     #[test]
@@ -347,6 +410,10 @@ mod tests {
             ("SLACK_API_URL", "http://slack.com/api/"),
             ("SLACK_API_URL", "https://user:pw@slack.com/api/"),
             ("SLACK_API_URL", "https://slack.com/api/?x=1"),
+            ("THREAD_REOPEN_MINUTES", "-5"),
+            ("THREAD_REOPEN_MINUTES", "1.5"),
+            ("THREAD_REOPEN_MINUTES", "10081"),
+            ("THREAD_BROADCAST", "maybe"),
         ] {
             let err = config(&[(k, v)]).unwrap_err();
             assert!(err.to_string().starts_with(k), "{k}={v}: {err}");

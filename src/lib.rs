@@ -13,6 +13,7 @@ pub mod config;
 pub mod digest;
 pub mod handler;
 pub mod http;
+pub mod incident;
 pub mod lambda;
 pub mod logging;
 pub mod model;

@@ -24,6 +24,7 @@ pub mod render;
 pub mod secret;
 pub mod slack;
 pub mod sources;
+pub mod threads;
 
 use std::process::ExitCode;
 

@@ -5,7 +5,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use serde_json::Value;
 
 /// AWS's own message is kept to this many characters.
@@ -238,8 +237,8 @@ fn detail_suffix(detail: &str) -> String {
 
 /// Reads what can be said safely of an SDK error: the AWS error code and message of an
 /// error answer, the cause of a connection failure, or the status of an unreadable answer.
-/// Never the raw response, which for GetSecretValue is the secret.
-fn describe_sdk_error(e: &SdkError<GetSecretValueError>) -> (String, String) {
+/// Never the raw response, which for GetSecretValue is the secret (and for DynamoDB, items).
+pub(crate) fn describe_sdk_error<E: ProvideErrorMetadata>(e: &SdkError<E>) -> (String, String) {
     let cut = |text: &str| -> String {
         let line = text.lines().next().unwrap_or_default();
         let mut cut: String = line.chars().take(MAX_AWS_MESSAGE).collect();

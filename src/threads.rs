@@ -1,0 +1,298 @@
+//! The DynamoDB table of incident threads (`THREADS_TABLE`): an item per alarm (see
+//! [`crate::incident`]) and an item per delivered SNS message, each written conditionally so
+//! that instances racing on the same alarm or message agree, and each expiring after a week.
+//!
+//! Every call is bounded by the invocation's deadline, less the time kept for Slack: the table
+//! is a nicety, and its failure must never cost a notification.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+
+use crate::incident::{Thread, ITEM_TTL};
+
+/// One call may take this long at most, retries included (the SDK's operation timeout).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+/// One attempt of a call (the SDK's attempt timeout).
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(700);
+/// Time left for Slack: a call that would eat into it is not made.
+const SLACK_RESERVE: Duration = Duration::from_secs(2);
+/// A call with less time than this is not started.
+const MIN_CALL: Duration = Duration::from_millis(50);
+
+/// Why the table could not be used. Never carries the SDK's error, whose raw response holds
+/// items (alarm names, channels).
+#[derive(Debug, thiserror::Error)]
+pub enum ThreadsError {
+    /// DynamoDB answered with an error (`ResourceNotFoundException`, throttling, access
+    /// denied …) or could not be reached. `code` is AWS's code, or what went wrong; `detail`
+    /// a short, safe description.
+    #[error("DynamoDB {operation} on table {table}: {code}{}", detail_suffix(.detail))]
+    Aws {
+        operation: &'static str,
+        table: String,
+        code: String,
+        detail: String,
+    },
+    /// The call did not finish in the time the invocation could spare.
+    #[error("DynamoDB {operation} on table {table} did not finish in time")]
+    Timeout {
+        operation: &'static str,
+        table: String,
+    },
+    /// An item that is not a thread as this function writes them.
+    #[error("table {table}: item {key} is not a thread ({problem})")]
+    Malformed {
+        table: String,
+        key: String,
+        problem: &'static str,
+    },
+}
+
+fn detail_suffix(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(": {detail}")
+    }
+}
+
+/// The threads table.
+pub struct ThreadStore {
+    client: Client,
+    table: String,
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_owned())
+}
+
+fn n(v: u64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+impl ThreadStore {
+    pub fn new(client: Client, table: String) -> Self {
+        Self { client, table }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Runs one SDK call within the time the invocation can spare; `Ok(false)` when DynamoDB
+    /// refused it for its condition.
+    async fn run<T, E, F>(
+        &self,
+        operation: &'static str,
+        deadline: Instant,
+        call: F,
+    ) -> Result<Option<T>, ThreadsError>
+    where
+        E: ProvideErrorMetadata,
+        F: std::future::Future<Output = Result<T, SdkError<E>>>,
+    {
+        let timeout = || ThreadsError::Timeout {
+            operation,
+            table: self.table.clone(),
+        };
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .saturating_sub(SLACK_RESERVE)
+            .min(CALL_TIMEOUT);
+        if left < MIN_CALL {
+            return Err(timeout());
+        }
+        match tokio::time::timeout(left, call).await {
+            Err(_) => Err(timeout()),
+            Ok(Ok(output)) => Ok(Some(output)),
+            Ok(Err(e)) if e.code() == Some("ConditionalCheckFailedException") => Ok(None),
+            Ok(Err(e)) => {
+                let (code, detail) = crate::secret::describe_sdk_error(&e);
+                Err(ThreadsError::Aws {
+                    operation,
+                    table: self.table.clone(),
+                    code,
+                    detail,
+                })
+            }
+        }
+    }
+
+    /// Records SNS message `id` as being delivered; `false` when another delivery has it.
+    pub async fn claim_message(
+        &self,
+        id: &str,
+        now: u64,
+        deadline: Instant,
+    ) -> Result<bool, ThreadsError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(&format!("msg#{id}")))
+            .item("claimed_at", n(now))
+            .item("expires_at", n(now + ITEM_TTL.as_secs()))
+            .condition_expression("attribute_not_exists(pk)")
+            .send();
+        Ok(self.run("PutItem", deadline, put).await?.is_some())
+    }
+
+    /// Forgets message `id`, so that Lambda's retry of a failed delivery posts it.
+    pub async fn release_message(&self, id: &str, deadline: Instant) -> Result<(), ThreadsError> {
+        let delete = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(&format!("msg#{id}")))
+            .send();
+        self.run("DeleteItem", deadline, delete).await.map(|_| ())
+    }
+
+    /// The thread stored under `key`, read consistently.
+    pub async fn load(&self, key: &str, deadline: Instant) -> Result<Option<Thread>, ThreadsError> {
+        let get = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .consistent_read(true)
+            .send();
+        let output = self.run("GetItem", deadline, get).await?;
+        match output.and_then(|o| o.item) {
+            None => Ok(None),
+            Some(item) => from_item(&item)
+                .map(Some)
+                .map_err(|problem| ThreadsError::Malformed {
+                    table: self.table.clone(),
+                    key: key.to_owned(),
+                    problem,
+                }),
+        }
+    }
+
+    /// Writes `thread` under `key` if the item is still at `expected` (`None`: if there is no
+    /// item); `false` when another instance wrote first.
+    pub async fn save(
+        &self,
+        key: &str,
+        thread: &Thread,
+        expected: Option<u64>,
+        deadline: Instant,
+    ) -> Result<bool, ThreadsError> {
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(key, thread)));
+        put = match expected {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some(v) => put
+                .condition_expression("version = :expected")
+                .expression_attribute_values(":expected", n(v)),
+        };
+        Ok(self.run("PutItem", deadline, put.send()).await?.is_some())
+    }
+
+    /// Deletes the thread under `key` if it is still at `version`: a claim whose parent could
+    /// not be posted, so that the next ALARM opens the thread afresh.
+    pub async fn forget(
+        &self,
+        key: &str,
+        version: u64,
+        deadline: Instant,
+    ) -> Result<(), ThreadsError> {
+        let delete = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .condition_expression("version = :expected")
+            .expression_attribute_values(":expected", n(version))
+            .send();
+        self.run("DeleteItem", deadline, delete).await.map(|_| ())
+    }
+}
+
+fn to_item(key: &str, t: &Thread) -> HashMap<String, AttributeValue> {
+    let mut item = HashMap::from([
+        ("pk".to_owned(), s(key)),
+        ("channel".to_owned(), s(&t.channel)),
+        ("opened_at".to_owned(), n(t.opened_at)),
+        ("alarms".to_owned(), n(t.alarms.into())),
+        ("cycles".to_owned(), n(t.cycles.into())),
+        ("version".to_owned(), n(t.version)),
+        ("claimed_at".to_owned(), n(t.claimed_at)),
+        ("expires_at".to_owned(), n(t.expires_at)),
+    ]);
+    if let Some(ts) = &t.ts {
+        item.insert("ts".into(), s(ts));
+    }
+    if let Some(at) = t.resolved_at {
+        item.insert("resolved_at".into(), n(at));
+    }
+    if let Some(parent) = &t.parent {
+        item.insert("parent".into(), s(parent));
+    }
+    item
+}
+
+fn from_item(item: &HashMap<String, AttributeValue>) -> Result<Thread, &'static str> {
+    let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+    let number = |k: &'static str| -> Result<Option<u64>, &'static str> {
+        match item.get(k) {
+            None => Ok(None),
+            Some(v) => v
+                .as_n()
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .map(Some)
+                .ok_or("a number attribute is not a whole number"),
+        }
+    };
+    let required = |k: &'static str| number(k)?.ok_or("a number attribute is missing");
+    let small = |k: &'static str| -> Result<u32, &'static str> {
+        u32::try_from(required(k)?).map_err(|_| "a count is out of range")
+    };
+    Ok(Thread {
+        channel: text("channel").ok_or("no channel")?,
+        ts: text("ts"),
+        opened_at: required("opened_at")?,
+        resolved_at: number("resolved_at")?,
+        alarms: small("alarms")?,
+        cycles: small("cycles")?,
+        parent: text("parent"),
+        version: required("version")?,
+        claimed_at: required("claimed_at")?,
+        expires_at: required("expires_at")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_round_trip() {
+        let claim = Thread::claim("C0ALERTS01", 100, None);
+        assert_eq!(from_item(&to_item("alarm#a", &claim)), Ok(claim.clone()));
+        let mut posted = claim.posted("C0ALERTS01", "1.000200", "{\"text\":\"x\"}".into());
+        posted.resolved_at = Some(160);
+        let item = to_item("alarm#a", &posted);
+        assert_eq!(item["pk"], s("alarm#a"));
+        assert_eq!(item["expires_at"], n(100 + ITEM_TTL.as_secs()));
+        assert_eq!(from_item(&item), Ok(posted));
+    }
+
+    #[test]
+    fn a_foreign_item_is_malformed() {
+        let mut item = to_item("alarm#a", &Thread::claim("C0ALERTS01", 100, None));
+        item.insert("version".into(), s("one"));
+        assert!(from_item(&item).is_err());
+        item.remove("channel");
+        assert_eq!(from_item(&item), Err("no channel"));
+    }
+}

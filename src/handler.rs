@@ -9,12 +9,20 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::digest;
-use crate::model::{Body, Notification};
+use crate::incident::{decide, thread_key, with_status, Decision, Thread, ThreadSettings};
+use crate::model::{Alarm, Body, Notification};
 use crate::parse::{parse_delivery, Delivery, ParseError, Parsed};
 use crate::queue::QueueRecord;
 use crate::render::{describe, render_payload, Payload, RenderOptions};
 use crate::secret::{Call, SecretError, SecretSource, SlackSecret};
-use crate::slack::{SlackClient, SlackError};
+use crate::slack::{ApiBody, ApiReply, SlackClient, SlackError};
+use crate::threads::{ThreadStore, ThreadsError};
+
+/// Rounds of a race for one alarm's thread before giving up and posting top-level.
+const MAX_THREAD_ROUNDS: usize = 4;
+/// How often, and how long at most, to read a thread whose parent another instance is posting.
+const CLAIM_POLL: Duration = Duration::from_millis(100);
+const CLAIM_WAIT: Duration = Duration::from_secs(3);
 
 /// Why one notification was not delivered.
 #[derive(Debug, thiserror::Error)]
@@ -141,6 +149,33 @@ pub struct Notifier {
     pub digest_threshold: usize,
     pub min_interval: Duration,
     recent: Mutex<RecentIds>,
+    /// `THREADS_TABLE` (app mode): one thread per incident.
+    threads: Option<Threads>,
+}
+
+/// The threads table and how threads behave.
+pub struct Threads {
+    pub store: ThreadStore,
+    pub settings: ThreadSettings,
+}
+
+/// What became of one notification.
+enum Delivered {
+    /// Posted, in this many attempts.
+    Posted(u32),
+    /// The threads table says another delivery of the same SNS message has it.
+    Duplicate,
+}
+
+fn epoch_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The one warning for a table failure: the notification goes out top-level regardless.
+fn table_failed(error: &ThreadsError, alarm: &str) {
+    tracing::warn!(error = %error, alarm, "threads table unavailable; posting top-level");
 }
 
 impl Notifier {
@@ -155,7 +190,14 @@ impl Notifier {
             digest_threshold: config.digest_threshold,
             min_interval: config.min_interval,
             recent: Mutex::new(RecentIds::new(crate::config::DEFAULT_RECENT_IDS)),
+            threads: None,
         }
+    }
+
+    /// Threads in app mode, kept in `store`.
+    pub fn with_threads(mut self, store: ThreadStore, settings: ThreadSettings) -> Self {
+        self.threads = Some(Threads { store, settings });
+        self
     }
 
     fn recent(&self) -> std::sync::MutexGuard<'_, RecentIds> {
@@ -216,7 +258,14 @@ impl Notifier {
                 continue;
             }
             match self.deliver(&notification, call).await {
-                Ok(attempts) => {
+                Ok(Delivered::Duplicate) => {
+                    tracing::info!(record = index, kind, name = %name, id = notification.id.as_deref(), "delivered by another instance; skipping");
+                    if let Some(id) = notification.id {
+                        self.recent().insert(id);
+                    }
+                    outcome.duplicates += 1;
+                }
+                Ok(Delivered::Posted(attempts)) => {
                     tracing::info!(record = index, kind, name = %name, attempts, "posted to Slack");
                     if let Some(id) = notification.id {
                         self.recent().insert(id);
@@ -344,22 +393,253 @@ impl Notifier {
         response
     }
 
-    /// Posts one notification as its own message.
+    /// Posts one notification: as its own message, or, with threads in app mode, an alarm in
+    /// its incident's thread. With threads, an SNS message another instance already has is
+    /// not posted again.
     async fn deliver(
         &self,
         notification: &Notification,
         call: &Call<'_>,
+    ) -> Result<Delivered, RecordError> {
+        let payload = render_payload(notification, &self.render_options);
+        let Some(threads) = &self.threads else {
+            return self.post(payload, call).await.map(Delivered::Posted);
+        };
+        let secret = self.secrets.get(call).await?;
+        let SlackSecret::App { channel, .. } = &*secret else {
+            return self.post(payload, call).await.map(Delivered::Posted);
+        };
+        let (_, name) = describe(&notification.body);
+        let mut claimed = None;
+        if let Some(id) = notification.id.as_deref() {
+            match threads
+                .store
+                .claim_message(id, epoch_now(), call.deadline)
+                .await
+            {
+                Ok(true) => claimed = Some(id),
+                Ok(false) => return Ok(Delivered::Duplicate),
+                Err(e) => table_failed(&e, &name),
+            }
+        }
+        let posted = match &notification.body {
+            Body::Alarm(alarm) => {
+                self.deliver_alarm(threads, alarm, payload, channel.as_str(), call)
+                    .await
+            }
+            _ => self.post(payload, call).await,
+        };
+        if let (Err(_), Some(id)) = (&posted, claimed) {
+            // So that Lambda's retry of this invocation posts it.
+            if let Err(e) = threads.store.release_message(id, call.deadline).await {
+                tracing::warn!(error = %e, "could not forget the undelivered message in the threads table; its retry may be skipped");
+            }
+        }
+        posted.map(Delivered::Posted)
+    }
+
+    /// An alarm in its incident's thread ([`decide`]), racing other instances through the
+    /// table's conditional writes. Any table failure posts it top-level instead.
+    async fn deliver_alarm(
+        &self,
+        threads: &Threads,
+        alarm: &Alarm,
+        payload: Payload,
+        channel: &str,
+        call: &Call<'_>,
     ) -> Result<u32, RecordError> {
-        self.post(render_payload(notification, &self.render_options), call)
+        let store = &threads.store;
+        let key = thread_key(alarm);
+        let load = || store.load(&key, call.deadline);
+        let mut stored = match load().await {
+            Ok(t) => t,
+            Err(e) => {
+                table_failed(&e, &alarm.name);
+                return self.post(payload, call).await;
+            }
+        };
+        let waiting_since = std::time::Instant::now();
+        let mut rounds = 0;
+        loop {
+            let now = epoch_now();
+            let decision = decide(
+                stored.as_ref(),
+                &alarm.state,
+                channel,
+                now,
+                &threads.settings,
+            );
+            let written = match &decision {
+                Decision::TopLevel => return self.post(payload, call).await,
+                Decision::Wait => {
+                    if waiting_since.elapsed() > CLAIM_WAIT {
+                        tracing::warn!(alarm = %alarm.name, "the thread's parent is still being posted elsewhere; posting top-level");
+                        return self.post(payload, call).await;
+                    }
+                    tokio::time::sleep(CLAIM_POLL).await;
+                    Ok(false)
+                }
+                Decision::Open { replacing } => {
+                    let claim = Thread::claim(channel, now, *replacing);
+                    match store.save(&key, &claim, *replacing, call.deadline).await {
+                        Ok(true) => {
+                            return self.open_thread(store, &key, claim, payload, call).await
+                        }
+                        other => other,
+                    }
+                }
+                Decision::Reply { next, status } => {
+                    let expected = stored.as_ref().map(|t| t.version);
+                    match store.save(&key, next, expected, call.deadline).await {
+                        Ok(true) => {
+                            return self
+                                .reply(threads, next, status.as_deref(), payload, call)
+                                .await
+                        }
+                        other => other,
+                    }
+                }
+            };
+            match written {
+                // Another instance wrote first: decide again on what it wrote.
+                Ok(_) => match load().await {
+                    Ok(t) => stored = t,
+                    Err(e) => {
+                        table_failed(&e, &alarm.name);
+                        return self.post(payload, call).await;
+                    }
+                },
+                Err(e) => {
+                    table_failed(&e, &alarm.name);
+                    return self.post(payload, call).await;
+                }
+            }
+            // Waiting is not a lost race.
+            if !matches!(decision, Decision::Wait) {
+                rounds += 1;
+                if rounds == MAX_THREAD_ROUNDS {
+                    tracing::warn!(alarm = %alarm.name, "the thread kept changing under this instance; posting top-level");
+                    return self.post(payload, call).await;
+                }
+            }
+        }
+    }
+
+    /// Posts a claimed thread's parent and stores its `ts`. When the parent is not posted,
+    /// the claim is dropped so the next ALARM opens the thread afresh.
+    async fn open_thread(
+        &self,
+        store: &ThreadStore,
+        key: &str,
+        claim: Thread,
+        mut payload: Payload,
+        call: &Call<'_>,
+    ) -> Result<u32, RecordError> {
+        payload.channel = Some(claim.channel.clone());
+        let body = serde_json::to_value(&payload).unwrap_or_default();
+        let reply = match self.api("chat.postMessage", &body, call).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                if let Err(forget) = store.forget(key, claim.version, call.deadline).await {
+                    tracing::warn!(error = %forget, "could not drop the thread claim; the next ALARM opens a new thread after a minute");
+                }
+                return Err(e);
+            }
+        };
+        let ts = reply.body["ts"].as_str().unwrap_or_default();
+        let channel = reply.body["channel"].as_str().unwrap_or(&claim.channel);
+        let posted = claim.posted(channel, ts, body.to_string());
+        match store
+            .save(key, &posted, Some(claim.version), call.deadline)
             .await
+        {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!("the thread was taken over before its parent was stored"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not store the thread's parent; later notifications go top-level")
+            }
+        }
+        Ok(reply.attempts)
+    }
+
+    /// A reply in `thread` (already stored), then `status` on top of its parent. A parent that
+    /// cannot be updated is logged: the notification itself is delivered.
+    async fn reply(
+        &self,
+        threads: &Threads,
+        thread: &Thread,
+        status: Option<&str>,
+        payload: Payload,
+        call: &Call<'_>,
+    ) -> Result<u32, RecordError> {
+        let ts = thread.ts.as_deref().unwrap_or_default();
+        let mut body = serde_json::to_value(&payload).unwrap_or_default();
+        body["channel"] = thread.channel.clone().into();
+        body["thread_ts"] = ts.into();
+        if threads.settings.broadcast {
+            body["reply_broadcast"] = true.into();
+        }
+        let attempts = self.api("chat.postMessage", &body, call).await?.attempts;
+        if let (Some(status), Some(parent)) = (status, thread.parent.as_deref()) {
+            let parent: serde_json::Value = serde_json::from_str(parent).unwrap_or_default();
+            let mut update = with_status(&parent, status);
+            update["channel"] = thread.channel.clone().into();
+            update["ts"] = ts.into();
+            if let Err(e) = self.api("chat.update", &update, call).await {
+                tracing::warn!(error = %e, "the reply is posted, but its thread's parent could not be updated");
+            }
+        }
+        Ok(attempts)
+    }
+
+    /// One Web API call with the secret's bot token.
+    async fn api(
+        &self,
+        method: &'static str,
+        body: &serde_json::Value,
+        call: &Call<'_>,
+    ) -> Result<ApiReply, RecordError> {
+        let body = serde_json::to_vec(body).unwrap_or_default();
+        self.with_secret(call, |secret| {
+            let body = &body;
+            async move {
+                match &*secret {
+                    SlackSecret::App { token, .. } => {
+                        self.slack
+                            .call(method, token, ApiBody::Json(body), call.deadline)
+                            .await
+                    }
+                    SlackSecret::Webhook { .. } => Err(SlackError::ApiRejected {
+                        method,
+                        code: "not_app_mode".into(),
+                        detail: "the secret changed to a webhook".into(),
+                    }),
+                }
+            }
+        })
+        .await
     }
 
     /// Posts one message; when Slack refuses the webhook or the bot token, re-reads the secret
     /// once and tries the new one.
-    async fn post(&self, mut payload: Payload, call: &Call<'_>) -> Result<u32, RecordError> {
+    async fn post(&self, payload: Payload, call: &Call<'_>) -> Result<u32, RecordError> {
+        self.with_secret(call, |secret| {
+            let mut payload = payload.clone();
+            async move { self.send(&mut payload, &secret, call).await }
+        })
+        .await
+    }
+
+    /// Runs `send` with the secret; when Slack refuses its webhook or bot token, re-reads the
+    /// secret once and runs it with the new one.
+    async fn with_secret<T, F, Fut>(&self, call: &Call<'_>, send: F) -> Result<T, RecordError>
+    where
+        F: Fn(std::sync::Arc<SlackSecret>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, SlackError>>,
+    {
         let secret = self.secrets.get(call).await?;
-        match self.send(&mut payload, &secret, call).await {
-            Ok(attempts) => Ok(attempts),
+        match send(secret.clone()).await {
+            Ok(done) => Ok(done),
             Err(e) if e.credential_gone() => {
                 let credential = secret.credential();
                 tracing::warn!(error = %e, credential, "Slack refused the credential; re-reading the secret");
@@ -372,7 +652,7 @@ impl Notifier {
                         credential,
                     });
                 }
-                Ok(self.send(&mut payload, &fresh, call).await?)
+                Ok(send(fresh).await?)
             }
             Err(e) => Err(e.into()),
         }

@@ -13,6 +13,7 @@ use crate::handler::{HandlerError, Notifier, Response};
 use crate::http::HttpSetupError;
 use crate::secret::{Call, SecretSource, SecretStore};
 use crate::slack::SlackClient;
+use crate::threads::ThreadStore;
 
 /// Time kept back from Lambda's deadline so the function can still report its result.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
@@ -55,12 +56,41 @@ pub fn deadline_from_ms(deadline_ms: u64) -> Instant {
 /// Builds the Secrets Manager-backed notifier from configuration.
 pub async fn notifier_from_config(config: &Config) -> Result<Notifier, InitError> {
     let tls = crate::http::tls_config(config.extra_ca_file.as_deref())?;
-    let store = secret_store(config, &tls).await?;
-    Ok(Notifier::new(
+    let aws = aws_sdk_config(&tls).await;
+    let store = secret_store_with(config, &aws)?;
+    let notifier = Notifier::new(
         config,
         SecretSource::Manager(store),
         slack_client(config, &tls)?,
-    ))
+    );
+    Ok(match &config.threads_table {
+        None => notifier,
+        Some(table) => {
+            notifier.with_threads(thread_store(&aws, table.clone()), config.thread_settings)
+        }
+    })
+}
+
+/// The SDK's shared configuration: the default credential and region chains, sending through
+/// the shared HTTP stack.
+async fn aws_sdk_config(tls: &rustls::ClientConfig) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(crate::http::sdk_http_client(tls.clone()))
+        .load()
+        .await
+}
+
+/// The threads table's client: short timeouts, so a slow table costs little of the invocation.
+fn thread_store(aws: &aws_config::SdkConfig, table: String) -> ThreadStore {
+    let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
+        .operation_timeout(crate::threads::CALL_TIMEOUT)
+        .operation_attempt_timeout(crate::threads::ATTEMPT_TIMEOUT)
+        .connect_timeout(crate::threads::ATTEMPT_TIMEOUT)
+        .build();
+    let config = aws_sdk_dynamodb::config::Builder::from(aws)
+        .timeout_config(timeouts)
+        .build();
+    ThreadStore::new(aws_sdk_dynamodb::Client::from_conf(config), table)
 }
 
 /// The cached Secrets Manager reader for `SecretId`, on the default credential and region
@@ -69,13 +99,16 @@ pub async fn secret_store(
     config: &Config,
     tls: &rustls::ClientConfig,
 ) -> Result<SecretStore, ConfigError> {
+    secret_store_with(config, &aws_sdk_config(tls).await)
+}
+
+fn secret_store_with(
+    config: &Config,
+    aws: &aws_config::SdkConfig,
+) -> Result<SecretStore, ConfigError> {
     let secret_id = config.require_secret_id()?.to_owned();
-    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(crate::http::sdk_http_client(tls.clone()))
-        .load()
-        .await;
     Ok(SecretStore::new(
-        aws_sdk_secretsmanager::Client::new(&aws),
+        aws_sdk_secretsmanager::Client::new(aws),
         secret_id,
         config.secret_stage.clone(),
         config.secret_ttl,

@@ -11,3 +11,4 @@ mod hygiene;
 mod lambda;
 mod network;
 mod storm;
+mod threads;

@@ -203,3 +203,65 @@ impl SecretsProxy {
         *self.always.lock().unwrap() = Some(fault);
     }
 }
+
+/// A DynamoDB client straight to moto, for creating and reading the threads table.
+pub fn dynamodb_admin() -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .endpoint_url(format!("http://127.0.0.1:{}", moto_port()))
+        .http_client(slack_alarm_notifier::http::sdk_http_client(
+            slack_alarm_notifier::http::tls_config(None).expect("built-in roots"),
+        ))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// Creates a threads table in moto as infra/ does: partition key `pk` (string), TTL on
+/// `expires_at`. Returns its name, unique to the test.
+pub async fn create_threads_table() -> String {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        TimeToLiveSpecification,
+    };
+    let name = super::unique("threads");
+    let admin = dynamodb_admin();
+    admin
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("create the threads table in moto");
+    admin
+        .update_time_to_live()
+        .table_name(&name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name("expires_at")
+                .enabled(true)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("enable TTL");
+    name
+}

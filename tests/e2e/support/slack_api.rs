@@ -1,4 +1,5 @@
-//! A local Slack Web API: `chat.postMessage`, `auth.test` and `conversations.info`, answering as
+//! A local Slack Web API: `chat.postMessage` (with `thread_ts`), `chat.update`, `auth.test` and
+//! `conversations.info`, answering as
 //! Slack does. It checks the bearer token, answers most errors with HTTP 200 and
 //! `{"ok": false, "error": "..."}`, and takes scripted faults (429 with `Retry-After`, 5xx).
 
@@ -28,6 +29,8 @@ pub struct Call {
     pub status: u16,
     /// `error` of an `ok: false` answer.
     pub error: Option<String>,
+    /// The JSON answer (`Null` when it was not JSON).
+    pub answer: Value,
     pub at: Instant,
 }
 
@@ -58,6 +61,10 @@ struct State {
     scripts: HashMap<String, VecDeque<Reply>>,
     calls: Vec<Call>,
     next_ts: u64,
+    /// Messages posted, by `ts`: their channel and the message as it is now.
+    messages: HashMap<String, (String, Value)>,
+    /// `chat.postMessage` answers only after this long (races between instances).
+    post_delay: Option<std::time::Duration>,
 }
 
 /// The public channel the bot is in, unless a test says otherwise.
@@ -104,6 +111,8 @@ impl SlackApi {
             scripts: HashMap::new(),
             calls: Vec::new(),
             next_ts: 1,
+            messages: HashMap::new(),
+            post_delay: None,
         }));
         let shared = state.clone();
         let addr = serve(move |req| {
@@ -185,6 +194,16 @@ impl SlackApi {
         self.state().calls.clone()
     }
 
+    /// Slows every `chat.postMessage` answer by `delay`.
+    pub fn delay_posts(&self, delay: std::time::Duration) {
+        self.state().post_delay = Some(delay);
+    }
+
+    /// A message as it is now (after any `chat.update`), by its `ts`.
+    pub fn message(&self, ts: &str) -> Option<Value> {
+        self.state().messages.get(ts).map(|(_, m)| m.clone())
+    }
+
     /// The messages Slack accepted.
     pub fn posted(&self) -> Vec<Call> {
         self.calls("chat.postMessage")
@@ -237,8 +256,12 @@ fn answer(state: &Mutex<State>, req: Request) -> Reply {
         None if req.method != hyper::Method::POST => api_error("invalid_method"),
         None => respond(&mut s, &method, &authorization, args.as_ref()),
     };
-    let error = serde_json::from_slice::<Value>(&reply.body)
-        .ok()
+    let reply = match s.post_delay {
+        Some(delay) if method == "chat.postMessage" => reply.delayed(delay),
+        _ => reply,
+    };
+    let answer = serde_json::from_slice::<Value>(&reply.body).unwrap_or(Value::Null);
+    let error = Some(&answer)
         .filter(|b| b["ok"] == false)
         .map(|b| b["error"].as_str().unwrap_or_default().to_owned());
     s.calls.push(Call {
@@ -252,6 +275,7 @@ fn answer(state: &Mutex<State>, req: Request) -> Reply {
         } else {
             Some(format!("HTTP {}", reply.status))
         },
+        answer,
         at: Instant::now(),
     });
     reply
@@ -316,17 +340,67 @@ fn respond(s: &mut State, method: &str, authorization: &str, args: Option<&Value
             {
                 return with_scopes(api_error("no_text"));
             }
+            let thread_ts = arg("thread_ts");
+            if let Some(parent) = thread_ts {
+                if s.messages.get(parent).is_none_or(|(c, _)| c != channel) {
+                    return with_scopes(api_error("thread_not_found"));
+                }
+            }
+            if args.get("reply_broadcast").is_some_and(|v| !v.is_boolean()) {
+                return with_scopes(api_error("invalid_arguments"));
+            }
             let ts = format!("1795594531.{:06}", s.next_ts);
             s.next_ts += 1;
             let mut message = json!({"type": "message", "user": BOT_USER_ID, "ts": ts});
-            for key in ["text", "blocks", "attachments"] {
+            for key in ["text", "blocks", "attachments", "thread_ts"] {
                 if let Some(v) = args.get(key) {
                     message[key] = v.clone();
                 }
             }
+            s.messages
+                .insert(ts.clone(), (channel.to_owned(), message.clone()));
             json_reply(
                 200,
                 json!({"ok": true, "channel": channel, "ts": ts, "message": message}),
+            )
+        }
+        "chat.update" => {
+            let Some(args) = args.filter(|a| a.is_object()) else {
+                return with_scopes(api_error("invalid_arguments"));
+            };
+            let (channel, ts) = (
+                arg("channel").unwrap_or_default(),
+                arg("ts").unwrap_or_default(),
+            );
+            if !s.channels.contains_key(channel) {
+                return with_scopes(api_error("channel_not_found"));
+            }
+            let Some((posted_in, message)) = s.messages.get_mut(ts) else {
+                return with_scopes(api_error("message_not_found"));
+            };
+            if posted_in != channel {
+                return with_scopes(api_error("message_not_found"));
+            }
+            if ["blocks", "attachments"]
+                .iter()
+                .any(|k| args.get(*k).is_some_and(|v| !v.is_array()))
+            {
+                return with_scopes(api_error("invalid_blocks"));
+            }
+            // As Slack does: what is sent replaces what was there.
+            for key in ["text", "blocks", "attachments"] {
+                match args.get(key) {
+                    Some(v) => message[key] = v.clone(),
+                    None => {
+                        if let Some(m) = message.as_object_mut() {
+                            m.remove(key);
+                        }
+                    }
+                }
+            }
+            json_reply(
+                200,
+                json!({"ok": true, "channel": channel, "ts": ts, "text": message["text"], "message": message}),
             )
         }
         "conversations.info" => {

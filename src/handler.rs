@@ -431,7 +431,11 @@ impl Notifier {
         };
         if let (Err(_), Some(id)) = (&posted, claimed) {
             // So that Lambda's retry of this invocation posts it.
-            if let Err(e) = threads.store.release_message(id, call.deadline).await {
+            if let Err(e) = threads
+                .store
+                .release_message(id, epoch_now(), call.deadline)
+                .await
+            {
                 tracing::warn!(error = %e, "could not forget the undelivered message in the threads table; its retry may be skipped");
             }
         }
@@ -540,8 +544,8 @@ impl Notifier {
         let reply = match self.api("chat.postMessage", &body, call).await {
             Ok(reply) => reply,
             Err(e) => {
-                if let Err(forget) = store.forget(key, claim.version, call.deadline).await {
-                    tracing::warn!(error = %forget, "could not drop the thread claim; the next ALARM opens a new thread after a minute");
+                if let Err(abandon) = store.abandon(key, &claim, call.deadline).await {
+                    tracing::warn!(error = %abandon, "could not drop the thread's claim; an ALARM within a minute posts top-level");
                 }
                 return Err(e);
             }

@@ -3,7 +3,8 @@
 //! that instances racing on the same alarm or message agree, and each expiring after a week.
 //!
 //! Every call is bounded by the invocation's deadline, less the time kept for Slack: the table
-//! is a nicety, and its failure must never cost a notification.
+//! is a nicety, and its failure must never cost a notification. Only GetItem and PutItem are
+//! used (the grants infra/ gives): what is dropped is overwritten, not deleted.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -122,7 +123,8 @@ impl ThreadStore {
         }
     }
 
-    /// Records SNS message `id` as being delivered; `false` when another delivery has it.
+    /// Records SNS message `id` as being delivered; `false` when another delivery has it (and
+    /// has not released it).
     pub async fn claim_message(
         &self,
         id: &str,
@@ -136,20 +138,28 @@ impl ThreadStore {
             .item("pk", s(&format!("msg#{id}")))
             .item("claimed_at", n(now))
             .item("expires_at", n(now + ITEM_TTL.as_secs()))
-            .condition_expression("attribute_not_exists(pk)")
+            .condition_expression("attribute_not_exists(pk) OR released = :yes")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
             .send();
         Ok(self.run("PutItem", deadline, put).await?.is_some())
     }
 
-    /// Forgets message `id`, so that Lambda's retry of a failed delivery posts it.
-    pub async fn release_message(&self, id: &str, deadline: Instant) -> Result<(), ThreadsError> {
-        let delete = self
+    /// Releases message `id`, so that Lambda's retry of a failed delivery posts it.
+    pub async fn release_message(
+        &self,
+        id: &str,
+        now: u64,
+        deadline: Instant,
+    ) -> Result<(), ThreadsError> {
+        let put = self
             .client
-            .delete_item()
+            .put_item()
             .table_name(&self.table)
-            .key("pk", s(&format!("msg#{id}")))
+            .item("pk", s(&format!("msg#{id}")))
+            .item("released", AttributeValue::Bool(true))
+            .item("expires_at", n(now + ITEM_TTL.as_secs()))
             .send();
-        self.run("DeleteItem", deadline, delete).await.map(|_| ())
+        self.run("PutItem", deadline, put).await.map(|_| ())
     }
 
     /// The thread stored under `key`, read consistently.
@@ -197,23 +207,22 @@ impl ThreadStore {
         Ok(self.run("PutItem", deadline, put.send()).await?.is_some())
     }
 
-    /// Deletes the thread under `key` if it is still at `version`: a claim whose parent could
-    /// not be posted, so that the next ALARM opens the thread afresh.
-    pub async fn forget(
+    /// Drops `claim` (stored under `key`), whose parent could not be posted: it is written
+    /// back as long abandoned, so the next ALARM opens the thread afresh at once.
+    pub async fn abandon(
         &self,
         key: &str,
-        version: u64,
+        claim: &Thread,
         deadline: Instant,
     ) -> Result<(), ThreadsError> {
-        let delete = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(key))
-            .condition_expression("version = :expected")
-            .expression_attribute_values(":expected", n(version))
-            .send();
-        self.run("DeleteItem", deadline, delete).await.map(|_| ())
+        let abandoned = Thread {
+            claimed_at: 0,
+            version: claim.version + 1,
+            ..claim.clone()
+        };
+        self.save(key, &abandoned, Some(claim.version), deadline)
+            .await
+            .map(|_| ())
     }
 }
 

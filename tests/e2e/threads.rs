@@ -7,8 +7,9 @@ use serde_json::Value;
 
 use crate::app::{app_secret, TOKEN};
 use crate::support::secrets::{create_threads_table, dynamodb_admin};
+use crate::support::slack_api::api_error;
 use crate::support::slack_api::{Call, SlackApi, CHANNEL};
-use crate::support::{alarm_message, sns_event, Function, Harness, Options, TIMEOUT};
+use crate::support::{alarm_message, sns_event, Fault, Function, Harness, Options, TIMEOUT};
 
 const ALARM: &str = "db-latency";
 
@@ -287,4 +288,49 @@ async fn an_unreachable_table_still_delivers_top_level_with_a_warning() {
     let endpoint = format!("http://127.0.0.1:{}", closed.port());
     let h = harness(&api, "threads", &[("AWS_ENDPOINT_URL_DYNAMODB", &endpoint)]).await;
     a_failing_table_still_delivers(h, api, "RequestFailed").await;
+}
+
+/// DynamoDB answering with an error on every call, the table itself fine.
+async fn a_table_error_still_delivers(code: &'static str, status: u16) {
+    let table = create_threads_table().await;
+    let api = SlackApi::start(TOKEN).await;
+    let h = harness(&api, &table, &[]).await;
+    h.secrets.fail_dynamodb(Fault {
+        status,
+        code,
+        message: "injected by the test",
+        raw_body: None,
+    });
+    a_failing_table_still_delivers(h, api, code).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_table_still_delivers_top_level_with_a_warning() {
+    a_table_error_still_delivers("ProvisionedThroughputExceededException", 400).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_table_access_denied_still_delivers_top_level_with_a_warning() {
+    a_table_error_still_delivers("AccessDeniedException", 400).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_parent_slack_refused_is_posted_by_lambdas_retry_of_the_same_message() {
+    let table = create_threads_table().await;
+    let api = SlackApi::start(TOKEN).await;
+    let h = harness(&api, &table, &[]).await;
+    api.script("chat.postMessage", [api_error("invalid_blocks")]);
+    let (outcome, _) = h.invoke(notification("retried", "ALARM")).await;
+    assert_eq!(outcome.error().0, "SlackRejected");
+    // Lambda retries the same event: the message is not taken for a duplicate, and the
+    // dropped claim does not hold the thread up.
+    let (outcome, took) = h.invoke(notification("retried", "ALARM")).await;
+    assert_eq!(outcome.response()["delivered"], 1, "{outcome:?}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    let posts = api.posted();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(thread_ts(&posts[0]), None, "it opens the thread");
+    delivered(&h, notification("retried-ok", "OK")).await;
+    let parent_ts = posted_ts(&api, 0);
+    assert_eq!(thread_ts(&api.posted()[1]), Some(parent_ts.as_str()));
 }

@@ -72,6 +72,8 @@ pub struct SecretsProxy {
     always: Arc<Mutex<Option<Fault>>>,
     /// The `X-Amzn-Trace-Id` header of every GetSecretValue call ("" when absent).
     pub trace_ids: Arc<Mutex<Vec<String>>>,
+    /// A fault for every DynamoDB call (`X-Amz-Target` starting `DynamoDB_`).
+    dynamodb_fault: Arc<Mutex<Option<Fault>>>,
     tls: bool,
 }
 
@@ -91,17 +93,20 @@ impl SecretsProxy {
         let always: Arc<Mutex<Option<Fault>>> = Arc::default();
         let trace_ids: Arc<Mutex<Vec<String>>> = Arc::default();
         let traces = trace_ids.clone();
+        let dynamodb_fault: Arc<Mutex<Option<Fault>>> = Arc::default();
+        let dynamo = dynamodb_fault.clone();
         let moto = format!("http://127.0.0.1:{}", moto_port());
         let client = reqwest::Client::new();
         let (calls, queued, fixed) = (get_calls.clone(), faults.clone(), always.clone());
         let handler = move |req: Request| {
-            let (calls, queued, fixed, client, moto, traces) = (
+            let (calls, queued, fixed, client, moto, traces, dynamo) = (
                 calls.clone(),
                 queued.clone(),
                 fixed.clone(),
                 client.clone(),
                 moto.clone(),
                 traces.clone(),
+                dynamo.clone(),
             );
             async move {
                 let target = req
@@ -110,6 +115,16 @@ impl SecretsProxy {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or_default()
                     .to_owned();
+                if target.starts_with("DynamoDB_") {
+                    if let Some(f) = dynamo.lock().unwrap().clone() {
+                        let body = format!(
+                            r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{}","message":"{}"}}"#,
+                            f.code, f.message
+                        );
+                        return Reply::new(f.status, body)
+                            .header("content-type", "application/x-amz-json-1.0");
+                    }
+                }
                 if target == "secretsmanager.GetSecretValue" {
                     calls.fetch_add(1, Ordering::SeqCst);
                     let trace = req
@@ -182,6 +197,7 @@ impl SecretsProxy {
             faults,
             always,
             trace_ids,
+            dynamodb_fault,
             tls: ca.is_some(),
         }
     }
@@ -201,6 +217,11 @@ impl SecretsProxy {
 
     pub fn fail_always(&self, fault: Fault) {
         *self.always.lock().unwrap() = Some(fault);
+    }
+
+    /// Answers every DynamoDB call with `fault` instead of forwarding it.
+    pub fn fail_dynamodb(&self, fault: Fault) {
+        *self.dynamodb_fault.lock().unwrap() = Some(fault);
     }
 }
 

@@ -419,7 +419,11 @@ impl Notifier {
             {
                 Ok(true) => claimed = Some(id),
                 Ok(false) => return Ok(Delivered::Duplicate),
-                Err(e) => table_failed(&e, &name),
+                Err(e) => {
+                    // Not a second wait on a table that just failed.
+                    table_failed(&e, &name);
+                    return self.post(payload, call).await.map(Delivered::Posted);
+                }
             }
         }
         let posted = match &notification.body {

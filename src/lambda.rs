@@ -80,15 +80,22 @@ async fn aws_sdk_config(tls: &rustls::ClientConfig) -> aws_config::SdkConfig {
         .await
 }
 
-/// The threads table's client: short timeouts, so a slow table costs little of the invocation.
+/// The threads table's client: short timeouts and one quick retry, so a slow or throttled
+/// table costs little of the invocation.
 fn thread_store(aws: &aws_config::SdkConfig, table: String) -> ThreadStore {
     let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
         .operation_timeout(crate::threads::CALL_TIMEOUT)
         .operation_attempt_timeout(crate::threads::ATTEMPT_TIMEOUT)
         .connect_timeout(crate::threads::ATTEMPT_TIMEOUT)
         .build();
+    // Throttling is retried once, soon: backing off for seconds would only delay the post.
+    let retries = aws_smithy_types::retry::RetryConfig::standard()
+        .with_max_attempts(crate::threads::MAX_ATTEMPTS)
+        .with_initial_backoff(crate::threads::BACKOFF)
+        .with_max_backoff(crate::threads::BACKOFF);
     let config = aws_sdk_dynamodb::config::Builder::from(aws)
         .timeout_config(timeouts)
+        .retry_config(retries)
         .build();
     ThreadStore::new(aws_sdk_dynamodb::Client::from_conf(config), table)
 }

@@ -19,6 +19,11 @@ use crate::incident::{Thread, ITEM_TTL};
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 /// One attempt of a call (the SDK's attempt timeout).
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(700);
+/// Attempts per call, and the backoff between them (throttling, 5xx, connection errors).
+pub const MAX_ATTEMPTS: u32 = 2;
+pub const BACKOFF: Duration = Duration::from_millis(100);
+/// The SDK's operation timeout fires first, with its cause; this one is the backstop.
+const BACKSTOP: Duration = Duration::from_millis(250);
 /// Time left for Slack: a call that would eat into it is not made.
 const SLACK_RESERVE: Duration = Duration::from_secs(2);
 /// A call with less time than this is not started.
@@ -103,7 +108,7 @@ impl ThreadStore {
         let left = deadline
             .saturating_duration_since(Instant::now())
             .saturating_sub(SLACK_RESERVE)
-            .min(CALL_TIMEOUT);
+            .min(CALL_TIMEOUT + BACKSTOP);
         if left < MIN_CALL {
             return Err(timeout());
         }

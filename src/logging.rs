@@ -77,11 +77,33 @@ where
         .with_writer(writer);
     let registry = tracing_subscriber::registry().with(filter);
     let _ = if json {
-        registry.with(fmt.json()).try_init()
+        registry
+            .with(fmt.json().with_filter(no_dynamodb_traces()))
+            .try_init()
     } else {
-        registry.with(fmt.with_ansi(false)).try_init()
+        registry
+            .with(fmt.with_ansi(false).with_filter(no_dynamodb_traces()))
+            .try_init()
     };
     result
+}
+
+/// Drops the SDK's TRACE events inside a DynamoDB call: they print requests, answers and
+/// outputs whole, and the threads table's items hold the channel and the parent's content.
+/// (Secrets Manager's outputs redact themselves, and their answers are marked sensitive.)
+fn no_dynamodb_traces<S>() -> impl tracing_subscriber::layer::Filter<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    tracing_subscriber::filter::dynamic_filter_fn(|meta, cx| {
+        let sdk_trace = meta.is_event()
+            && *meta.level() == tracing::Level::TRACE
+            && !meta.target().starts_with(env!("CARGO_CRATE_NAME"));
+        !(sdk_trace
+            && cx
+                .lookup_current()
+                .is_some_and(|span| span.scope().any(|s| s.name().starts_with("DynamoDB."))))
+    })
 }
 
 #[cfg(test)]

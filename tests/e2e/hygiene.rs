@@ -167,3 +167,43 @@ async fn app_mode_trace_logs_and_errors_never_contain_a_bot_token() {
     }
     assert_eq!(api.posted().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn threads_trace_logs_never_contain_the_channel_the_token_or_the_items() {
+    use crate::app::{app_secret, TOKEN};
+    use crate::support::secrets::create_threads_table;
+    use crate::support::slack_api::{SlackApi, CHANNEL};
+    use crate::support::{Harness, Options};
+
+    let table = create_threads_table().await;
+    let api = SlackApi::start(TOKEN).await;
+    let secret = app_secret(TOKEN, CHANNEL).to_string();
+    let h = Harness::start(Options {
+        secret: Some(Box::new(move |_| secret.clone())),
+        env: vec![
+            ("RUST_LOG", "trace".into()),
+            ("SLACK_API_URL", api.url()),
+            ("SLACK_API_HOSTS", "127.0.0.1".into()),
+            ("THREADS_TABLE", table),
+        ],
+    })
+    .await;
+    for (id, state) in [("hyg-t-1", "ALARM"), ("hyg-t-2", "OK")] {
+        let e = sns_event(&[(id, &alarm_message("threads-hygiene", state))]);
+        assert_eq!(h.invoke(e).await.0.response()["delivered"], 1);
+    }
+    let output = h.function.output_after("posted to Slack", 2).await;
+    assert!(output.contains("DynamoDB"), "the table's calls are traced");
+    // The items hold the channel, the parent's ts and its payload (with the channel). The
+    // alarm's own text is not checked: the runtime traces the whole event.
+    for leaked in [TOKEN, CHANNEL, "1795594531.0000"] {
+        let lines: Vec<&str> = output.lines().filter(|l| l.contains(leaked)).collect();
+        assert!(
+            lines.is_empty(),
+            "log output contains {leaked:?}:\n{}",
+            lines.join("\n")
+        );
+    }
+    assert_eq!(api.posted().len(), 2);
+    assert_eq!(api.calls("chat.update").len(), 1);
+}

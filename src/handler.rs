@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::sqs::SqsBatchResponse;
 use serde::Serialize;
@@ -165,6 +165,12 @@ enum Delivered {
     Posted(u32),
     /// The threads table says another delivery of the same SNS message has it.
     Duplicate,
+}
+
+/// The invocation's deadline in epoch seconds, rounded up: when a message's claim lapses.
+fn lease_until(deadline: Instant) -> u64 {
+    let left = deadline.saturating_duration_since(Instant::now());
+    epoch_now() + left.as_secs() + 1
 }
 
 fn epoch_now() -> u64 {
@@ -414,7 +420,7 @@ impl Notifier {
         if let Some(id) = notification.id.as_deref() {
             match threads
                 .store
-                .claim_message(id, epoch_now(), call.deadline)
+                .claim_message(id, epoch_now(), lease_until(call.deadline), call.deadline)
                 .await
             {
                 Ok(true) => claimed = Some(id),
@@ -433,15 +439,27 @@ impl Notifier {
             }
             _ => self.post(payload, call).await,
         };
-        if let (Err(_), Some(id)) = (&posted, claimed) {
-            // So that Lambda's retry of this invocation posts it.
-            if let Err(e) = threads
-                .store
-                .release_message(id, epoch_now(), call.deadline)
-                .await
-            {
-                tracing::warn!(error = %e, "could not forget the undelivered message in the threads table; its retry may be skipped");
+        match (&posted, claimed) {
+            (Err(_), Some(id)) => {
+                // So that Lambda's retry of this invocation posts it at once.
+                if let Err(e) = threads
+                    .store
+                    .release_message(id, epoch_now(), call.deadline)
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not release the undelivered message in the threads table; a retry posts it once its claim lapses at the deadline");
+                }
             }
+            (Ok(_), Some(id)) => {
+                if let Err(e) = threads
+                    .store
+                    .mark_delivered(id, epoch_now(), call.deadline)
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not record the delivered message in the threads table; a redelivery after its claim lapses may post it again");
+                }
+            }
+            _ => {}
         }
         posted.map(Delivered::Posted)
     }
@@ -466,7 +484,7 @@ impl Notifier {
                 return self.post(payload, call).await;
             }
         };
-        let waiting_since = std::time::Instant::now();
+        let waiting_since = Instant::now();
         let mut rounds = 0;
         loop {
             let now = epoch_now();

@@ -128,12 +128,15 @@ impl ThreadStore {
         }
     }
 
-    /// Records SNS message `id` as being delivered; `false` when another delivery has it (and
-    /// has not released it).
+    /// Records SNS message `id` as being delivered until `lease_until` (epoch seconds, the
+    /// invocation's deadline); `false` when another delivery has it: delivered, or still
+    /// within its lease. A claim whose invocation died without delivering or releasing it
+    /// lapses with its lease, so Lambda's retry posts the message.
     pub async fn claim_message(
         &self,
         id: &str,
         now: u64,
+        lease_until: u64,
         deadline: Instant,
     ) -> Result<bool, ThreadsError> {
         let put = self
@@ -142,11 +145,34 @@ impl ThreadStore {
             .table_name(&self.table)
             .item("pk", s(&format!("msg#{id}")))
             .item("claimed_at", n(now))
+            .item("lease_until", n(lease_until))
             .item("expires_at", n(now + ITEM_TTL.as_secs()))
-            .condition_expression("attribute_not_exists(pk) OR released = :yes")
+            .condition_expression(
+                "attribute_not_exists(pk) OR released = :yes \
+                 OR (attribute_not_exists(delivered) AND lease_until < :now)",
+            )
             .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .expression_attribute_values(":now", n(now))
             .send();
         Ok(self.run("PutItem", deadline, put).await?.is_some())
+    }
+
+    /// Records message `id` as delivered: its claim then holds for good (until the TTL).
+    pub async fn mark_delivered(
+        &self,
+        id: &str,
+        now: u64,
+        deadline: Instant,
+    ) -> Result<(), ThreadsError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(&format!("msg#{id}")))
+            .item("delivered", AttributeValue::Bool(true))
+            .item("expires_at", n(now + ITEM_TTL.as_secs()))
+            .send();
+        self.run("PutItem", deadline, put).await.map(|_| ())
     }
 
     /// Releases message `id`, so that Lambda's retry of a failed delivery posts it.

@@ -334,3 +334,53 @@ async fn a_parent_slack_refused_is_posted_by_lambdas_retry_of_the_same_message()
     let parent_ts = posted_ts(&api, 0);
     assert_eq!(thread_ts(&api.posted()[1]), Some(parent_ts.as_str()));
 }
+
+/// An invocation that died after claiming a message (killed at its deadline, say) leaves a
+/// claim without a delivery: once its lease has passed, Lambda's retry posts the message. A
+/// delivered message stays claimed, so a later redelivery is skipped.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_claim_left_by_a_dead_invocation_lapses_and_a_delivered_one_holds() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let table = create_threads_table().await;
+    let api = SlackApi::start(TOKEN).await;
+    let h = harness(&api, &table, &[]).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claim = |id: &str, lease_until: u64| {
+        dynamodb_admin()
+            .put_item()
+            .table_name(&table)
+            .item("pk", AttributeValue::S(format!("msg#{id}")))
+            .item("claimed_at", AttributeValue::N((now - 100).to_string()))
+            .item("lease_until", AttributeValue::N(lease_until.to_string()))
+            .item("expires_at", AttributeValue::N((now + 3600).to_string()))
+            .send()
+    };
+    claim("died", now - 40).await.unwrap();
+    claim("in-flight", now + 600).await.unwrap();
+    delivered(&h, notification("died", "ALARM")).await;
+    assert_eq!(api.posted().len(), 1);
+    // Another invocation still holds this one.
+    let (outcome, _) = h.invoke(notification("in-flight", "ALARM")).await;
+    assert_eq!(outcome.response()["duplicates"], 1, "{outcome:?}");
+    assert_eq!(api.posted().len(), 1);
+    // Delivered: a redelivery is skipped even from a fresh instance's point of view.
+    let item = dynamodb_admin()
+        .get_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S("msg#died".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the message's item");
+    assert_eq!(
+        item.get("delivered").and_then(|d| d.as_bool().ok()),
+        Some(&true)
+    );
+    let (outcome, _) = h.invoke(notification("died", "ALARM")).await;
+    assert_eq!(outcome.response()["duplicates"], 1, "{outcome:?}");
+    assert_eq!(api.posted().len(), 1);
+}

@@ -4,13 +4,15 @@
 //! [`sources`] registry, which reads each into a [`model::Notification`]; its source turns it
 //! into a neutral [`card`], which [`blocks`] lays out as a Slack payload ([`render`] ties the
 //! two); [`slack`] posts it with the webhook from [`secret`]. [`handler`] orchestrates;
-//! [`lambda`] and [`cli`] are the two ways in; [`http`] is the one HTTP stack.
+//! [`lambda`] and [`cli`] are the two ways in; [`http`] is the one HTTP stack. In app mode,
+//! a metric alarm's graph ([`widget`], drawn by CloudWatch in [`graph`]) follows its message.
 
 pub mod blocks;
 pub mod card;
 pub mod cli;
 pub mod config;
 pub mod digest;
+pub mod graph;
 pub mod handler;
 pub mod http;
 pub mod incident;
@@ -25,6 +27,7 @@ pub mod secret;
 pub mod slack;
 pub mod sources;
 pub mod threads;
+pub mod widget;
 
 use std::process::ExitCode;
 

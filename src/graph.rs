@@ -1,0 +1,66 @@
+//! The metric graph's edge: CloudWatch's `GetMetricWidgetImage` draws the widget
+//! ([`crate::widget`]) as a PNG, which is then shared in Slack beside the alarm's message.
+
+use std::time::Duration;
+
+use aws_sdk_cloudwatch::error::SdkError;
+use aws_sdk_cloudwatch::operation::get_metric_widget_image::GetMetricWidgetImageError;
+
+use crate::secret::{describe_sdk_error, SecretError};
+use crate::slack::SlackError;
+
+/// Why an alarm's message went without its graph. Never fails the invocation.
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    /// CloudWatch refused or failed the request: its code and message, never the raw answer.
+    #[error("GetMetricWidgetImage failed: {code}: {message}")]
+    CloudWatch { code: String, message: String },
+    /// CloudWatch answered without an image.
+    #[error("GetMetricWidgetImage answered without an image")]
+    NoImage,
+    /// The graph took longer than its budget (`METRIC_GRAPH_TIMEOUT_SECONDS`, or what was
+    /// left of the invocation).
+    #[error("the graph was not shared within its budget of {budget:?}")]
+    Late { budget: Duration },
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// A Slack call of the file upload failed.
+    #[error(transparent)]
+    Slack(#[from] SlackError),
+}
+
+/// Draws metric widgets with one CloudWatch client, built once per process.
+pub struct GraphSource {
+    client: aws_sdk_cloudwatch::Client,
+    /// `METRIC_GRAPH_TIMEOUT_SECONDS`.
+    pub budget: Duration,
+}
+
+impl GraphSource {
+    pub fn new(client: aws_sdk_cloudwatch::Client, budget: Duration) -> Self {
+        Self { client, budget }
+    }
+
+    /// The PNG CloudWatch draws for `widget` (a `MetricWidget` JSON document).
+    pub async fn image(&self, widget: &str) -> Result<Vec<u8>, GraphError> {
+        let output = self
+            .client
+            .get_metric_widget_image()
+            .metric_widget(widget)
+            .output_format("png")
+            .send()
+            .await
+            .map_err(|e| cloudwatch_error(&e))?;
+        let image = output
+            .metric_widget_image
+            .map(aws_smithy_types::Blob::into_inner)
+            .filter(|bytes| !bytes.is_empty())
+            .ok_or(GraphError::NoImage)?;
+        Ok(image)
+    }
+}
+
+fn cloudwatch_error(e: &SdkError<GetMetricWidgetImageError>) -> GraphError {
+    let (code, message) = describe_sdk_error(e);
+    GraphError::CloudWatch { code, message }
+}

@@ -19,6 +19,10 @@ pub const DEFAULT_RECENT_IDS: usize = 1024;
 pub const DEFAULT_MIN_INTERVAL: Duration = Duration::from_secs(1);
 /// A thread lives seven days ([`crate::incident::ITEM_TTL`]); a longer reopen window means nothing.
 pub const MAX_REOPEN_MINUTES: u64 = 7 * 24 * 60;
+/// The metric graph's own budget: a late graph is dropped, the message is already posted.
+pub const DEFAULT_GRAPH_TIMEOUT: Duration = Duration::from_secs(3);
+/// Longer than this, a graph would hold the invocation up for little.
+pub const MAX_GRAPH_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why the environment could not be turned into a [`Config`].
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -69,6 +73,10 @@ pub struct Config {
     pub threads_table: Option<String>,
     /// `THREAD_REOPEN_MINUTES` and `THREAD_BROADCAST`.
     pub thread_settings: ThreadSettings,
+    /// `METRIC_GRAPHS`: in app mode, a metric alarm's graph is shared in its message's thread.
+    pub metric_graphs: bool,
+    /// `METRIC_GRAPH_TIMEOUT_SECONDS`: the graph's budget, cut to the invocation's deadline.
+    pub metric_graph_timeout: Duration,
 }
 
 /// Which alarm notifications are posted.
@@ -298,7 +306,26 @@ impl Config {
             .map(|raw| boolean("THREAD_BROADCAST", &raw))
             .transpose()?
             .unwrap_or(false);
+        let metric_graphs = get("METRIC_GRAPHS")
+            .map(|raw| boolean("METRIC_GRAPHS", &raw))
+            .transpose()?
+            .unwrap_or(true);
+        let metric_graph_timeout = get("METRIC_GRAPH_TIMEOUT_SECONDS")
+            .map(|raw| seconds("METRIC_GRAPH_TIMEOUT_SECONDS", &raw))
+            .transpose()?
+            .unwrap_or(DEFAULT_GRAPH_TIMEOUT);
+        if metric_graph_timeout.is_zero() || metric_graph_timeout > MAX_GRAPH_TIMEOUT {
+            return Err(invalid(
+                "METRIC_GRAPH_TIMEOUT_SECONDS",
+                format!(
+                    "must be above zero and at most {} seconds",
+                    MAX_GRAPH_TIMEOUT.as_secs()
+                ),
+            ));
+        }
         Ok(Self {
+            metric_graphs,
+            metric_graph_timeout,
             threads_table: get("THREADS_TABLE").map(|s| s.trim().to_owned()),
             thread_settings: ThreadSettings { reopen, broadcast },
             secret_id: get("SecretId").map(|s| s.trim().to_owned()),
@@ -367,6 +394,26 @@ mod tests {
         assert_eq!(c.threads_table, None);
         assert_eq!(c.thread_settings, ThreadSettings::default());
         assert_eq!(c.thread_settings.reopen, Duration::from_secs(3600));
+        assert!(c.metric_graphs);
+        assert_eq!(c.metric_graph_timeout, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn graph_settings() {
+        let c = config(&[
+            ("METRIC_GRAPHS", "false"),
+            ("METRIC_GRAPH_TIMEOUT_SECONDS", "1.5"),
+        ])
+        .unwrap();
+        assert!(!c.metric_graphs);
+        assert_eq!(c.metric_graph_timeout, Duration::from_millis(1500));
+        let c = config(&[
+            ("METRIC_GRAPHS", " "),
+            ("METRIC_GRAPH_TIMEOUT_SECONDS", "30"),
+        ])
+        .unwrap();
+        assert!(c.metric_graphs, "blank is the default");
+        assert_eq!(c.metric_graph_timeout, MAX_GRAPH_TIMEOUT);
     }
 
     #[test]
@@ -414,6 +461,10 @@ mod tests {
             ("THREAD_REOPEN_MINUTES", "1.5"),
             ("THREAD_REOPEN_MINUTES", "10081"),
             ("THREAD_BROADCAST", "maybe"),
+            ("METRIC_GRAPHS", "sometimes"),
+            ("METRIC_GRAPH_TIMEOUT_SECONDS", "0"),
+            ("METRIC_GRAPH_TIMEOUT_SECONDS", "31"),
+            ("METRIC_GRAPH_TIMEOUT_SECONDS", "soon"),
         ] {
             let err = config(&[(k, v)]).unwrap_err();
             assert!(err.to_string().starts_with(k), "{k}={v}: {err}");

@@ -9,13 +9,14 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::digest;
+use crate::graph::{GraphError, GraphSource};
 use crate::incident::{decide, thread_key, with_status, Decision, Thread, ThreadSettings};
 use crate::model::{Alarm, Body, Notification};
 use crate::parse::{parse_delivery, Delivery, ParseError, Parsed};
 use crate::queue::QueueRecord;
 use crate::render::{describe, render_payload, Payload, RenderOptions};
 use crate::secret::{Call, SecretError, SecretSource, SlackSecret};
-use crate::slack::{ApiBody, ApiReply, SlackClient, SlackError};
+use crate::slack::{ApiBody, ApiReply, SlackClient, SlackError, Upload};
 use crate::threads::{ThreadStore, ThreadsError};
 
 /// Rounds of a race for one alarm's thread before giving up and posting top-level.
@@ -140,6 +141,22 @@ pub fn body_for(payload: &mut Payload, secret: &SlackSecret) -> Vec<u8> {
     serde_json::to_vec(payload).unwrap_or_default()
 }
 
+/// A file name for an alarm's graph: its name, kept to characters safe in any file name.
+fn graph_filename(alarm: &str) -> String {
+    let stem: String = alarm
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(80)
+        .collect();
+    format!("{}.png", stem.trim_matches(['-', '.']))
+}
+
 /// The long-lived parts of the function, built once per process.
 pub struct Notifier {
     pub filter: crate::config::Filter,
@@ -151,6 +168,8 @@ pub struct Notifier {
     recent: Mutex<RecentIds>,
     /// `THREADS_TABLE` (app mode): one thread per incident.
     threads: Option<Threads>,
+    /// `METRIC_GRAPHS` (app mode): a metric alarm's graph beside its message.
+    graphs: Option<GraphSource>,
 }
 
 /// The threads table and how threads behave.
@@ -161,10 +180,34 @@ pub struct Threads {
 
 /// What became of one notification.
 enum Delivered {
-    /// Posted, in this many attempts.
-    Posted(u32),
+    Posted(Sent),
     /// The threads table says another delivery of the same SNS message has it.
     Duplicate,
+}
+
+/// A posted message: the attempts it took and, in app mode, where it is.
+struct Sent {
+    attempts: u32,
+    spot: Option<Spot>,
+}
+
+impl Sent {
+    fn in_thread(attempts: u32, channel: &str, thread_ts: &str) -> Self {
+        Self {
+            attempts,
+            spot: Some(Spot {
+                channel: channel.to_owned(),
+                thread_ts: thread_ts.to_owned(),
+            }),
+        }
+    }
+}
+
+/// Where an app-mode message is: its channel and its thread (its own `ts` when top-level),
+/// which is where its metric graph goes.
+struct Spot {
+    channel: String,
+    thread_ts: String,
 }
 
 /// The invocation's deadline in epoch seconds, rounded up: when a message's claim lapses.
@@ -197,7 +240,14 @@ impl Notifier {
             min_interval: config.min_interval,
             recent: Mutex::new(RecentIds::new(crate::config::DEFAULT_RECENT_IDS)),
             threads: None,
+            graphs: None,
         }
+    }
+
+    /// Metric graphs in app mode, drawn by `graphs`.
+    pub fn with_graphs(mut self, graphs: GraphSource) -> Self {
+        self.graphs = Some(graphs);
+        self
     }
 
     /// Threads in app mode, kept in `store`.
@@ -271,12 +321,15 @@ impl Notifier {
                     }
                     outcome.duplicates += 1;
                 }
-                Ok(Delivered::Posted(attempts)) => {
-                    tracing::info!(record = index, kind, name = %name, attempts, "posted to Slack");
+                Ok(Delivered::Posted(sent)) => {
+                    tracing::info!(record = index, kind, name = %name, attempts = sent.attempts, "posted to Slack");
                     if let Some(id) = notification.id {
                         self.recent().insert(id);
                     }
                     outcome.delivered += 1;
+                    if let (Body::Alarm(alarm), Some(spot)) = (&notification.body, &sent.spot) {
+                        self.share_graph(alarm, spot, call).await;
+                    }
                 }
                 Err(e) => {
                     tracing::error!(record = index, kind, name = %name, error_type = e.error_type(), error = %e, "not delivered");
@@ -360,11 +413,11 @@ impl Notifier {
                 self.post(outgoing.payload, call).await.map_err(Some)
             };
             match result {
-                Ok(attempts) => {
+                Ok(sent) => {
                     posted += 1;
                     tracing::info!(
                         notifications = outgoing.members.len(),
-                        attempts,
+                        attempts = sent.attempts,
                         "posted to Slack"
                     );
                     let mut recent = self.recent();
@@ -473,7 +526,7 @@ impl Notifier {
         payload: Payload,
         channel: &str,
         call: &Call<'_>,
-    ) -> Result<u32, RecordError> {
+    ) -> Result<Sent, RecordError> {
         let store = &threads.store;
         let key = thread_key(alarm);
         let load = || store.load(&key, call.deadline);
@@ -560,7 +613,7 @@ impl Notifier {
         claim: Thread,
         mut payload: Payload,
         call: &Call<'_>,
-    ) -> Result<u32, RecordError> {
+    ) -> Result<Sent, RecordError> {
         payload.channel = Some(claim.channel.clone());
         let body = serde_json::to_value(&payload).unwrap_or_default();
         let reply = match self.api("chat.postMessage", &body, call).await {
@@ -585,7 +638,7 @@ impl Notifier {
                 tracing::warn!(error = %e, "could not store the thread's parent; later notifications go top-level")
             }
         }
-        Ok(reply.attempts)
+        Ok(Sent::in_thread(reply.attempts, channel, ts))
     }
 
     /// A reply in `thread` (already stored), then `status` on top of its parent. A parent that
@@ -597,7 +650,7 @@ impl Notifier {
         status: Option<&str>,
         payload: Payload,
         call: &Call<'_>,
-    ) -> Result<u32, RecordError> {
+    ) -> Result<Sent, RecordError> {
         let ts = thread.ts.as_deref().unwrap_or_default();
         let mut body = serde_json::to_value(&payload).unwrap_or_default();
         body["channel"] = thread.channel.clone().into();
@@ -615,7 +668,7 @@ impl Notifier {
                 tracing::warn!(error = %e, "the reply is posted, but its thread's parent could not be updated");
             }
         }
-        Ok(attempts)
+        Ok(Sent::in_thread(attempts, &thread.channel, ts))
     }
 
     /// One Web API call with the secret's bot token.
@@ -648,7 +701,7 @@ impl Notifier {
 
     /// Posts one message; when Slack refuses the webhook or the bot token, re-reads the secret
     /// once and tries the new one.
-    async fn post(&self, payload: Payload, call: &Call<'_>) -> Result<u32, RecordError> {
+    async fn post(&self, payload: Payload, call: &Call<'_>) -> Result<Sent, RecordError> {
         self.with_secret(call, |secret| {
             let mut payload = payload.clone();
             async move { self.send(&mut payload, &secret, call).await }
@@ -684,21 +737,89 @@ impl Notifier {
         }
     }
 
-    /// One message to the webhook, or with `chat.postMessage` in app mode; the attempts it took.
+    /// One message to the webhook, or with `chat.postMessage` in app mode.
     async fn send(
         &self,
         payload: &mut Payload,
         secret: &SlackSecret,
         call: &Call<'_>,
-    ) -> Result<u32, SlackError> {
+    ) -> Result<Sent, SlackError> {
         let body = body_for(payload, secret);
-        let delivered = match secret {
-            SlackSecret::Webhook { url, .. } => self.slack.post(url, &body, call.deadline).await?,
-            SlackSecret::App { token, .. } => {
-                self.slack.post_message(token, &body, call.deadline).await?
+        match secret {
+            SlackSecret::Webhook { url, .. } => {
+                let delivered = self.slack.post(url, &body, call.deadline).await?;
+                Ok(Sent {
+                    attempts: delivered.attempts,
+                    spot: None,
+                })
             }
+            SlackSecret::App { token, channel } => {
+                let reply = self.slack.post_message(token, &body, call.deadline).await?;
+                let posted_in = reply.body["channel"].as_str().unwrap_or(channel.as_str());
+                Ok(match reply.body["ts"].as_str() {
+                    Some(ts) => Sent::in_thread(reply.attempts, posted_in, ts),
+                    None => Sent {
+                        attempts: reply.attempts,
+                        spot: None,
+                    },
+                })
+            }
+        }
+    }
+
+    /// Shares `alarm`'s metric graph in the thread of its message, within the graph's budget
+    /// and the invocation's deadline. The message is already posted: a graph that fails or is
+    /// late is a warning, never a failed invocation.
+    async fn share_graph(&self, alarm: &Alarm, spot: &Spot, call: &Call<'_>) {
+        let Some(graphs) = &self.graphs else { return };
+        let Some(widget) = crate::widget::metric_widget(alarm) else {
+            return;
         };
-        Ok(delivered.attempts)
+        let started = Instant::now();
+        let deadline = (started + graphs.budget).min(call.deadline);
+        let budget = deadline.saturating_duration_since(started);
+        let shared = tokio::time::timeout_at(
+            deadline.into(),
+            self.draw_and_upload(graphs, alarm, &widget.to_string(), spot, call, deadline),
+        )
+        .await
+        .unwrap_or(Err(GraphError::Late { budget }));
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match shared {
+            Ok(bytes) => {
+                tracing::info!(alarm = %alarm.name, bytes, elapsed_ms, "metric graph shared in the message's thread")
+            }
+            Err(e) => {
+                tracing::warn!(alarm = %alarm.name, error = %e, elapsed_ms, "metric graph not shared; the message went without it")
+            }
+        }
+    }
+
+    async fn draw_and_upload(
+        &self,
+        graphs: &GraphSource,
+        alarm: &Alarm,
+        widget: &str,
+        spot: &Spot,
+        call: &Call<'_>,
+        deadline: Instant,
+    ) -> Result<usize, GraphError> {
+        let image = graphs.image(widget).await?;
+        let secret = self.secrets.get(call).await?;
+        let SlackSecret::App { token, .. } = &*secret else {
+            // The secret turned into a webhook since the message was posted.
+            return Ok(0);
+        };
+        let filename = graph_filename(&alarm.name);
+        let upload = Upload {
+            filename: &filename,
+            title: &alarm.name,
+            bytes: &image,
+            channel: &spot.channel,
+            thread_ts: Some(&spot.thread_ts),
+        };
+        self.slack.upload_file(token, &upload, deadline).await?;
+        Ok(image.len())
     }
 }
 
@@ -716,5 +837,15 @@ mod tests {
         r.insert("c".into());
         assert!(!r.contains("a"));
         assert!(r.contains("b") && r.contains("c"));
+    }
+
+    #[test]
+    fn graph_file_names_are_safe() {
+        assert_eq!(graph_filename("cpu-high"), "cpu-high.png");
+        assert_eq!(
+            graph_filename("prod / API 5xx > 1%"),
+            "prod---API-5xx---1.png"
+        );
+        assert_eq!(graph_filename("../x"), "x.png");
     }
 }

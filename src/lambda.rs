@@ -9,6 +9,7 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 
 use crate::config::{Config, ConfigError};
+use crate::graph::GraphSource;
 use crate::handler::{HandlerError, Notifier, Response};
 use crate::http::HttpSetupError;
 use crate::secret::{Call, SecretSource, SecretStore};
@@ -63,12 +64,31 @@ pub async fn notifier_from_config(config: &Config) -> Result<Notifier, InitError
         SecretSource::Manager(store),
         slack_client(config, &tls)?,
     );
-    Ok(match &config.threads_table {
+    let notifier = match &config.threads_table {
         None => notifier,
         Some(table) => {
             notifier.with_threads(thread_store(&aws, table.clone()), config.thread_settings)
         }
+    };
+    Ok(if config.metric_graphs {
+        notifier.with_graphs(graph_source(&aws, config.metric_graph_timeout))
+    } else {
+        notifier
     })
+}
+
+/// CloudWatch for metric graphs: the SDK gives up within the graph's budget, and retries once.
+fn graph_source(aws: &aws_config::SdkConfig, budget: Duration) -> GraphSource {
+    let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
+        .operation_timeout(budget)
+        .connect_timeout(budget)
+        .build();
+    let retries = aws_smithy_types::retry::RetryConfig::standard().with_max_attempts(2);
+    let config = aws_sdk_cloudwatch::config::Builder::from(aws)
+        .timeout_config(timeouts)
+        .retry_config(retries)
+        .build();
+    GraphSource::new(aws_sdk_cloudwatch::Client::from_conf(config), budget)
 }
 
 /// The SDK's shared configuration: the default credential and region chains, sending through
@@ -130,6 +150,7 @@ pub fn slack_client(
     Ok(SlackClient::new(
         crate::http::slack_client(tls)?,
         config.webhook_hosts.clone(),
+        config.api_hosts.clone(),
         config.api_url.clone(),
         config.attempt_timeout,
         config.max_attempts.get(),

@@ -196,6 +196,18 @@ pub struct ApiReply {
     pub scopes: Option<String>,
 }
 
+/// A file to share with [`SlackClient::upload_file`].
+#[derive(Debug, Clone, Copy)]
+pub struct Upload<'a> {
+    pub filename: &'a str,
+    pub title: &'a str,
+    pub bytes: &'a [u8],
+    /// A channel ID.
+    pub channel: &'a str,
+    /// The thread to share it in.
+    pub thread_ts: Option<&'a str>,
+}
+
 /// What a Web API method is sent.
 #[derive(Debug, Clone, Copy)]
 pub enum ApiBody<'a> {
@@ -232,6 +244,8 @@ struct Exchange {
 pub struct SlackClient {
     http: reqwest::Client,
     allowed_hosts: Vec<String>,
+    /// `SLACK_API_HOSTS`: where the Web API, and the upload URLs it hands out, may be.
+    api_hosts: Vec<String>,
     /// `SLACK_API_URL`, already checked against `SLACK_API_HOSTS`, ending in `/`.
     api_url: reqwest::Url,
     attempt_timeout: Duration,
@@ -294,6 +308,7 @@ impl SlackClient {
     pub fn new(
         http: reqwest::Client,
         allowed_hosts: Vec<String>,
+        api_hosts: Vec<String>,
         api_url: reqwest::Url,
         attempt_timeout: Duration,
         max_attempts: u32,
@@ -301,6 +316,7 @@ impl SlackClient {
         Self {
             http,
             allowed_hosts,
+            api_hosts,
             api_url,
             attempt_timeout,
             max_attempts: max_attempts.max(1),
@@ -394,19 +410,97 @@ impl SlackClient {
         })
     }
 
-    /// Posts a message (the payload with its `channel`) with `chat.postMessage`.
+    /// Posts a message (the payload with its `channel`) with `chat.postMessage`; Slack's answer
+    /// names the message's channel and `ts`.
     pub async fn post_message(
         &self,
         token: &BotToken,
         body: &[u8],
         deadline: Instant,
-    ) -> Result<Delivered, SlackError> {
+    ) -> Result<ApiReply, SlackError> {
+        self.call("chat.postMessage", token, ApiBody::Json(body), deadline)
+            .await
+    }
+
+    /// Shares a file in a channel (in a thread, with `thread_ts`) through Slack's external
+    /// upload: `files.getUploadURLExternal`, the bytes to the URL it gives, then
+    /// `files.completeUploadExternal`. Needs the `files:write` scope.
+    pub async fn upload_file(
+        &self,
+        token: &BotToken,
+        file: &Upload<'_>,
+        deadline: Instant,
+    ) -> Result<(), SlackError> {
+        let length = file.bytes.len().to_string();
         let reply = self
-            .call("chat.postMessage", token, ApiBody::Json(body), deadline)
+            .call(
+                "files.getUploadURLExternal",
+                token,
+                ApiBody::Form(&[("filename", file.filename), ("length", &length)]),
+                deadline,
+            )
             .await?;
-        Ok(Delivered {
-            attempts: reply.attempts,
+        let field = |name: &str| reply.body[name].as_str().filter(|v| !v.is_empty());
+        let (Some(upload_url), Some(file_id)) = (field("upload_url"), field("file_id")) else {
+            return Err(SlackError::ApiRejected {
+                method: "files.getUploadURLExternal",
+                code: "invalid_answer".into(),
+                detail: "no upload_url or file_id in the answer".into(),
+            });
+        };
+        let target = check_url(upload_url, &self.api_hosts, "SLACK_API_HOSTS")
+            .map_err(|problem| SlackError::UrlNotAllowed(format!("upload URL: {problem}")))?;
+        self.with_retries(deadline, |timeout, attempts| {
+            self.upload_attempt(&target, file.bytes, timeout, attempts)
         })
+        .await?;
+        let files = serde_json::json!([{"id": file_id, "title": file.title}]).to_string();
+        let mut fields = vec![("files", files.as_str()), ("channel_id", file.channel)];
+        if let Some(ts) = file.thread_ts {
+            fields.push(("thread_ts", ts));
+        }
+        self.call(
+            "files.completeUploadExternal",
+            token,
+            ApiBody::Form(&fields),
+            deadline,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// One POST of a file's bytes to its upload URL, which carries its own authorization: the
+    /// bot token is not sent. Slack answers 200 with a short text.
+    async fn upload_attempt(
+        &self,
+        target: &reqwest::Url,
+        bytes: &[u8],
+        timeout: Duration,
+        attempts: u32,
+    ) -> Attempt<()> {
+        let request = self
+            .http
+            .post(target.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(bytes.to_vec());
+        let exchange = match self.exchange(request, timeout, MAX_ANSWER).await {
+            Ok(e) => e,
+            Err(e) => return transport_failure(e, attempts),
+        };
+        let reason = short_reason(&String::from_utf8_lossy(&exchange.body), target);
+        match exchange.status {
+            200 => Attempt::Done(()),
+            429 => Attempt::RetryAfter(retry_after(exchange.retry_after.as_deref())),
+            s @ (500..=599 | 408) => Attempt::Transient(
+                format!("HTTP {s} {reason}"),
+                SlackError::Unavailable {
+                    status: s,
+                    reason,
+                    attempts,
+                },
+            ),
+            s => Attempt::Permanent(SlackError::Rejected { status: s, reason }),
+        }
     }
 
     /// Runs `attempt` until it is done, fails for good, or the deadline is near: transient

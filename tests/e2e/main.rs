@@ -7,6 +7,7 @@ mod cli;
 mod concurrency;
 mod emulator;
 mod faults;
+mod graphs;
 mod hygiene;
 mod lambda;
 mod network;

@@ -1,5 +1,6 @@
 //! Real local parts for end-to-end tests: moto, a Slack server, a Lambda Runtime API.
 
+pub mod cloudwatch;
 pub mod http;
 pub mod proxy;
 pub mod runtime;
@@ -147,6 +148,8 @@ impl Harness {
             ("SecretId".into(), secret_id.clone()),
             ("AWS_ENDPOINT_URL".into(), secrets.url()),
             ("SLACK_WEBHOOK_HOSTS".into(), "127.0.0.1".into()),
+            // moto draws no graphs; tests of the graph turn it on with a local CloudWatch.
+            ("METRIC_GRAPHS".into(), "false".into()),
         ];
         env.extend(options.env.into_iter().map(|(k, v)| (k.to_owned(), v)));
         let function = Function::spawn(&runtime, &env);

@@ -1,5 +1,6 @@
-//! A local Slack Web API: `chat.postMessage` (with `thread_ts`), `chat.update`, `auth.test` and
-//! `conversations.info`, answering as
+//! A local Slack Web API: `chat.postMessage` (with `thread_ts`), `chat.update`, `auth.test`,
+//! `conversations.info`, and the external file upload (`files.getUploadURLExternal`, the
+//! upload URL it hands out, served here too, and `files.completeUploadExternal`), answering as
 //! Slack does. It checks the bearer token, answers most errors with HTTP 200 and
 //! `{"ok": false, "error": "..."}`, and takes scripted faults (429 with `Retry-After`, 5xx).
 
@@ -65,7 +66,34 @@ struct State {
     messages: HashMap<String, (String, Value)>,
     /// `chat.postMessage` answers only after this long (races between instances).
     post_delay: Option<std::time::Duration>,
+    /// This server's address, for the upload URLs it hands out.
+    addr: Option<SocketAddr>,
+    /// Files by id: as announced by `files.getUploadURLExternal`, then their bytes.
+    files: HashMap<String, File>,
+    /// Files shared by `files.completeUploadExternal`, in order.
+    shared: Vec<SharedFile>,
 }
+
+#[derive(Debug, Clone)]
+struct File {
+    filename: String,
+    length: usize,
+    bytes: Option<Vec<u8>>,
+}
+
+/// A file `files.completeUploadExternal` shared.
+#[derive(Debug, Clone)]
+pub struct SharedFile {
+    pub id: String,
+    pub filename: String,
+    pub title: Option<String>,
+    pub channel: String,
+    pub thread_ts: Option<String>,
+    /// The bytes POSTed to its upload URL.
+    pub bytes: Vec<u8>,
+}
+
+const UPLOAD_PATH: &str = "/upload/v1/";
 
 /// The public channel the bot is in, unless a test says otherwise.
 pub const CHANNEL: &str = "C0ALERTS01";
@@ -113,6 +141,9 @@ impl SlackApi {
             next_ts: 1,
             messages: HashMap::new(),
             post_delay: None,
+            addr: None,
+            files: HashMap::new(),
+            shared: Vec::new(),
         }));
         let shared = state.clone();
         let addr = serve(move |req| {
@@ -120,6 +151,7 @@ impl SlackApi {
             async move { answer(&shared, req) }
         })
         .await;
+        state.lock().unwrap().addr = Some(addr);
         let api = Self { addr, state };
         api.add_channel(CHANNEL, "alerts", true);
         api
@@ -204,6 +236,11 @@ impl SlackApi {
         self.state().messages.get(ts).map(|(_, m)| m.clone())
     }
 
+    /// The files shared, in order.
+    pub fn shared_files(&self) -> Vec<SharedFile> {
+        self.state().shared.clone()
+    }
+
     /// The messages Slack accepted.
     pub fn posted(&self) -> Vec<Call> {
         self.calls("chat.postMessage")
@@ -249,6 +286,21 @@ fn answer(state: &Mutex<State>, req: Request) -> Reply {
         .strip_prefix("/api/")
         .unwrap_or_default()
         .to_owned();
+    if let Some(file_id) = req.uri.path().strip_prefix(UPLOAD_PATH) {
+        let reply = receive_upload(&mut s, file_id, &req.body);
+        let call = Call {
+            method: "upload".into(),
+            authorization,
+            content_type,
+            args: json!({"file_id": file_id, "length": req.body.len()}),
+            status: reply.status,
+            error: (reply.status != 200).then(|| format!("HTTP {}", reply.status)),
+            answer: Value::Null,
+            at: Instant::now(),
+        };
+        s.calls.push(call);
+        return reply;
+    }
     let args = arguments(&content_type, &req.body);
     let scripted = s.scripts.get_mut(&method).and_then(VecDeque::pop_front);
     let reply = match scripted {
@@ -424,7 +476,92 @@ fn respond(s: &mut State, method: &str, authorization: &str, args: Option<&Value
                 ),
             }
         }
+        "files.getUploadURLExternal" => {
+            if !s.scopes.iter().any(|x| x == "files:write") {
+                return with_scopes(missing_scope("files:write"));
+            }
+            let filename = arg("filename").unwrap_or_default().to_owned();
+            let length = arg("length").and_then(|l| l.parse::<usize>().ok());
+            let (false, Some(length)) = (filename.is_empty(), length.filter(|l| *l > 0)) else {
+                return with_scopes(api_error("invalid_arguments"));
+            };
+            let id = format!("F0GRAPH{:04}", s.files.len() + 1);
+            let port = s.addr.map(|a| a.port()).unwrap_or_default();
+            let upload_url = format!("http://127.0.0.1:{port}{UPLOAD_PATH}{id}");
+            s.files.insert(
+                id.clone(),
+                File {
+                    filename,
+                    length,
+                    bytes: None,
+                },
+            );
+            json_reply(
+                200,
+                json!({"ok": true, "upload_url": upload_url, "file_id": id}),
+            )
+        }
+        "files.completeUploadExternal" => {
+            if !s.scopes.iter().any(|x| x == "files:write") {
+                return with_scopes(missing_scope("files:write"));
+            }
+            // Form fields carry `files` as a JSON string; a JSON body, as an array.
+            let files: Option<Vec<Value>> = match args.and_then(|a| a.get("files")) {
+                Some(Value::String(text)) => serde_json::from_str(text).ok(),
+                Some(Value::Array(list)) => Some(list.clone()),
+                _ => None,
+            };
+            let Some(files) = files.filter(|f| !f.is_empty()) else {
+                return with_scopes(api_error("invalid_arguments"));
+            };
+            let channel = arg("channel_id").unwrap_or_default().to_owned();
+            let thread_ts = arg("thread_ts").map(str::to_owned);
+            match s.channels.get(&channel) {
+                None => return with_scopes(api_error("channel_not_found")),
+                Some(c) if !c.is_member => return with_scopes(api_error("not_in_channel")),
+                _ => {}
+            }
+            if let Some(parent) = &thread_ts {
+                if s.messages.get(parent).is_none_or(|(c, _)| *c != channel) {
+                    return with_scopes(api_error("thread_not_found"));
+                }
+            }
+            let mut done = Vec::new();
+            for f in &files {
+                let id = f["id"].as_str().unwrap_or_default();
+                let Some(file) = s.files.get(id) else {
+                    return with_scopes(api_error("file_not_found"));
+                };
+                // Slack refuses a file whose bytes never came, or came short.
+                let Some(bytes) = file.bytes.clone().filter(|b| b.len() == file.length) else {
+                    return with_scopes(api_error("file_upload_incomplete"));
+                };
+                done.push(SharedFile {
+                    id: id.to_owned(),
+                    filename: file.filename.clone(),
+                    title: f["title"].as_str().map(str::to_owned),
+                    channel: channel.clone(),
+                    thread_ts: thread_ts.clone(),
+                    bytes,
+                });
+            }
+            let answer: Vec<Value> = done
+                .iter()
+                .map(|f| json!({"id": f.id, "title": f.title.clone().unwrap_or_else(|| f.filename.clone())}))
+                .collect();
+            s.shared.extend(done);
+            json_reply(200, json!({"ok": true, "files": answer}))
+        }
         _ => api_error("unknown_method"),
     };
     with_scopes(reply)
+}
+
+/// The bytes of a file, POSTed to its upload URL: Slack answers `OK - <length>`.
+fn receive_upload(s: &mut State, file_id: &str, body: &[u8]) -> Reply {
+    let Some(file) = s.files.get_mut(file_id) else {
+        return Reply::new(404, "Not Found");
+    };
+    file.bytes = Some(body.to_vec());
+    Reply::new(200, format!("OK - {}", body.len())).header("content-type", "text/plain")
 }

@@ -1,0 +1,299 @@
+//! A local CloudWatch that answers `GetMetricWidgetImage` (moto has no such operation), in the
+//! protocol aws-sdk-cloudwatch speaks: Smithy RPC v2 CBOR, `POST
+//! /service/GraniteServiceVersion20100801/operation/GetMetricWidgetImage` with a CBOR map
+//! `{MetricWidget, OutputFormat}`, answered with a CBOR map `{MetricWidgetImage: bytes}`.
+//! It records each widget, and can hang past any budget.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::http::{serve, Reply, Request};
+
+const PATH: &str = "/service/GraniteServiceVersion20100801/operation/GetMetricWidgetImage";
+
+/// One `GetMetricWidgetImage` request.
+#[derive(Debug, Clone)]
+pub struct WidgetCall {
+    /// The widget JSON the function sent.
+    pub widget: Value,
+    pub output_format: Option<String>,
+}
+
+#[derive(Default)]
+struct State {
+    calls: Vec<WidgetCall>,
+    /// Any other request: its path, and why it was refused.
+    refused: Vec<String>,
+    delay: Duration,
+}
+
+#[derive(Clone)]
+pub struct CloudWatch {
+    pub addr: SocketAddr,
+    /// The image every call gets.
+    pub png: Vec<u8>,
+    state: Arc<Mutex<State>>,
+}
+
+impl CloudWatch {
+    pub async fn start() -> Self {
+        let png = tiny_png();
+        let state = Arc::new(Mutex::new(State::default()));
+        let (shared, image) = (state.clone(), png.clone());
+        let addr = serve(move |req| {
+            let reply = answer(&shared, &image, req);
+            async move { reply }
+        })
+        .await;
+        Self { addr, png, state }
+    }
+
+    /// For `AWS_ENDPOINT_URL_CLOUDWATCH`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.addr.port())
+    }
+
+    /// Every answer waits this long first.
+    pub fn hang(&self, delay: Duration) {
+        self.state.lock().unwrap().delay = delay;
+    }
+
+    pub fn calls(&self) -> Vec<WidgetCall> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    pub fn refused(&self) -> Vec<String> {
+        self.state.lock().unwrap().refused.clone()
+    }
+}
+
+fn answer(state: &Mutex<State>, png: &[u8], req: Request) -> Reply {
+    let mut s = state.lock().unwrap();
+    let header = |name: &str| {
+        req.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
+    let problem = if req.uri.path() != PATH || req.method != hyper::Method::POST {
+        Some("unknown operation")
+    } else if header("smithy-protocol") != "rpc-v2-cbor" {
+        Some("smithy-protocol is not rpc-v2-cbor")
+    } else if header("content-type") != "application/cbor" {
+        Some("content-type is not application/cbor")
+    } else if !header("authorization").starts_with("AWS4-HMAC-SHA256 ") {
+        Some("not signed")
+    } else {
+        None
+    };
+    let fields = cbor::text_map(&req.body);
+    let widget = fields.as_ref().and_then(|f| {
+        f.iter()
+            .find(|(k, _)| k == "MetricWidget")
+            .and_then(|(_, v)| serde_json::from_str::<Value>(v).ok())
+    });
+    let (Some(widget), None) = (widget, problem) else {
+        s.refused.push(format!(
+            "{}: {}",
+            req.uri.path(),
+            problem.unwrap_or("no MetricWidget")
+        ));
+        return error("ValidationError", "bad request");
+    };
+    let output_format = fields
+        .unwrap_or_default()
+        .into_iter()
+        .find(|(k, _)| k == "OutputFormat")
+        .map(|(_, v)| v);
+    s.calls.push(WidgetCall {
+        widget,
+        output_format,
+    });
+    let mut body = Vec::new();
+    cbor::map_header(&mut body, 1);
+    cbor::text(&mut body, "MetricWidgetImage");
+    cbor::bytes(&mut body, png);
+    Reply::new(200, body)
+        .header("content-type", "application/cbor")
+        .header("smithy-protocol", "rpc-v2-cbor")
+        .delayed(s.delay)
+}
+
+/// An RPC v2 CBOR error: HTTP 400 and `{__type, message}`.
+fn error(code: &str, message: &str) -> Reply {
+    let mut body = Vec::new();
+    cbor::map_header(&mut body, 2);
+    cbor::text(&mut body, "__type");
+    cbor::text(&mut body, code);
+    cbor::text(&mut body, "message");
+    cbor::text(&mut body, message);
+    Reply::new(400, body)
+        .header("content-type", "application/cbor")
+        .header("smithy-protocol", "rpc-v2-cbor")
+}
+
+/// Just enough CBOR (RFC 8949) for this operation: maps of text strings in, a map with a byte
+/// string out.
+mod cbor {
+    fn head(out: &mut Vec<u8>, major: u8, n: u64) {
+        let m = major << 5;
+        match n {
+            0..=23 => out.push(m | n as u8),
+            24..=0xff => out.extend([m | 24, n as u8]),
+            0x100..=0xffff => {
+                out.push(m | 25);
+                out.extend((n as u16).to_be_bytes());
+            }
+            0x1_0000..=0xffff_ffff => {
+                out.push(m | 26);
+                out.extend((n as u32).to_be_bytes());
+            }
+            _ => {
+                out.push(m | 27);
+                out.extend(n.to_be_bytes());
+            }
+        }
+    }
+
+    pub fn map_header(out: &mut Vec<u8>, len: u64) {
+        head(out, 5, len);
+    }
+
+    pub fn text(out: &mut Vec<u8>, s: &str) {
+        head(out, 3, s.len() as u64);
+        out.extend_from_slice(s.as_bytes());
+    }
+
+    pub fn bytes(out: &mut Vec<u8>, b: &[u8]) {
+        head(out, 2, b.len() as u64);
+        out.extend_from_slice(b);
+    }
+
+    /// The major type and argument at `at`; `None` for an indefinite length.
+    fn read_head(input: &[u8], at: &mut usize) -> Option<(u8, Option<u64>)> {
+        let first = *input.get(*at)?;
+        *at += 1;
+        let (major, info) = (first >> 5, first & 0x1f);
+        let mut take = |n: usize| -> Option<u64> {
+            let b = input.get(*at..*at + n)?;
+            *at += n;
+            Some(b.iter().fold(0u64, |acc, x| (acc << 8) | u64::from(*x)))
+        };
+        let arg = match info {
+            0..=23 => Some(u64::from(info)),
+            24 => Some(take(1)?),
+            25 => Some(take(2)?),
+            26 => Some(take(4)?),
+            27 => Some(take(8)?),
+            31 => None,
+            _ => return None,
+        };
+        Some((major, arg))
+    }
+
+    fn read_text(input: &[u8], at: &mut usize) -> Option<String> {
+        let (major, len) = read_head(input, at)?;
+        let len = usize::try_from(len?).ok()?;
+        if major != 3 {
+            return None;
+        }
+        let s = std::str::from_utf8(input.get(*at..*at + len)?).ok()?;
+        *at += len;
+        Some(s.to_owned())
+    }
+
+    /// A map of text keys to text values, definite or indefinite, and nothing after it.
+    pub fn text_map(input: &[u8]) -> Option<Vec<(String, String)>> {
+        let mut at = 0;
+        let (major, len) = read_head(input, &mut at)?;
+        if major != 5 {
+            return None;
+        }
+        let mut pairs = Vec::new();
+        loop {
+            match len {
+                Some(n) if pairs.len() as u64 == n => break,
+                None if input.get(at) == Some(&0xff) => {
+                    at += 1;
+                    break;
+                }
+                _ => {}
+            }
+            let key = read_text(input, &mut at)?;
+            let value = read_text(input, &mut at)?;
+            pairs.push((key, value));
+        }
+        (at == input.len()).then_some(pairs)
+    }
+
+    #[test]
+    fn round_trip() {
+        let mut out = Vec::new();
+        map_header(&mut out, 1);
+        text(&mut out, "MetricWidget");
+        text(&mut out, &"x".repeat(300));
+        assert_eq!(
+            text_map(&out),
+            Some(vec![("MetricWidget".into(), "x".repeat(300))])
+        );
+        // The SDK's encoder writes indefinite-length maps.
+        let mut out = vec![0xbf];
+        text(&mut out, "OutputFormat");
+        text(&mut out, "png");
+        out.push(0xff);
+        assert_eq!(
+            text_map(&out),
+            Some(vec![("OutputFormat".into(), "png".into())])
+        );
+    }
+}
+
+/// A valid 2×2 PNG (8-bit greyscale), built here: signature, IHDR, IDAT (zlib with one stored
+/// block), IEND, each chunk with its CRC.
+pub fn tiny_png() -> Vec<u8> {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xffff_ffffu32;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend((data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        out.extend_from_slice(&body);
+        out.extend(crc32(&body).to_be_bytes());
+    }
+    // Two rows, each a filter byte (none) and two pixels.
+    let raw = [0u8, 0x00, 0xff, 0, 0xff, 0x00];
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in &raw {
+        a = (a + u32::from(x)) % 65521;
+        b = (b + a) % 65521;
+    }
+    let mut zlib = vec![0x78, 0x01, 0x01];
+    zlib.extend((raw.len() as u16).to_le_bytes());
+    zlib.extend((!(raw.len() as u16)).to_le_bytes());
+    zlib.extend_from_slice(&raw);
+    zlib.extend(((b << 16) | a).to_be_bytes());
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend(2u32.to_be_bytes());
+    ihdr.extend(2u32.to_be_bytes());
+    ihdr.extend([8, 0, 0, 0, 0]);
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(&mut png, b"IDAT", &zlib);
+    chunk(&mut png, b"IEND", &[]);
+    png
+}

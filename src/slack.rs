@@ -433,14 +433,14 @@ impl SlackClient {
     ) -> Result<(), SlackError> {
         let length = file.bytes.len().to_string();
         let reply = self
-            .call(
+            .file_call(
                 "files.getUploadURLExternal",
                 token,
                 ApiBody::Form(&[("filename", file.filename), ("length", &length)]),
                 deadline,
             )
             .await?;
-        let field = |name: &str| reply.body[name].as_str().filter(|v| !v.is_empty());
+        let field = |name: &str| reply[name].as_str().filter(|v| !v.is_empty());
         let (Some(upload_url), Some(file_id)) = (field("upload_url"), field("file_id")) else {
             return Err(SlackError::ApiRejected {
                 method: "files.getUploadURLExternal",
@@ -459,7 +459,7 @@ impl SlackClient {
         if let Some(ts) = file.thread_ts {
             fields.push(("thread_ts", ts));
         }
-        self.call(
+        self.file_call(
             "files.completeUploadExternal",
             token,
             ApiBody::Form(&fields),
@@ -467,6 +467,26 @@ impl SlackClient {
         )
         .await?;
         Ok(())
+    }
+
+    /// A Web API call of the file upload: as [`SlackClient::call`], but a 429 gives the file
+    /// up instead of holding back the process's messages, which Slack limits apart.
+    async fn file_call(
+        &self,
+        method: &'static str,
+        token: &BotToken,
+        body: ApiBody<'_>,
+        deadline: Instant,
+    ) -> Result<Value, SlackError> {
+        let ((body, _), _) = self
+            .with_retries(deadline, |timeout, attempts| async move {
+                unpaced(
+                    self.api_attempt(method, token, body, timeout, attempts)
+                        .await,
+                )
+            })
+            .await?;
+        Ok(body)
     }
 
     /// One POST of a file's bytes to its upload URL, which carries its own authorization: the
@@ -490,7 +510,9 @@ impl SlackClient {
         let reason = short_reason(&String::from_utf8_lossy(&exchange.body), target);
         match exchange.status {
             200 => Attempt::Done(()),
-            429 => Attempt::RetryAfter(retry_after(exchange.retry_after.as_deref())),
+            429 => unpaced(Attempt::RetryAfter(retry_after(
+                exchange.retry_after.as_deref(),
+            ))),
             s @ (500..=599 | 408) => Attempt::Transient(
                 format!("HTTP {s} {reason}"),
                 SlackError::Unavailable {
@@ -691,6 +713,16 @@ impl SlackClient {
             Ok(exchange) => api_verdict(method, token, exchange, attempts),
             Err(e) => transport_failure(e, attempts),
         }
+    }
+}
+
+/// A 429 as a failure of this request alone: nothing else waits for it.
+fn unpaced<T>(attempt: Attempt<T>) -> Attempt<T> {
+    match attempt {
+        Attempt::RetryAfter(retry_after) => {
+            Attempt::Permanent(SlackError::RateLimited { retry_after })
+        }
+        other => other,
     }
 }
 

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::app::{app_secret, TOKEN};
 use crate::support::cloudwatch::CloudWatch;
 use crate::support::secrets::create_threads_table;
-use crate::support::slack_api::{SlackApi, CHANNEL};
+use crate::support::slack_api::{rate_limited, SlackApi, CHANNEL};
 use crate::support::{alarm_message, event, sns_event, Harness, Options};
 
 const SCOPES: [&str; 3] = ["chat:write", "channels:read", "files:write"];
@@ -178,6 +178,23 @@ async fn a_token_without_files_write_still_delivers_the_message() {
     let output = h.function.output_after("metric graph not shared", 1).await;
     assert!(output.contains("missing_scope"), "{output}");
     assert!(!output.contains(TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rate_limited_upload_drops_the_graph_and_holds_no_message_back() {
+    let (api, cw) = start().await;
+    api.script("files.getUploadURLExternal", [rate_limited(30)]);
+    let h = harness(&api, &cw, &[]).await;
+    let (outcome, _) = h.invoke(alarm("limited-1", "ALARM")).await;
+    assert_eq!(outcome.response()["delivered"], 1, "{outcome:?}");
+    assert!(api.shared_files().is_empty());
+    h.function.output_after("metric graph not shared", 1).await;
+    // Slack limits files.* apart from chat.postMessage: the next message goes at once.
+    let (outcome, took) = h.invoke(alarm("limited-2", "ALARM")).await;
+    assert_eq!(outcome.response()["delivered"], 1, "{outcome:?}");
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert_eq!(api.posted().len(), 2);
+    assert_eq!(api.shared_files().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

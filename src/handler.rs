@@ -154,7 +154,10 @@ fn graph_filename(alarm: &str) -> String {
         })
         .take(80)
         .collect();
-    format!("{}.png", stem.trim_matches(['-', '.']))
+    match stem.trim_matches(['-', '.']) {
+        "" => "metric-graph.png".into(),
+        stem => format!("{stem}.png"),
+    }
 }
 
 /// The long-lived parts of the function, built once per process.
@@ -180,6 +183,7 @@ pub struct Threads {
 
 /// What became of one notification.
 enum Delivered {
+    /// Posted: how, and where.
     Posted(Sent),
     /// The threads table says another delivery of the same SNS message has it.
     Duplicate,
@@ -847,5 +851,6 @@ mod tests {
             "prod---API-5xx---1.png"
         );
         assert_eq!(graph_filename("../x"), "x.png");
+        assert_eq!(graph_filename("日本"), "metric-graph.png");
     }
 }

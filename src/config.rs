@@ -73,6 +73,9 @@ pub struct Config {
     pub threads_table: Option<String>,
     /// `THREAD_REOPEN_MINUTES` and `THREAD_BROADCAST`.
     pub thread_settings: ThreadSettings,
+    /// `THREADS_TIMEOUT_SECONDS`: one call to the threads table, retries included; past it the
+    /// notification goes out top-level.
+    pub threads_timeout: Duration,
     /// `METRIC_GRAPHS`: in app mode, a metric alarm's graph is shared in its message's thread.
     pub metric_graphs: bool,
     /// `METRIC_GRAPH_TIMEOUT_SECONDS`: the graph's budget, cut to the invocation's deadline.
@@ -323,7 +326,19 @@ impl Config {
                 ),
             ));
         }
+        let threads_timeout = get("THREADS_TIMEOUT_SECONDS")
+            .map(|raw| seconds("THREADS_TIMEOUT_SECONDS", &raw))
+            .transpose()?
+            .unwrap_or(crate::threads::CALL_TIMEOUT);
+        if threads_timeout < Duration::from_millis(100) || threads_timeout > Duration::from_secs(10)
+        {
+            return Err(invalid(
+                "THREADS_TIMEOUT_SECONDS",
+                "must be between 0.1 and 10 seconds",
+            ));
+        }
         Ok(Self {
+            threads_timeout,
             metric_graphs,
             metric_graph_timeout,
             threads_table: get("THREADS_TABLE").map(|s| s.trim().to_owned()),
@@ -425,6 +440,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.threads_table.as_deref(), Some("slack-threads"));
+        assert_eq!(c.threads_timeout, crate::threads::CALL_TIMEOUT);
         assert_eq!(c.thread_settings.reopen, Duration::ZERO);
         assert!(c.thread_settings.broadcast);
         let c = config(&[
@@ -451,6 +467,8 @@ mod tests {
             ("DIGEST_THRESHOLD", "101"),
             ("SLACK_MIN_INTERVAL_SECONDS", "61"),
             ("SLACK_MIN_INTERVAL_SECONDS", "fast"),
+            ("THREADS_TIMEOUT_SECONDS", "0"),
+            ("THREADS_TIMEOUT_SECONDS", "11"),
             ("SLACK_API_HOSTS", ","),
             ("SLACK_API_URL", "not a url"),
             ("SLACK_API_URL", "https://evil.example/api/"),

@@ -66,9 +66,10 @@ pub async fn notifier_from_config(config: &Config) -> Result<Notifier, InitError
     );
     let notifier = match &config.threads_table {
         None => notifier,
-        Some(table) => {
-            notifier.with_threads(thread_store(&aws, table.clone()), config.thread_settings)
-        }
+        Some(table) => notifier.with_threads(
+            thread_store(&aws, table.clone(), config.threads_timeout),
+            config.thread_settings,
+        ),
     };
     Ok(if config.metric_graphs {
         notifier.with_graphs(graph_source(&aws, config.metric_graph_timeout))
@@ -102,11 +103,12 @@ async fn aws_sdk_config(tls: &rustls::ClientConfig) -> aws_config::SdkConfig {
 
 /// The threads table's client: short timeouts and one quick retry, so a slow or throttled
 /// table costs little of the invocation.
-fn thread_store(aws: &aws_config::SdkConfig, table: String) -> ThreadStore {
+fn thread_store(aws: &aws_config::SdkConfig, table: String, call: Duration) -> ThreadStore {
+    let attempt = crate::threads::attempt_timeout(call);
     let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
-        .operation_timeout(crate::threads::CALL_TIMEOUT)
-        .operation_attempt_timeout(crate::threads::ATTEMPT_TIMEOUT)
-        .connect_timeout(crate::threads::ATTEMPT_TIMEOUT)
+        .operation_timeout(call)
+        .operation_attempt_timeout(attempt)
+        .connect_timeout(attempt)
         .build();
     // Throttling is retried once, soon: backing off for seconds would only delay the post.
     let retries = aws_smithy_types::retry::RetryConfig::standard()
@@ -117,7 +119,7 @@ fn thread_store(aws: &aws_config::SdkConfig, table: String) -> ThreadStore {
         .timeout_config(timeouts)
         .retry_config(retries)
         .build();
-    ThreadStore::new(aws_sdk_dynamodb::Client::from_conf(config), table)
+    ThreadStore::new(aws_sdk_dynamodb::Client::from_conf(config), table, call)
 }
 
 /// The cached Secrets Manager reader for `SecretId`, on the default credential and region

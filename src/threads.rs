@@ -15,10 +15,15 @@ use aws_sdk_dynamodb::Client;
 
 use crate::incident::{Thread, ITEM_TTL};
 
-/// One call may take this long at most, retries included (the SDK's operation timeout).
+/// One call may take this long at most by default, retries included (the SDK's operation
+/// timeout; `THREADS_TIMEOUT_SECONDS`).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
-/// One attempt of a call (the SDK's attempt timeout).
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(700);
+
+/// One attempt of a call that may take `call` (the SDK's attempt timeout): room for two
+/// attempts and the backoff between them.
+pub fn attempt_timeout(call: Duration) -> Duration {
+    call.mul_f64(0.35)
+}
 /// Attempts per call, and the backoff between them (throttling, 5xx, connection errors).
 pub const MAX_ATTEMPTS: u32 = 2;
 pub const BACKOFF: Duration = Duration::from_millis(100);
@@ -70,6 +75,7 @@ fn detail_suffix(detail: &str) -> String {
 pub struct ThreadStore {
     client: Client,
     table: String,
+    call_timeout: Duration,
 }
 
 fn s(v: &str) -> AttributeValue {
@@ -81,8 +87,12 @@ fn n(v: u64) -> AttributeValue {
 }
 
 impl ThreadStore {
-    pub fn new(client: Client, table: String) -> Self {
-        Self { client, table }
+    pub fn new(client: Client, table: String, call_timeout: Duration) -> Self {
+        Self {
+            client,
+            table,
+            call_timeout,
+        }
     }
 
     pub fn table(&self) -> &str {
@@ -108,7 +118,7 @@ impl ThreadStore {
         let left = deadline
             .saturating_duration_since(Instant::now())
             .saturating_sub(SLACK_RESERVE)
-            .min(CALL_TIMEOUT + BACKSTOP);
+            .min(self.call_timeout + BACKSTOP);
         if left < MIN_CALL {
             return Err(timeout());
         }

@@ -123,7 +123,12 @@ async fn a_math_alarms_graph_draws_its_expression() {
 async fn in_an_incident_thread_every_graph_goes_to_the_thread() {
     let (api, cw) = start().await;
     let table = create_threads_table().await;
-    let h = harness(&api, &cw, &[("THREADS_TABLE", &table)]).await;
+    let h = harness(
+        &api,
+        &cw,
+        &[("THREADS_TABLE", &table), ("THREADS_TIMEOUT_SECONDS", "8")],
+    )
+    .await;
     for (id, state) in [("thread-graph-1", "ALARM"), ("thread-graph-2", "OK")] {
         let (outcome, _) = h.invoke(alarm(id, state)).await;
         assert_eq!(outcome.response()["delivered"], 1, "{outcome:?}");

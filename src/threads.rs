@@ -174,15 +174,7 @@ impl ThreadStore {
         now: u64,
         deadline: Instant,
     ) -> Result<(), ThreadsError> {
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(&format!("msg#{id}")))
-            .item("delivered", AttributeValue::Bool(true))
-            .item("expires_at", n(now + ITEM_TTL.as_secs()))
-            .send();
-        self.run("PutItem", deadline, put).await.map(|_| ())
+        self.settle_message(id, "delivered", now, deadline).await
     }
 
     /// Releases message `id`, so that Lambda's retry of a failed delivery posts it.
@@ -192,12 +184,23 @@ impl ThreadStore {
         now: u64,
         deadline: Instant,
     ) -> Result<(), ThreadsError> {
+        self.settle_message(id, "released", now, deadline).await
+    }
+
+    /// Replaces message `id`'s claim with how it ended: `delivered` or `released`.
+    async fn settle_message(
+        &self,
+        id: &str,
+        outcome: &'static str,
+        now: u64,
+        deadline: Instant,
+    ) -> Result<(), ThreadsError> {
         let put = self
             .client
             .put_item()
             .table_name(&self.table)
             .item("pk", s(&format!("msg#{id}")))
-            .item("released", AttributeValue::Bool(true))
+            .item(outcome, AttributeValue::Bool(true))
             .item("expires_at", n(now + ITEM_TTL.as_secs()))
             .send();
         self.run("PutItem", deadline, put).await.map(|_| ())

@@ -515,6 +515,16 @@ async fn check_app(
                 ))
             };
             step("scopes", granted, |()| "chat:write granted".into())?;
+            if !setup.config.metric_graphs {
+                skipped("graphs", "METRIC_GRAPHS is off; files:write not needed");
+            } else if scopes.contains(&"files:write") {
+                println!("ok    graphs: files:write granted, so metric graphs can be shared");
+            } else {
+                // Not a failure: messages still go out, only without their graphs.
+                println!(
+                    "warn  graphs: the token lacks files:write, so messages go out without their metric graphs (add the scope, reinstall the app, or set METRIC_GRAPHS=false)"
+                );
+            }
         }
     }
     let info = slack

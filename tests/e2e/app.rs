@@ -384,10 +384,11 @@ async fn check(api: &SlackApi, secret: Value) -> (Option<i32>, String) {
 #[tokio::test(flavor = "multi_thread")]
 async fn check_in_app_mode_names_the_team_the_bot_and_the_channel() {
     let api = SlackApi::start(TOKEN).await;
+    api.set_scopes(&["chat:write", "files:write", "channels:read"]);
     let (code, stdout) = check(&api, app_secret(TOKEN, CHANNEL)).await;
     assert_eq!(code, Some(0), "{stdout}");
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 5, "{stdout}");
+    assert_eq!(lines.len(), 6, "{stdout}");
     assert!(lines.iter().all(|l| l.starts_with("ok ")), "{stdout}");
     assert!(lines[1].contains("app mode"), "{stdout}");
     assert!(
@@ -397,6 +398,10 @@ async fn check_in_app_mode_names_the_team_the_bot_and_the_channel() {
     assert_eq!(lines[3], "ok    scopes: chat:write granted");
     assert_eq!(
         lines[4],
+        "ok    graphs: files:write granted, so metric graphs can be shared"
+    );
+    assert_eq!(
+        lines[5],
         "ok    channel: #alerts (C0ALERTS01): the bot is a member"
     );
     let methods: Vec<String> = api.all_calls().into_iter().map(|c| c.method).collect();
@@ -405,6 +410,19 @@ async fn check_in_app_mode_names_the_team_the_bot_and_the_channel() {
         api.calls("conversations.info")[0].args["channel"],
         CHANNEL,
         "sent as a form field"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_without_files_write_warns_that_graphs_stay_out() {
+    let api = SlackApi::start(TOKEN).await;
+    let (code, stdout) = check(&api, app_secret(TOKEN, CHANNEL)).await;
+    assert_eq!(code, Some(0), "messages still go out: {stdout}");
+    let warning = stdout.lines().find(|l| l.contains("graphs:")).unwrap();
+    assert!(
+        warning.starts_with("warn  graphs: the token lacks files:write")
+            && warning.contains("METRIC_GRAPHS=false"),
+        "{stdout}"
     );
 }
 

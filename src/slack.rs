@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::secret::{BotToken, WebhookUrl};
+use crate::secret::{BotToken, Credential, WebhookUrl};
 
 /// An attempt with less time than this left is not started.
 const MIN_ATTEMPT: Duration = Duration::from_millis(50);
@@ -206,6 +206,14 @@ pub struct Upload<'a> {
     pub channel: &'a str,
     /// The thread to share it in.
     pub thread_ts: Option<&'a str>,
+}
+
+/// What `oauth.v2.access` needs to renew a rotating token.
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshGrant<'a> {
+    pub refresh_token: &'a Credential,
+    pub client_id: &'a str,
+    pub client_secret: &'a Credential,
 }
 
 /// What a Web API method is sent.
@@ -408,6 +416,59 @@ impl SlackClient {
             body,
             scopes,
         })
+    }
+
+    /// Exchanges a refresh token for a new access and refresh token (`oauth.v2.access`,
+    /// `grant_type=refresh_token`), authenticated by the app's client id and secret.
+    ///
+    /// Sent at most once unless it surely never reached Slack (a refused connection, a 429):
+    /// Slack revokes a refresh token once it is used, so a second exchange after one that may
+    /// have worked would only fail with `invalid_refresh_token` and hide what happened.
+    pub async fn refresh_token(
+        &self,
+        grant: &RefreshGrant<'_>,
+        deadline: Instant,
+    ) -> Result<ApiReply, SlackError> {
+        let fields = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", grant.refresh_token.expose()),
+            ("client_id", grant.client_id),
+            ("client_secret", grant.client_secret.expose()),
+        ];
+        let secrets = [grant.refresh_token.expose(), grant.client_secret.expose()];
+        let ((body, scopes), attempts) = self
+            .with_retries(deadline, |timeout, attempts| {
+                self.once_sent(self.api_attempt_with(
+                    "oauth.v2.access",
+                    None,
+                    &secrets,
+                    ApiBody::Form(&fields),
+                    timeout,
+                    attempts,
+                ))
+            })
+            .await?;
+        Ok(ApiReply {
+            attempts,
+            body,
+            scopes,
+        })
+    }
+
+    /// An attempt that may have reached Slack is not tried again.
+    async fn once_sent<T>(&self, attempt: impl Future<Output = Attempt<T>>) -> Attempt<T> {
+        match attempt.await {
+            Attempt::Transient(_, SlackError::Transport { attempts, source })
+                if source.is_connect() =>
+            {
+                Attempt::Transient(
+                    error_chain(&source),
+                    SlackError::Transport { attempts, source },
+                )
+            }
+            Attempt::Transient(_, e) => Attempt::Permanent(e),
+            other => other,
+        }
     }
 
     /// Posts a message (the payload with its `channel`) with `chat.postMessage`; Slack's answer
@@ -685,11 +746,33 @@ impl SlackClient {
         }
     }
 
-    /// One call of Web API `method`, read back and judged by [`api_verdict`].
+    /// One call of Web API `method` with the bot token, read back and judged by [`api_verdict`].
     async fn api_attempt(
         &self,
         method: &'static str,
         token: &BotToken,
+        body: ApiBody<'_>,
+        timeout: Duration,
+        attempts: u32,
+    ) -> Attempt<(Value, Option<String>)> {
+        self.api_attempt_with(
+            method,
+            Some(token),
+            &[token.expose()],
+            body,
+            timeout,
+            attempts,
+        )
+        .await
+    }
+
+    /// One call of Web API `method`, with the bot token as bearer or with the credentials in
+    /// the body; `secrets` are taken out of anything quoted from the answer.
+    async fn api_attempt_with(
+        &self,
+        method: &'static str,
+        token: Option<&BotToken>,
+        secrets: &[&str],
         body: ApiBody<'_>,
         timeout: Duration,
         attempts: u32,
@@ -703,14 +786,15 @@ impl SlackClient {
                 )))
             }
         };
-        let request = self
-            .http
-            .post(url)
-            .bearer_auth(token.expose())
+        let mut request = self.http.post(url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token.expose());
+        }
+        let request = request
             .header(reqwest::header::CONTENT_TYPE, content_type)
             .body(bytes);
         match self.exchange(request, timeout, MAX_API_ANSWER).await {
-            Ok(exchange) => api_verdict(method, token, exchange, attempts),
+            Ok(exchange) => api_verdict(method, secrets, exchange, attempts),
             Err(e) => transport_failure(e, attempts),
         }
     }
@@ -740,10 +824,14 @@ fn transport_failure<T>(e: reqwest::Error, attempts: u32) -> Attempt<T> {
     )
 }
 
-/// Cuts Slack's text (an error code, a message) to one short line without the token in it.
-fn api_text(text: &str, token: &BotToken) -> String {
+/// Cuts Slack's text (an error code, a message) to one short line without the credentials
+/// sent with the call in it.
+fn api_text(text: &str, secrets: &[&str]) -> String {
     let line = text.lines().next().unwrap_or_default().trim();
-    let mut text = line.replace(token.expose(), REDACTED);
+    let mut text = line.to_owned();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        text = text.replace(secret, REDACTED);
+    }
     if text.chars().count() > MAX_REASON_LEN {
         text = text.chars().take(MAX_REASON_LEN).collect::<String>() + "…";
     }
@@ -751,21 +839,28 @@ fn api_text(text: &str, token: &BotToken) -> String {
 }
 
 /// What an `ok: false` code means for the operator, with what Slack added to it.
-fn api_detail(code: &str, answer: &Value, token: &BotToken) -> String {
+fn api_detail(code: &str, answer: &Value, secrets: &[&str]) -> String {
     let field = |name: &str| answer.get(name).and_then(Value::as_str);
     match code {
         "channel_not_found" => "SLACK_CHANNEL names no channel the bot can see".into(),
         "not_in_channel" => "invite the app to the channel: /invite @app-name".into(),
         "is_archived" => "the channel is archived".into(),
+        // oauth.v2.access, renewing a rotating token.
+        "invalid_refresh_token" => {
+            "the refresh token was already used or revoked: re-enter the app's tokens".into()
+        }
+        "invalid_client_id" | "bad_client_secret" => {
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET must be the app's (Basic Information)".into()
+        }
         "missing_scope" => match field("needed") {
-            Some(needed) => format!("the app needs the scope {}", api_text(needed, token)),
+            Some(needed) => format!("the app needs the scope {}", api_text(needed, secrets)),
             None => "the app lacks a scope this method needs".into(),
         },
         // Slack says which block and why in `response_metadata.messages`.
         _ => answer
             .pointer("/response_metadata/messages/0")
             .and_then(Value::as_str)
-            .map(|m| api_text(m, token))
+            .map(|m| api_text(m, secrets))
             .unwrap_or_default(),
     }
 }
@@ -776,7 +871,7 @@ fn api_detail(code: &str, answer: &Value, token: &BotToken) -> String {
 /// retried, and anything else refused.
 fn api_verdict(
     method: &'static str,
-    token: &BotToken,
+    secrets: &[&str],
     exchange: Exchange,
     attempts: u32,
 ) -> Attempt<(Value, Option<String>)> {
@@ -791,13 +886,14 @@ fn api_verdict(
         .as_ref()
         .and_then(|a| a.get("error"))
         .and_then(Value::as_str)
-        .map(|c| api_text(c, token));
+        .map(|c| api_text(c, secrets));
     let reason = || {
-        code.clone()
-            .unwrap_or_else(|| match api_text(&String::from_utf8_lossy(&body), token) {
+        code.clone().unwrap_or_else(
+            || match api_text(&String::from_utf8_lossy(&body), secrets) {
                 t if t.is_empty() => "(empty body)".into(),
                 t => t,
-            })
+            },
+        )
     };
     match status {
         429 => return Attempt::RetryAfter(retry_after(wait.as_deref())),
@@ -846,7 +942,7 @@ fn api_verdict(
         }
         c => Attempt::Permanent(SlackError::ApiRejected {
             method,
-            detail: api_detail(c, &answer, token),
+            detail: api_detail(c, &answer, secrets),
             code,
         }),
     }
@@ -933,7 +1029,7 @@ mod tests {
             scopes: Some("chat:write".into()),
             body: body.as_bytes().to_vec(),
         };
-        api_verdict("chat.postMessage", &token(), exchange, 1)
+        api_verdict("chat.postMessage", &[token().expose()], exchange, 1)
     }
 
     fn permanent(status: u16, body: &str) -> SlackError {

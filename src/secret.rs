@@ -2,10 +2,15 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use serde_json::Value;
+
+/// The secret's key for when its bot token expires (epoch seconds), written by token rotation.
+pub const TOKEN_EXPIRES_AT: &str = "SLACK_TOKEN_EXPIRES_AT";
+/// A cached token this close to its expiry is read again, so no post outlives it.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 
 /// AWS's own message is kept to this many characters.
 const MAX_AWS_MESSAGE: usize = 200;
@@ -45,6 +50,28 @@ impl BotToken {
 impl fmt::Debug for BotToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("BotToken([redacted])")
+    }
+}
+
+/// Another credential the secret holds for token rotation: the refresh token, the app's client
+/// secret. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential(String);
+
+impl Credential {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value itself, for the request that needs it only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Credential([redacted])")
     }
 }
 
@@ -392,6 +419,19 @@ pub fn parse_secret(secret_id: &str, raw: &str) -> Result<SlackSecret, SecretErr
 struct Cached {
     secret: Arc<SlackSecret>,
     fetched: Instant,
+    /// When the bot token expires, if the secret says (a rotating token).
+    token_expires: Option<SystemTime>,
+}
+
+/// When the secret's bot token expires: its `SLACK_TOKEN_EXPIRES_AT`, a number or a string of
+/// epoch seconds. `None` for a token that does not expire or a value that is not a time.
+pub fn token_expiry(raw: &str) -> Option<SystemTime> {
+    let value: Value = serde_json::from_str(raw.trim()).ok()?;
+    let field = value.get(TOKEN_EXPIRES_AT)?;
+    let seconds = field
+        .as_u64()
+        .or_else(|| field.as_str()?.trim().parse().ok())?;
+    UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
 }
 
 /// Reads the secret from Secrets Manager and keeps it for `ttl`.
@@ -424,10 +464,14 @@ impl SecretStore {
 
     fn fresh(&self) -> Option<Arc<SlackSecret>> {
         let cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
-        cached
-            .as_ref()
-            .filter(|c| c.fetched.elapsed() < self.ttl)
-            .map(|c| c.secret.clone())
+        let cached = cached.as_ref().filter(|c| c.fetched.elapsed() < self.ttl)?;
+        if let Some(expires) = cached.token_expires {
+            if SystemTime::now() + EXPIRY_MARGIN >= expires {
+                tracing::debug!(secret_id = %self.secret_id, "the cached bot token is at its expiry; reading the secret again");
+                return None;
+            }
+        }
+        Some(cached.secret.clone())
     }
 
     /// Drops the cached value so the next read goes to Secrets Manager.
@@ -493,6 +537,7 @@ impl SecretStore {
         *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some(Cached {
             secret: secret.clone(),
             fetched: Instant::now(),
+            token_expires: token_expiry(raw),
         });
         Ok(secret)
     }
@@ -544,6 +589,28 @@ impl SecretSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rotating_tokens_expiry_is_read_from_the_secret() {
+        let at =
+            |raw: &str| token_expiry(raw).map(|t| t.duration_since(UNIX_EPOCH).unwrap().as_secs());
+        assert_eq!(
+            at(r#"{"SLACK_TOKEN_EXPIRES_AT": 1800000000}"#),
+            Some(1_800_000_000)
+        );
+        assert_eq!(
+            at(r#"{"SLACK_TOKEN_EXPIRES_AT": " 1800000000 "}"#),
+            Some(1_800_000_000)
+        );
+        for none in [
+            r#"{"SLACK_TOKEN_EXPIRES_AT": "soon"}"#,
+            r#"{"SLACK_TOKEN_EXPIRES_AT": -5}"#,
+            "{}",
+            "https://hooks.slack.com/x",
+        ] {
+            assert_eq!(at(none), None, "{none}");
+        }
+    }
 
     const URL: &str = "https://hooks.slack.com/services/T000/B000/XXXXSECRET";
     const TOKEN: &str = "xoxb-1111-2222-XXXXTOKENSECRET";

@@ -12,6 +12,7 @@ use crate::config::{Config, ConfigError};
 use crate::graph::GraphSource;
 use crate::handler::{HandlerError, Notifier, Response};
 use crate::http::HttpSetupError;
+use crate::rotation::{RotationRequest, Rotator, StepDone};
 use crate::secret::{Call, SecretSource, SecretStore};
 use crate::slack::SlackClient;
 use crate::threads::ThreadStore;
@@ -54,25 +55,49 @@ pub fn deadline_from_ms(deadline_ms: u64) -> Instant {
     Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN)
 }
 
+/// What the deployed function serves: notifications, and rotation steps of the Slack token.
+pub struct Function {
+    pub notifier: Notifier,
+    pub rotator: Rotator,
+}
+
+/// Builds the function from configuration.
+pub async fn function_from_config(config: &Config) -> Result<Function, InitError> {
+    let tls = crate::http::tls_config(config.extra_ca_file.as_deref())?;
+    let aws = aws_sdk_config(&tls).await;
+    Ok(Function {
+        notifier: notifier_with(config, &tls, &aws)?,
+        rotator: Rotator::new(aws_sdk_secretsmanager::Client::new(&aws)),
+    })
+}
+
 /// Builds the Secrets Manager-backed notifier from configuration.
 pub async fn notifier_from_config(config: &Config) -> Result<Notifier, InitError> {
     let tls = crate::http::tls_config(config.extra_ca_file.as_deref())?;
     let aws = aws_sdk_config(&tls).await;
-    let store = secret_store_with(config, &aws)?;
+    notifier_with(config, &tls, &aws)
+}
+
+fn notifier_with(
+    config: &Config,
+    tls: &rustls::ClientConfig,
+    aws: &aws_config::SdkConfig,
+) -> Result<Notifier, InitError> {
+    let store = secret_store_with(config, aws)?;
     let notifier = Notifier::new(
         config,
         SecretSource::Manager(store),
-        slack_client(config, &tls)?,
+        slack_client(config, tls)?,
     );
     let notifier = match &config.threads_table {
         None => notifier,
         Some(table) => notifier.with_threads(
-            thread_store(&aws, table.clone(), config.threads_timeout),
+            thread_store(aws, table.clone(), config.threads_timeout),
             config.thread_settings,
         ),
     };
     Ok(if config.metric_graphs {
-        notifier.with_graphs(graph_source(&aws, config.metric_graph_timeout))
+        notifier.with_graphs(graph_source(aws, config.metric_graph_timeout))
     } else {
         notifier
     })
@@ -167,17 +192,47 @@ fn diagnostic(error: &HandlerError) -> Diagnostic {
     }
 }
 
+/// What an invocation answers.
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Notifications(Response),
+    Rotation(StepDone),
+}
+
 async fn handle(
-    notifier: &Notifier,
+    function: &Function,
     event: LambdaEvent<Box<RawValue>>,
-) -> Result<Response, Diagnostic> {
+) -> Result<Answer, Diagnostic> {
+    let deadline = deadline_from_ms(event.context.deadline);
+    let payload = event.payload.get().as_bytes();
+    if let Some(request) = RotationRequest::detect(payload) {
+        let done = match request {
+            Ok(request) => {
+                function
+                    .rotator
+                    .run(&function.notifier.slack, &request, deadline)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        return done.map(Answer::Rotation).map_err(|e| {
+            tracing::error!(error = %e, "rotation step failed");
+            Diagnostic {
+                error_type: e.error_type().to_owned(),
+                error_message: e.to_string(),
+            }
+        });
+    }
     let call = Call {
-        deadline: deadline_from_ms(event.context.deadline),
+        deadline,
         trace_id: event.context.xray_trace_id.as_deref(),
     };
-    notifier
-        .handle(event.payload.get().as_bytes(), &call)
+    function
+        .notifier
+        .handle(payload, &call)
         .await
+        .map(Answer::Notifications)
         .map_err(|e| diagnostic(&e))
 }
 
@@ -185,15 +240,15 @@ async fn handle(
 /// to Lambda as an init error (`InvalidConfiguration`), and the process exits.
 pub async fn run() -> ExitCode {
     let logging = crate::logging::init(std::io::stdout);
-    let notifier = match logging {
+    let function = match logging {
         Err(e) => Err(InitError::Config(e)),
         Ok(()) => match Config::from_env() {
-            Ok(config) => notifier_from_config(&config).await,
+            Ok(config) => function_from_config(&config).await,
             Err(e) => Err(e.into()),
         },
     };
-    let notifier = match notifier {
-        Ok(n) => Arc::new(n),
+    let function = match function {
+        Ok(f) => Arc::new(f),
         Err(e) => {
             tracing::error!(error = %e, "invalid configuration");
             if let Err(report) = report_init_error("InvalidConfiguration", &e.to_string()).await {
@@ -203,8 +258,8 @@ pub async fn run() -> ExitCode {
         }
     };
     let served = lambda_runtime::run_concurrent(service_fn(move |event| {
-        let notifier = notifier.clone();
-        async move { handle(&notifier, event).await }
+        let function = function.clone();
+        async move { handle(&function, event).await }
     }))
     .await;
     match served {

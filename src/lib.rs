@@ -23,6 +23,7 @@ pub mod mrkdwn;
 pub mod parse;
 pub mod queue;
 pub mod render;
+pub mod rotation;
 pub mod secret;
 pub mod slack;
 pub mod sources;

@@ -11,5 +11,6 @@ mod graphs;
 mod hygiene;
 mod lambda;
 mod network;
+mod rotation;
 mod storm;
 mod threads;

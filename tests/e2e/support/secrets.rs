@@ -1,6 +1,6 @@
 //! moto's Secrets Manager, started once per test binary, behind a per-test counting proxy.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -74,6 +74,8 @@ pub struct SecretsProxy {
     pub trace_ids: Arc<Mutex<Vec<String>>>,
     /// A fault for every DynamoDB call (`X-Amz-Target` starting `DynamoDB_`).
     dynamodb_fault: Arc<Mutex<Option<Fault>>>,
+    /// A fault for every call of one Secrets Manager operation but GetSecretValue, by name.
+    operation_faults: Arc<Mutex<HashMap<String, Fault>>>,
     tls: bool,
 }
 
@@ -95,11 +97,13 @@ impl SecretsProxy {
         let traces = trace_ids.clone();
         let dynamodb_fault: Arc<Mutex<Option<Fault>>> = Arc::default();
         let dynamo = dynamodb_fault.clone();
+        let operation_faults: Arc<Mutex<HashMap<String, Fault>>> = Arc::default();
+        let operations = operation_faults.clone();
         let moto = format!("http://127.0.0.1:{}", moto_port());
         let client = reqwest::Client::new();
         let (calls, queued, fixed) = (get_calls.clone(), faults.clone(), always.clone());
         let handler = move |req: Request| {
-            let (calls, queued, fixed, client, moto, traces, dynamo) = (
+            let (calls, queued, fixed, client, moto, traces, dynamo, operations) = (
                 calls.clone(),
                 queued.clone(),
                 fixed.clone(),
@@ -107,6 +111,7 @@ impl SecretsProxy {
                 moto.clone(),
                 traces.clone(),
                 dynamo.clone(),
+                operations.clone(),
             );
             async move {
                 let target = req
@@ -124,6 +129,13 @@ impl SecretsProxy {
                         return Reply::new(f.status, body)
                             .header("content-type", "application/x-amz-json-1.0");
                     }
+                }
+                let operation = target.strip_prefix("secretsmanager.").unwrap_or_default();
+                if let Some(f) = operations.lock().unwrap().get(operation).cloned() {
+                    let body = format!(r#"{{"__type":"{}","message":"{}"}}"#, f.code, f.message);
+                    return Reply::new(f.status, body)
+                        .header("content-type", "application/x-amz-json-1.1")
+                        .header("x-amzn-errortype", f.code);
                 }
                 if target == "secretsmanager.GetSecretValue" {
                     calls.fetch_add(1, Ordering::SeqCst);
@@ -198,6 +210,7 @@ impl SecretsProxy {
             always,
             trace_ids,
             dynamodb_fault,
+            operation_faults,
             tls: ca.is_some(),
         }
     }
@@ -220,6 +233,19 @@ impl SecretsProxy {
     }
 
     /// Answers every DynamoDB call with `fault` instead of forwarding it.
+    /// Every call of Secrets Manager's `operation` (e.g. `PutSecretValue`) fails with `fault`.
+    pub fn fail_operation(&self, operation: &str, fault: Fault) {
+        self.operation_faults
+            .lock()
+            .unwrap()
+            .insert(operation.into(), fault);
+    }
+
+    /// Secrets Manager's `operation` reaches moto again.
+    pub fn heal_operation(&self, operation: &str) {
+        self.operation_faults.lock().unwrap().remove(operation);
+    }
+
     pub fn fail_dynamodb(&self, fault: Fault) {
         *self.dynamodb_fault.lock().unwrap() = Some(fault);
     }

@@ -72,7 +72,25 @@ struct State {
     files: HashMap<String, File>,
     /// Files shared by `files.completeUploadExternal`, in order.
     shared: Vec<SharedFile>,
+    /// Tokens still accepted beside `token`: a renewed token's predecessor, until it expires.
+    still_valid: Vec<String>,
+    /// Token rotation on: the app's credentials and its one live refresh token.
+    oauth: Option<OAuthApp>,
 }
+
+/// A Slack app with token rotation on.
+struct OAuthApp {
+    client_id: String,
+    client_secret: String,
+    refresh_token: String,
+    /// Pairs issued so far.
+    issued: u32,
+    /// The life of the tokens it issues, in seconds.
+    expires_in: u64,
+}
+
+/// The rotating token's life, as `oauth.v2.access` says (12 hours).
+pub const EXPIRES_IN: u64 = 43_200;
 
 #[derive(Debug, Clone)]
 struct File {
@@ -144,6 +162,8 @@ impl SlackApi {
             addr: None,
             files: HashMap::new(),
             shared: Vec::new(),
+            still_valid: Vec::new(),
+            oauth: None,
         }));
         let shared = state.clone();
         let addr = serve(move |req| {
@@ -171,6 +191,38 @@ impl SlackApi {
         let mut s = self.state();
         let old = std::mem::replace(&mut s.token, new.to_owned());
         s.expired.push(old);
+    }
+
+    /// Token rotation on: `oauth.v2.access` renews the pair for this client and refresh token.
+    pub fn enable_rotation(&self, client_id: &str, client_secret: &str, refresh_token: &str) {
+        self.state().oauth = Some(OAuthApp {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            refresh_token: refresh_token.into(),
+            issued: 0,
+            expires_in: EXPIRES_IN,
+        });
+    }
+
+    /// Tokens issued from now on live `seconds` (with rotation on).
+    pub fn set_expires_in(&self, seconds: u64) {
+        if let Some(app) = self.state().oauth.as_mut() {
+            app.expires_in = seconds;
+        }
+    }
+
+    /// The tokens renewed away reach their expiry: answered `token_expired` from now on.
+    pub fn expire_previous(&self) {
+        let mut s = self.state();
+        let old = std::mem::take(&mut s.still_valid);
+        s.expired.extend(old);
+    }
+
+    /// The bot token accepted now, and the live refresh token (with rotation on).
+    pub fn live_tokens(&self) -> (String, Option<String>) {
+        let s = self.state();
+        let refresh = s.oauth.as_ref().map(|o| o.refresh_token.clone());
+        (s.token.clone(), refresh)
     }
 
     /// The app was uninstalled: the token is revoked.
@@ -335,6 +387,9 @@ fn answer(state: &Mutex<State>, req: Request) -> Reply {
 
 /// Slack's answer to a well-formed request: the token first, then the method's own checks.
 fn respond(s: &mut State, method: &str, authorization: &str, args: Option<&Value>) -> Reply {
+    if method == "oauth.v2.access" {
+        return renew(s, args);
+    }
     let Some(token) = authorization.strip_prefix("Bearer ") else {
         return api_error("not_authed");
     };
@@ -344,7 +399,9 @@ fn respond(s: &mut State, method: &str, authorization: &str, args: Option<&Value
     if s.revoked.iter().any(|t| t == token) {
         return api_error("token_revoked");
     }
-    if token != s.token || s.token.is_empty() {
+    let accepted =
+        (token == s.token && !s.token.is_empty()) || s.still_valid.iter().any(|t| t == token);
+    if !accepted {
         return api_error("invalid_auth");
     }
     let scopes = s.scopes.join(",");
@@ -558,6 +615,48 @@ fn respond(s: &mut State, method: &str, authorization: &str, args: Option<&Value
 }
 
 /// The bytes of a file, POSTed to its upload URL: Slack answers `OK - <length>`.
+/// `oauth.v2.access` with `grant_type=refresh_token`: the client's credentials in the form, the
+/// live refresh token spent for a new pair. The old bot token stays valid until it expires.
+fn renew(s: &mut State, args: Option<&Value>) -> Reply {
+    let arg = |name: &str| {
+        args.and_then(|a| a.get(name))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let Some(app) = s.oauth.as_mut() else {
+        return api_error("invalid_client_id");
+    };
+    if arg("grant_type") != "refresh_token" {
+        return api_error("invalid_grant_type");
+    }
+    if arg("client_id") != app.client_id {
+        return api_error("invalid_client_id");
+    }
+    if arg("client_secret") != app.client_secret {
+        return api_error("bad_client_secret");
+    }
+    if arg("refresh_token") != app.refresh_token {
+        return api_error("invalid_refresh_token");
+    }
+    app.issued += 1;
+    let (n, expires_in) = (app.issued, app.expires_in);
+    let (access, refresh) = (
+        format!("xoxe.xoxb-1-RENEWED{n}TOKENSECRET"),
+        format!("xoxe-1-RENEWED{n}REFRESHSECRET"),
+    );
+    app.refresh_token = refresh.clone();
+    let old = std::mem::replace(&mut s.token, access.clone());
+    s.still_valid.push(old);
+    json_reply(
+        200,
+        json!({"ok": true, "app_id": "A0ALARMAPP", "access_token": access, "token_type": "bot",
+               "scope": s.scopes.join(","), "bot_user_id": BOT_USER_ID,
+               "team": {"id": TEAM_ID, "name": TEAM}, "enterprise": null,
+               "is_enterprise_install": false, "refresh_token": refresh, "expires_in": expires_in}),
+    )
+}
+
 fn receive_upload(s: &mut State, file_id: &str, body: &[u8]) -> Reply {
     let Some(file) = s.files.get_mut(file_id) else {
         return Reply::new(404, "Not Found");

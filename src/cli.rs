@@ -155,6 +155,12 @@ fn planned(
     digest_threshold: usize,
     mut keep: impl FnMut(&Notification) -> bool,
 ) -> Result<Vec<Payload>, String> {
+    if let Some(request) = crate::rotation::RotationRequest::detect(bytes) {
+        let step = request.map_or_else(|e| e.to_string(), |r| format!("step {}", r.step));
+        return Err(format!(
+            "a Secrets Manager rotation request ({step}), not a notification: the deployed function runs it against the secret; render and send show notifications only"
+        ));
+    }
     match parse_delivery(bytes).map_err(|e| e.to_string())? {
         Delivery::Direct(records) => {
             let mut out = Vec::new();
@@ -584,6 +590,18 @@ mod tests {
 
     fn args(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_rotation_request_is_named_not_rendered() {
+        let event = br#"{"SecretId":"s","ClientRequestToken":"v","Step":"finishSecret"}"#;
+        let error = render_event(event, &RenderOptions::default()).unwrap_err();
+        assert!(
+            error.starts_with(
+                "a Secrets Manager rotation request (step finishSecret), not a notification"
+            ),
+            "{error}"
+        );
     }
 
     #[test]

@@ -181,6 +181,16 @@ pub enum RotationError {
          re-entered: reinstall the Slack app and put its new bot token and refresh token into the secret"
     )]
     PairNotStored { secret_id: String, problem: String },
+    /// `oauth.v2.access` got no clear answer: the pair may have been renewed and lost.
+    #[error(
+        "createSecret: oauth.v2.access got no clear answer ({source}). If Slack renewed the pair \
+         anyway, the refresh token in the secret is spent and the next rotation fails with \
+         invalid_refresh_token; the app's tokens must then be re-entered"
+    )]
+    ExchangeUnsure {
+        #[source]
+        source: SlackError,
+    },
     #[error("testSecret: the pending token is bot user {pending_user} of team {pending_team}, but the current one is bot user {current_user} of team {current_team}")]
     OtherIdentity {
         pending_team: String,
@@ -211,6 +221,7 @@ impl RotationError {
             Self::Secret { .. } => "SecretInvalid",
             Self::Slack { source, .. } => source.error_type(),
             Self::PairNotStored { .. } => "RotationTokensLost",
+            Self::ExchangeUnsure { .. } => "RotationExchangeUnsure",
             Self::OtherIdentity { .. } => "RotationTokenMismatch",
             Self::Deadline { .. } => "RotationTimeout",
         }
@@ -441,12 +452,12 @@ impl Rotator {
         request: &RotationRequest,
         deadline: Instant,
     ) -> Result<&'static str, RotationError> {
-        let current = self.current(request, deadline).await?;
-        let rotating = RotatingSecret::parse(&request.secret_id, &current)
-            .map_err(|problem| self.invalid(request, problem))?;
         if self.pending(request, deadline).await?.is_some() {
             return Ok("the pending version already holds the new token; nothing to do");
         }
+        let current = self.current(request, deadline).await?;
+        let rotating = RotatingSecret::parse(&request.secret_id, &current)
+            .map_err(|problem| self.invalid(request, problem))?;
         // Once Slack has answered, the old refresh token is gone: keep time to store the pair.
         let exchange_deadline = deadline
             .checked_sub(STORE_RESERVE)
@@ -465,9 +476,18 @@ impl Rotator {
         let answer = slack
             .refresh_token(&grant, exchange_deadline)
             .await
-            .map_err(|source| RotationError::Slack {
-                step: Step::Create,
-                source,
+            .map_err(|source| match source {
+                // Slack may have renewed the pair without the answer arriving.
+                SlackError::Timeout { .. } | SlackError::Unavailable { .. } => {
+                    RotationError::ExchangeUnsure { source }
+                }
+                SlackError::Transport { source: ref e, .. } if !e.is_connect() => {
+                    RotationError::ExchangeUnsure { source }
+                }
+                source => RotationError::Slack {
+                    step: Step::Create,
+                    source,
+                },
             })?;
         tracing::info!(secret_id = %request.secret_id, "Slack issued a new token pair");
         let renewed = rotating

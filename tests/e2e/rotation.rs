@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 use crate::support::secrets::Fault;
-use crate::support::slack_api::{self, api_error, json_reply, SlackApi, CHANNEL};
+use crate::support::slack_api::{self, api_error, json_reply, server_error, SlackApi, CHANNEL};
 use crate::support::{alarm_message, sns_event, unique, Harness, Options};
 
 const TOKEN: &str = "xoxe.xoxb-1-FIRSTTOKENSECRET";
@@ -73,16 +73,23 @@ async fn begin_rotation(h: &Harness) -> String {
         Some(&vec!["AWSPENDING".to_owned()]),
         "{stages:?}"
     );
-    let pending = h
-        .admin
+    assert!(
+        !has_pending_value(h, &version).await,
+        "no value at AWSPENDING yet"
+    );
+    version
+}
+
+/// Whether the version holds a value at AWSPENDING.
+async fn has_pending_value(h: &Harness, version: &str) -> bool {
+    h.admin
         .get_secret_value()
         .secret_id(&h.secret_id)
-        .version_id(&version)
+        .version_id(version)
         .version_stage("AWSPENDING")
         .send()
-        .await;
-    assert!(pending.is_err(), "no value at AWSPENDING yet");
-    version
+        .await
+        .is_ok()
 }
 
 async fn stages(h: &Harness) -> std::collections::HashMap<String, Vec<String>> {
@@ -337,15 +344,32 @@ async fn a_used_refresh_token_fails_create_secret_by_its_slack_code() {
     );
     assert!(message.contains("re-enter the app's tokens"), "{message}");
     assert_eq!(value_at(&h, "AWSCURRENT").await, before);
-    let pending = h
-        .admin
-        .get_secret_value()
-        .secret_id(&h.secret_id)
-        .version_id(&version)
-        .version_stage("AWSPENDING")
-        .send()
-        .await;
-    assert!(pending.is_err(), "nothing stored");
+    assert!(!has_pending_value(&h, &version).await, "nothing stored");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exchange_without_a_clear_answer_is_not_sent_again_and_says_what_it_may_cost() {
+    let (api, h, arn) = start("info").await;
+    let before = value_at(&h, "AWSCURRENT").await;
+    let version = begin_rotation(&h).await;
+    api.script("oauth.v2.access", [server_error(503)]);
+    let failed = step(&h, &arn, &version, "createSecret").await;
+    let (error_type, message) = failed.error();
+    assert_eq!(error_type, "RotationExchangeUnsure", "{message}");
+    assert!(
+        message.starts_with("createSecret: oauth.v2.access got no clear answer (")
+            && message.contains("HTTP 503")
+            && message.contains("invalid_refresh_token"),
+        "{message}"
+    );
+    assert_eq!(api.calls("oauth.v2.access").len(), 1, "never sent twice");
+    assert_eq!(value_at(&h, "AWSCURRENT").await, before);
+    // Slack did not renew (the 503 came first): the retried step then succeeds.
+    let created = step(&h, &arn, &version, "createSecret").await;
+    assert_eq!(
+        created.response()["done"],
+        "stored the new token pair as AWSPENDING"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

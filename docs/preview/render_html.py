@@ -349,21 +349,28 @@ def first_epoch(payload):
     return int(m.group(1)) if m else None
 
 
+def clock(t):
+    return "%d:%02d %s" % (t.hour % 12 or 12, t.minute, "AM" if t.hour < 12 else "PM")
+
+
+def time_label_of(payload, tz):
+    """The time beside the app name: the payload's first date token, else its first ISO time."""
+    epoch = first_epoch(payload)
+    if epoch is not None:
+        return clock(dt.datetime.fromtimestamp(epoch, tz))
+    iso = re.search(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d)(?::\d\d(?:\.\d+)?)?(Z|UTC|[+-]\d\d:?\d\d)?",
+                    json.dumps(payload))
+    if iso:
+        try:
+            return clock(dt.datetime(*(int(iso.group(i)) for i in range(1, 6)), tzinfo=dt.timezone.utc).astimezone(tz))
+        except ValueError:
+            pass
+    return None
+
+
 def render_message(payload, tz, time_label):
     if time_label is None:
-        epoch = first_epoch(payload)
-        if epoch is not None:
-            t = dt.datetime.fromtimestamp(epoch, tz)
-            time_label = "%d:%02d %s" % (t.hour % 12 or 12, t.minute, "AM" if t.hour < 12 else "PM")
-        else:
-            iso = re.search(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d)(?::\d\d(?:\.\d+)?)?(Z|UTC|[+-]\d\d:?\d\d)?",
-                            json.dumps(payload))
-            if iso:
-                try:
-                    t = dt.datetime(*(int(iso.group(i)) for i in range(1, 6)), tzinfo=dt.timezone.utc).astimezone(tz)
-                    time_label = "%d:%02d %s" % (t.hour % 12 or 12, t.minute, "AM" if t.hour < 12 else "PM")
-                except ValueError:
-                    pass
+        time_label = time_label_of(payload, tz)
     if time_label is None:
         time_label = "9:41 AM"
     blocks = payload.get("blocks") or []

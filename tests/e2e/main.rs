@@ -11,6 +11,7 @@ mod graphs;
 mod hygiene;
 mod lambda;
 mod network;
+mod preview;
 mod rotation;
 mod storm;
 mod threads;

@@ -2,14 +2,18 @@
 # Regenerates docs/screenshots/*.png: renders each sample event with the notifier,
 # turns the first payload into an HTML page (render_html.py) and photographs it with
 # headless Chromium, then trims the picture to the message with ImageMagick.
+# The `thread` and `graph` layouts are drawn (render_thread.py) from what the local Slack
+# Web API received in the end-to-end test tests/e2e/preview.rs, run here with PREVIEW_OUT;
+# like every end-to-end test it needs moto (MOTO_PYTHON, or the repository's .venv).
 #
-#   bash docs/preview/screenshot.sh            # all layouts
-#   bash docs/preview/screenshot.sh alarm ok   # only these
+#   bash docs/preview/screenshot.sh              # all layouts
+#   bash docs/preview/screenshot.sh alarm ok     # only these
+#   bash docs/preview/screenshot.sh thread graph # the resolved thread, the graph
 #
 # Environment: SCALE (device pixel ratio, default 2), COLOURS (PNG palette size, default
 # 64), KEEP_HTML=1 keeps the work folder (payloads, pages) and prints where it is,
 # INSTALL=0 never runs apt-get (otherwise missing chromium/imagemagick/emoji font are
-# installed when running as root).
+# installed when running as root). CARGO_TARGET_DIR and the like are cargo's own.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,6 +42,14 @@ layouts=(
   "digest|events/sqs-alarm-batch.json|"
 )
 
+# Drawn from the preview test's thread: name|render_thread.py layout|device pixel ratio
+# (empty: SCALE). The thread holds two full messages and two graphs: at 2x it would pass
+# 150 KB, so it is taken at 1.5x (it is shown at the README's column width all the same).
+previews=(
+  "thread|thread|1.5"
+  "graph|graph|"
+)
+
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/bin/convert ] || need_apt+=(imagemagick)   # /usr/bin: the real ImageMagick
@@ -64,15 +76,33 @@ mkdir -p "$out_dir"
 (cd "$root" && cargo build -q)
 
 wanted=("$@")
+is_wanted() { [ "${#wanted[@]}" -eq 0 ] || [[ " ${wanted[*]} " == *" $1 "* ]]; }
+
+# Photographs page $2 at device pixel ratio $3 into docs/screenshots/$1.png: everything from
+# the top down to the last non-white row, plus padding, the message column's width.
+photograph() {
+  local name="$1" page="$2" ratio="$3"
+  local raw="$work/$name.raw.png" png="$out_dir/$name.png" h y keep
+  timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$profile" --hide-scrollbars --force-device-scale-factor="$ratio" \
+    --window-size="$width,$tall" --screenshot="$raw" "file://$page" >"$work/chromium.log" 2>&1 || {
+      cat "$work/chromium.log" >&2; echo "chromium failed for $name" >&2; exit 1; }
+
+  read -r h y < <("$convert" "$raw" -trim -format '%h %Y\n' info: | head -n1)
+  keep=$(( y + h + $(px "$bottom_pad" "$ratio") ))
+  "$convert" "$raw" -crop "$(px "$crop_width" "$ratio")x${keep}+0+0" +repage -strip \
+    +dither -colors "$colours" -define png:compression-level=9 "$png"
+  printf '%-20s %5s KB  %s\n' "$name.png" "$(( ($(stat -c %s "$png") + 1023) / 1024 ))" "$(identify -format '%wx%h' "$png")"
+}
+# CSS pixels times a ratio that may have a fraction, in device pixels.
+px() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", a * b + 0.5 }'; }
+
 for entry in "${layouts[@]}"; do
   IFS='|' read -r name event extra <<<"$entry"
-  if [ "${#wanted[@]}" -gt 0 ] && [[ ! " ${wanted[*]} " == *" $name "* ]]; then
-    continue
-  fi
+  is_wanted "$name" || continue
   json="$work/$name.json"
   page="$work/$name.html"
-  raw="$work/$name.raw.png"
-  png="$out_dir/$name.png"
 
   # A clean configuration, plus this layout's extras.
   env_args=(-u ALARM_MENTION -u NOTIFY_STATES -u ALARM_NAME_INCLUDE -u ALARM_NAME_EXCLUDE)
@@ -82,19 +112,22 @@ for entry in "${layouts[@]}"; do
   fi
   (cd "$root" && env "${env_args[@]}" cargo run -q -- render "$event") >"$json"
   python3 "$here/render_html.py" "$json" --index 0 -o "$page"
+  photograph "$name" "$page" "$scale"
+done
 
-  timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-    --disable-background-networking --disable-component-update --disable-sync \
-    --user-data-dir="$profile" --hide-scrollbars --force-device-scale-factor="$scale" \
-    --window-size="$width,$tall" --screenshot="$raw" "file://$page" >"$work/chromium.log" 2>&1 || {
-      cat "$work/chromium.log" >&2; echo "chromium failed for $name" >&2; exit 1; }
-
-  # Keep everything from the top down to the last non-white row, plus padding.
-  read -r h y < <("$convert" "$raw" -trim -format '%h %Y\n' info: | head -n1)
-  keep=$(( y + h + bottom_pad * scale ))
-  "$convert" "$raw" -crop "$(( crop_width * scale ))x${keep}+0+0" +repage -strip \
-    +dither -colors "$colours" -define png:compression-level=9 "$png"
-  printf '%-20s %5s KB  %s\n' "$name.png" "$(( ($(stat -c %s "$png") + 1023) / 1024 ))" "$(identify -format '%wx%h' "$png")"
+thread_json=""
+for entry in "${previews[@]}"; do
+  IFS='|' read -r name layout ratio <<<"$entry"
+  is_wanted "$name" || continue
+  if [ -z "$thread_json" ]; then
+    # The incident, once, through the built function; its thread is written as JSON.
+    (cd "$root" && PREVIEW_OUT="$work/preview" cargo test -q --locked --test e2e preview::) \
+      >"$work/preview.log" 2>&1 || { cat "$work/preview.log" >&2; echo "the preview test failed" >&2; exit 1; }
+    thread_json="$work/preview/thread.json"
+  fi
+  page="$work/$name.html"
+  python3 "$here/render_thread.py" "$layout" "$thread_json" -o "$page"
+  photograph "$name" "$page" "${SCALE:-${ratio:-$scale}}"
 done
 
 if [ "${KEEP_HTML:-0}" = 1 ]; then echo "HTML pages and payloads kept in $work" >&2; fi

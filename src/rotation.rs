@@ -525,8 +525,12 @@ impl Rotator {
                     problem = format!("PutSecretValue: {code}{}", suffix(&detail));
                 }
                 Err(_) => {
-                    problem =
-                        "PutSecretValue did not finish before the invocation's deadline".into();
+                    let late = "PutSecretValue did not finish before the invocation's deadline";
+                    problem = if problem.is_empty() {
+                        late.into()
+                    } else {
+                        format!("{problem}; then {late}")
+                    };
                     break;
                 }
             }

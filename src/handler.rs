@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::digest;
 use crate::graph::{GraphError, GraphSource};
-use crate::incident::{decide, thread_key, with_status, Decision, Thread, ThreadSettings};
+use crate::incident::{decide, thread_key, with_status, Clock, Decision, Thread, ThreadSettings};
 use crate::model::{Alarm, Body, Notification};
 use crate::parse::{parse_delivery, Delivery, ParseError, Parsed};
 use crate::queue::QueueRecord;
@@ -544,12 +544,15 @@ impl Notifier {
         let waiting_since = Instant::now();
         let mut rounds = 0;
         loop {
-            let now = epoch_now();
+            let clock = Clock::new(
+                epoch_now(),
+                alarm.time.and_then(|t| u64::try_from(t.timestamp()).ok()),
+            );
             let decision = decide(
                 stored.as_ref(),
                 &alarm.state,
                 channel,
-                now,
+                clock,
                 &threads.settings,
             );
             let written = match &decision {
@@ -563,7 +566,7 @@ impl Notifier {
                     Ok(false)
                 }
                 Decision::Open { replacing } => {
-                    let claim = Thread::claim(channel, now, *replacing);
+                    let claim = Thread::claim(channel, clock, *replacing);
                     match store.save(&key, &claim, *replacing, call.deadline).await {
                         Ok(true) => {
                             return self.open_thread(store, &key, claim, payload, call).await

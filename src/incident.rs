@@ -57,13 +57,41 @@ pub struct Thread {
     pub expires_at: u64,
 }
 
+/// The two times a decision needs, in epoch seconds: the wall clock (claims, expiry), and when
+/// the alarm's state changed, from the notification itself, so that a late delivery still
+/// measures the incident by its own times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clock {
+    pub now: u64,
+    pub changed: u64,
+}
+
+impl Clock {
+    /// `changed` falls back to `now` for a notification without a time.
+    pub fn new(now: u64, changed: Option<u64>) -> Self {
+        Self {
+            now,
+            changed: changed.unwrap_or(now),
+        }
+    }
+}
+
+/// A state change delivered at once.
+impl From<u64> for Clock {
+    fn from(now: u64) -> Self {
+        Self::new(now, None)
+    }
+}
+
 impl Thread {
-    /// A thread claimed at `now` whose parent is yet to be posted, replacing version `replacing`.
-    pub fn claim(channel: &str, now: u64, replacing: Option<u64>) -> Self {
+    /// A thread claimed at `clock.now`, opened by the state change at `clock.changed`, whose
+    /// parent is yet to be posted, replacing version `replacing`.
+    pub fn claim(channel: &str, clock: impl Into<Clock>, replacing: Option<u64>) -> Self {
+        let Clock { now, changed } = clock.into();
         Self {
             channel: channel.to_owned(),
             ts: None,
-            opened_at: now,
+            opened_at: changed,
             resolved_at: None,
             alarms: 1,
             cycles: 1,
@@ -109,9 +137,10 @@ pub fn decide(
     stored: Option<&Thread>,
     state: &AlarmState,
     channel: &str,
-    now: u64,
+    clock: impl Into<Clock>,
     settings: &ThreadSettings,
 ) -> Decision {
+    let Clock { now, changed } = clock.into();
     let alarm = match state {
         AlarmState::Alarm => true,
         AlarmState::Ok | AlarmState::InsufficientData => false,
@@ -153,22 +182,22 @@ pub fn decide(
             reply(next, status)
         }
         (None, false) => {
-            next.resolved_at = Some(now);
-            let status = resolved_line(state, now.saturating_sub(t.opened_at), t.cycles);
+            next.resolved_at = Some(changed);
+            let status = resolved_line(state, changed.saturating_sub(t.opened_at), t.cycles);
             reply(next, status)
         }
-        (Some(at), true) if now.saturating_sub(at) < settings.reopen.as_secs() => {
+        (Some(at), true) if changed.saturating_sub(at) < settings.reopen.as_secs() => {
             next.resolved_at = None;
             next.alarms += 1;
             next.cycles += 1;
             let status = format!(
                 "🔁 Flapping: ALARM again {} after it recovered (cycle {})",
-                human(now.saturating_sub(at)),
+                human(changed.saturating_sub(at)),
                 next.cycles
             );
             reply(next, status)
         }
-        (Some(at), false) if now.saturating_sub(at) < settings.reopen.as_secs() => {
+        (Some(at), false) if changed.saturating_sub(at) < settings.reopen.as_secs() => {
             // Another resolution (INSUFFICIENT_DATA then OK, say): the outcome is the latest.
             let status = resolved_line(state, at.saturating_sub(t.opened_at), t.cycles);
             reply(next, status)
@@ -297,6 +326,41 @@ mod tests {
         assert_eq!(
             decide(Some(&t), &AlarmState::Other("X".into()), C, T0, &s),
             Decision::TopLevel
+        );
+    }
+
+    #[test]
+    fn a_late_delivery_is_measured_by_the_state_changes_own_times() {
+        // The ALARM changed state at T0 but arrived 40 min late; the OK changed 10 min after
+        // the ALARM and arrived an hour after that.
+        let claim = Thread::claim(C, Clock::new(T0 + 2400, Some(T0)), None);
+        assert_eq!((claim.opened_at, claim.claimed_at), (T0, T0 + 2400));
+        let t = claim.posted(C, "1.0001", "{}".into());
+        let (next, status) = reply(decide(
+            Some(&t),
+            &AlarmState::Ok,
+            C,
+            Clock::new(T0 + 4200, Some(T0 + 600)),
+            &settings(),
+        ));
+        assert_eq!(status, "✅ Resolved after 10 min");
+        assert_eq!(next.resolved_at, Some(T0 + 600));
+        assert_eq!(
+            next.expires_at,
+            T0 + 4200 + ITEM_TTL.as_secs(),
+            "expiry by the wall clock"
+        );
+        // An ALARM 20 min after that OK reopens the thread, however late it arrives.
+        let (_, status) = reply(decide(
+            Some(&next),
+            &AlarmState::Alarm,
+            C,
+            Clock::new(T0 + 9000, Some(T0 + 1800)),
+            &settings(),
+        ));
+        assert_eq!(
+            status,
+            "🔁 Flapping: ALARM again 20 min after it recovered (cycle 2)"
         );
     }
 

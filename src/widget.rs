@@ -15,6 +15,9 @@ pub const WIDTH: u32 = 600;
 pub const HEIGHT: u32 = 300;
 /// How far back the graph starts from the state change.
 pub const WINDOW: Duration = Duration::from_secs(3 * 3600);
+/// How far past the state change it ends, so that the line marking the change is clear of the
+/// edge.
+pub const AFTER: Duration = Duration::from_secs(10 * 60);
 
 /// The widget for `alarm`, or `None` for an alarm with nothing to draw (composite, unknown).
 pub fn metric_widget(alarm: &Alarm) -> Option<Value> {
@@ -45,12 +48,21 @@ pub fn metric_widget(alarm: &Alarm) -> Option<Value> {
         "height": HEIGHT,
     });
     let window = chrono::Duration::from_std(WINDOW).unwrap_or_default();
+    let after = chrono::Duration::from_std(AFTER).unwrap_or_default();
+    let mut annotations = Map::new();
     match alarm.time {
         Some(time) => {
             let at =
                 |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
             widget["start"] = at(time - window).into();
-            widget["end"] = at(time).into();
+            widget["end"] = at(time + after).into();
+            annotations.insert(
+                "vertical".into(),
+                json!([{
+                    "label": format!("{} at {} UTC", alarm.state.as_str(), time.format("%H:%M")),
+                    "value": at(time),
+                }]),
+            );
         }
         None => widget["start"] = format!("-PT{}H", WINDOW.as_secs() / 3600).into(),
     }
@@ -61,10 +73,16 @@ pub fn metric_widget(alarm: &Alarm) -> Option<Value> {
         widget["region"] = region.into();
     }
     if let Some(value) = threshold {
-        widget["annotations"] = json!({"horizontal": [{
-            "label": threshold_label(evaluation.comparison.as_deref()),
-            "value": value,
-        }]});
+        annotations.insert(
+            "horizontal".into(),
+            json!([{
+                "label": threshold_label(evaluation.comparison.as_deref()),
+                "value": value,
+            }]),
+        );
+    }
+    if !annotations.is_empty() {
+        widget["annotations"] = Value::Object(annotations);
     }
     Some(widget)
 }
@@ -237,10 +255,13 @@ mod tests {
                 "width": 600,
                 "height": 300,
                 "start": "2026-11-29T23:10:00Z",
-                "end": "2026-11-30T02:10:00Z",
+                "end": "2026-11-30T02:20:00Z",
                 "period": 300,
                 "region": "us-east-1",
-                "annotations": {"horizontal": [{"label": "Threshold (>)", "value": 80.0}]},
+                "annotations": {
+                    "horizontal": [{"label": "Threshold (>)", "value": 80.0}],
+                    "vertical": [{"label": "ALARM at 02:10 UTC", "value": "2026-11-30T02:10:00Z"}],
+                },
             })
         );
         assert_eq!(widget["metrics"][0][4]["stat"], "Average");
@@ -317,7 +338,10 @@ mod tests {
             json!([{"expression": "ANOMALY_DETECTION_BAND(m1, 2)", "id": "ad1"}])
         );
         assert_eq!(widget["metrics"].as_array().unwrap().len(), 2);
-        assert!(widget.get("annotations").is_none());
+        assert!(
+            widget.pointer("/annotations/horizontal").is_none(),
+            "the band is the threshold"
+        );
         assert_eq!(widget["period"], 60, "the metric's period");
     }
 

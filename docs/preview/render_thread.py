@@ -172,9 +172,12 @@ def chart_svg(widget, known, width_px):
     label0 = str(hlines[0].get("label", "")) if hlines else ""
     breach_above = "<" not in label0
 
-    # Complete periods inside the window, at their start, as CloudWatch plots them.
+    # Complete periods inside the window, at their start, as CloudWatch plots them. The graph
+    # is drawn at the state change, so no period after it has data yet.
+    changed = [parse_time(a.get("value")) for a in vlines]
+    last = min([end] + [t for t in changed if t is not None])
     first = -(-start // period) * period
-    times = list(range(first, end - period + 1, period))
+    times = list(range(first, last - period + 1, period))
     seed = json.dumps(widget.get("metrics"), sort_keys=True)
     lines = [s for s in series if s[2] != "band"]
     band = next((s for s in series if s[2] == "band"), None)

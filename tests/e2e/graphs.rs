@@ -63,11 +63,15 @@ async fn an_alarm_is_posted_then_its_graph_is_shared_in_the_messages_thread() {
     assert_eq!(widget["metrics"][0][2]["stat"], "Average");
     assert_eq!(
         widget["annotations"],
-        json!({"horizontal": [{"label": "Threshold (>)", "value": 80.0}]})
+        json!({"horizontal": [{"label": "Threshold (>)", "value": 80.0}],
+               "vertical": [{"label": "ALARM at 08:15 UTC", "value": "2026-11-20T08:15:30Z"}]})
     );
     assert_eq!(widget["region"], "us-east-1");
     assert_eq!(widget["start"], "2026-11-20T05:15:30Z");
-    assert_eq!(widget["end"], "2026-11-20T08:15:30Z");
+    assert_eq!(
+        widget["end"], "2026-11-20T08:25:30Z",
+        "10 minutes past the change"
+    );
     assert_eq!(widget["period"], 300);
     assert_eq!(widget["title"], "cpu-high");
     assert_eq!(

@@ -7,19 +7,18 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
 
 use crate::app::{app_secret, TOKEN};
 use crate::support::cloudwatch::CloudWatch;
-use crate::support::secrets::{create_threads_table, dynamodb_admin};
+use crate::support::secrets::create_threads_table;
 use crate::support::slack_api::{SlackApi, CHANNEL};
 use crate::support::{event, Harness, Options};
 
 const ALARM_ARN: &str = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:prod-web-1-cpu-high";
-/// `StateChangeTime` of events/sns-alarm.json.
-const ALARM_AT: &str = "2026-11-20T08:15:30.852+0000";
-/// The recovery, three 5-minute datapoints below the threshold after the last one above it.
+/// The recovery, 15 minutes after events/sns-alarm.json's `StateChangeTime` (08:15:30; the
+/// function measures an incident by the events' own times), three 5-minute datapoints below the
+/// threshold after the last one above it.
 const OK_AT: &str = "2026-11-20T08:30:30.917+0000";
 const OK_REASON: &str =
     "Threshold Crossed: 3 out of the last 3 datapoints [41.2 (20/11/26 08:25:00), \
@@ -27,12 +26,6 @@ const OK_REASON: &str =
 (minimum 3 datapoints for ALARM -> OK transition).";
 /// Each invocation's deadline: room for moto and the graph on a busy machine.
 const DEADLINE: Duration = Duration::from_secs(30);
-
-fn epoch(time: &str) -> i64 {
-    chrono::DateTime::parse_from_str(time, "%Y-%m-%dT%H:%M:%S%.3f%z")
-        .unwrap()
-        .timestamp()
-}
 
 /// events/sns-ok.json, for the same alarm, recovering at [`OK_AT`].
 fn recovery() -> Value {
@@ -67,32 +60,6 @@ async fn harness(api: &SlackApi, cw: &CloudWatch, table: &str) -> Harness {
     .await
 }
 
-/// Makes the open thread `seconds` older, as if the OK came that much later in real time: the
-/// function measures an incident by its own clock.
-async fn age_thread(table: &str, seconds: i64) {
-    let admin = dynamodb_admin();
-    let key = AttributeValue::S(format!("alarm#{ALARM_ARN}"));
-    let item = admin
-        .get_item()
-        .table_name(table)
-        .key("pk", key.clone())
-        .send()
-        .await
-        .unwrap()
-        .item
-        .expect("the thread's item");
-    let opened: i64 = item["opened_at"].as_n().unwrap().parse().unwrap();
-    admin
-        .update_item()
-        .table_name(table)
-        .key("pk", key)
-        .update_expression("SET opened_at = :t")
-        .expression_attribute_values(":t", AttributeValue::N((opened - seconds).to_string()))
-        .send()
-        .await
-        .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_resolved_incident_is_one_thread_with_its_graphs_and_the_parent_says_resolved() {
     let table = create_threads_table().await;
@@ -107,7 +74,6 @@ async fn a_resolved_incident_is_one_thread_with_its_graphs_and_the_parent_says_r
         .await;
     assert_eq!(outcome.response()["delivered"], 1, "{outcome:?}");
     assert_eq!(api.shared_files().len(), 1, "the ALARM's graph is shared");
-    age_thread(&table, epoch(OK_AT) - epoch(ALARM_AT)).await;
     let (outcome, _) = h.runtime.invoke(recovery(), DEADLINE).await;
     assert_eq!(outcome.response()["delivered"], 1, "{outcome:?}");
 
@@ -132,7 +98,18 @@ async fn a_resolved_incident_is_one_thread_with_its_graphs_and_the_parent_says_r
         assert_eq!(file.filename, "prod-web-1-cpu-high.png");
         assert_eq!(file.bytes, cw.png);
     }
-    for (widget, end) in widgets.iter().zip(["08:15:30", "08:30:30"]) {
+    let changes = [("ALARM", "08:15"), ("OK", "08:30")];
+    for (widget, (state, at)) in widgets.iter().zip(changes) {
+        // The state change is marked, clear of the right edge.
+        assert_eq!(
+            widget["annotations"]["vertical"],
+            json!([{"label": format!("{state} at {at} UTC"), "value": format!("2026-11-20T{at}:30Z")}])
+        );
+        let end = if state == "OK" {
+            "08:40:30"
+        } else {
+            "08:25:30"
+        };
         assert_eq!(widget["end"], format!("2026-11-20T{end}Z"));
         assert_eq!(
             widget["metrics"][0],

@@ -55,6 +55,18 @@ export interface NotifierSettings {
    * (cloudwatch:GetMetricWidgetImage).
    */
   readonly appMode?: boolean;
+  /**
+   * With {@link appMode}: a second function, from the same binary, rotates the
+   * Slack bot token in the secret on a Secrets Manager rotation schedule
+   * (the refresh token is exchanged at Slack's oauth.v2.access).
+   */
+  readonly rotation?: boolean;
+  /**
+   * With {@link rotation}: hours between rotations, a whole number from
+   * {@link MIN_ROTATION_HOURS} to {@link MAX_ROTATION_HOURS}. Default
+   * {@link DEFAULT_ROTATION_HOURS}.
+   */
+  readonly rotationHours?: number;
 }
 
 /** Context keys read by {@link readSettings}. */
@@ -75,6 +87,8 @@ export const CONTEXT_KEYS = [
   'batching',
   'batchingWindowSeconds',
   'appMode',
+  'rotation',
+  'rotationHours',
 ] as const;
 
 /** Environment variable that may name the prebuilt bootstrap folder. */
@@ -87,6 +101,18 @@ export const DEFAULT_BATCHING_WINDOW_SECONDS = 10;
 export const THREADS_TABLE_ENV = 'THREADS_TABLE';
 /** Lambda's limit for the maximum batching window of an SQS event source. */
 export const MAX_BATCHING_WINDOW_SECONDS = 300;
+/** With rotation: hours between two rotations of the Slack token when rotationHours is not set. */
+export const DEFAULT_ROTATION_HOURS = 4;
+/** Secrets Manager rotates a secret at most every 4 hours. */
+export const MIN_ROTATION_HOURS = 4;
+/**
+ * A Slack bot token with token rotation expires 12 hours after it is issued,
+ * and Secrets Manager rotates at some time in a one-hour window after each
+ * scheduled start: with 11 hours, two rotations are at most 12 hours apart.
+ */
+export const MAX_ROTATION_HOURS = 11;
+/** Lifetime of a Slack bot token with token rotation turned on (Slack's expires_in), in hours. */
+export const SLACK_TOKEN_LIFETIME_HOURS = 12;
 
 const SECRET_ARN = /^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
@@ -229,6 +255,25 @@ export function parseSettings(get: Getter, env: NodeJS.ProcessEnv = {}): Notifie
     throw new SettingsError('notifierEnv', `${THREADS_TABLE_ENV} is set by the stack with appMode=true (the table it creates)`);
   }
 
+  const rotation = parseBool('rotation', get('rotation'));
+  if (rotation && !appMode) {
+    throw new SettingsError('rotation', 'needs appMode=true: only a Slack app\'s bot token can be rotated (its refresh token is exchanged for a new pair). '
+      + 'An incoming webhook URL has no refresh token and no API that renews it, so without appMode there is nothing to rotate.');
+  }
+
+  let rotationHours: number | undefined;
+  const hoursRaw = get('rotationHours');
+  if (hoursRaw !== undefined && hoursRaw !== null && hoursRaw !== '') {
+    // A number from cdk.json, or digits from -c (so "4.5", "1e1" and "0x8" are refused).
+    const n = typeof hoursRaw === 'number' ? hoursRaw : (typeof hoursRaw === 'string' && /^\s*\d+\s*$/.test(hoursRaw) ? Number(hoursRaw) : NaN);
+    if (!Number.isInteger(n) || n < MIN_ROTATION_HOURS || n > MAX_ROTATION_HOURS) {
+      throw new SettingsError('rotationHours', `${JSON.stringify(hoursRaw)} must be a whole number of hours from ${MIN_ROTATION_HOURS} to ${MAX_ROTATION_HOURS}: `
+        + `Secrets Manager rotates a secret at most every ${MIN_ROTATION_HOURS} hours, and a rotating Slack bot token expires ${SLACK_TOKEN_LIFETIME_HOURS} hours after it is issued, `
+        + 'so the next rotation (which runs within an hour of its scheduled time) must come before that');
+    }
+    rotationHours = n;
+  }
+
   return {
     stackName,
     architecture,
@@ -246,6 +291,8 @@ export function parseSettings(get: Getter, env: NodeJS.ProcessEnv = {}): Notifie
     batching,
     batchingWindowSeconds,
     appMode,
+    rotation,
+    rotationHours,
   };
 }
 

@@ -24,6 +24,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -31,7 +32,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
 import {
-  ConfigError, DEFAULT_BATCHING_WINDOW_SECONDS, DEFAULT_LOG_RETENTION_DAYS, NotifierSettings, THREADS_TABLE_ENV,
+  ConfigError, DEFAULT_BATCHING_WINDOW_SECONDS, DEFAULT_LOG_RETENTION_DAYS, DEFAULT_ROTATION_HOURS, NotifierSettings,
+  SLACK_TOKEN_LIFETIME_HOURS, THREADS_TABLE_ENV,
 } from './settings';
 
 /** Name of the binary target in the crate. */
@@ -61,6 +63,23 @@ export const THREADS_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'd
 /** With appMode: why cloudwatch:GetMetricWidgetImage is allowed on "*" (the cdk-nag acknowledgement's reason). */
 export const METRIC_WIDGET_IMAGE_REASON = 'cloudwatch:GetMetricWidgetImage supports no resource-level permissions (IAM allows only "*" for it). '
   + 'The function calls it to render the graph of the alarm\'s metric it attaches to the Slack thread; it is read-only and returns an image.';
+
+/** With rotation: the only actions the rotation function may call, on the one secret only. */
+export const ROTATION_SECRET_ACTIONS = [
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:DescribeSecret',
+  'secretsmanager:PutSecretValue',
+  'secretsmanager:UpdateSecretVersionStage',
+];
+/** With rotation and secretKmsKeyArn: what the rotation function may do with that key, through Secrets Manager only. */
+export const ROTATION_KMS_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'];
+/** The service principal that invokes the rotation function. */
+export const SECRETS_MANAGER_PRINCIPAL = 'secretsmanager.amazonaws.com';
+
+/** The schedule expression of a rotation every `hours` hours. */
+export function rotationScheduleExpression(hours: number): string {
+  return `rate(${hours} hours)`;
+}
 
 export interface SlackAlarmNotifierStackProps extends StackProps, NotifierSettings {}
 
@@ -97,6 +116,16 @@ export class SlackAlarmNotifierStack extends Stack {
   public readonly threadsTable?: dynamodb.Table;
   /** With appMode: the policy with the one statement on "*" (cloudwatch:GetMetricWidgetImage), kept apart so its acknowledgement covers nothing else. */
   public readonly metricGraphPolicy?: iam.Policy;
+  /** With rotation: the second function, from the same code, that Secrets Manager invokes to rotate the Slack token. */
+  public readonly rotationFunction?: lambda.Function;
+  /** With rotation: the rotation function's own role (read, write and restage the one secret, and its logs). */
+  public readonly rotationFunctionRole?: iam.Role;
+  /** With rotation: the rotation function's own log group. */
+  public readonly rotationLogGroup?: logs.LogGroup;
+  /** With rotation: the secret's rotation schedule (L1, so that CDK adds no grants of its own). */
+  public readonly rotationSchedule?: secretsmanager.CfnRotationSchedule;
+  /** With rotation: the alarm on the rotation function's errors, to the operator topic. */
+  public readonly rotationErrorsAlarm?: cloudwatch.Alarm;
 
   private topicKey?: kms.Key;
 
@@ -104,6 +133,10 @@ export class SlackAlarmNotifierStack extends Stack {
     super(scope, id, props);
 
     const architecture = props.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
+    if (props.rotation && !props.appMode) {
+      throw new ConfigError('rotation=true needs appMode=true: only a Slack app\'s bot token can be rotated; an incoming webhook cannot.');
+    }
+    const rotation = props.rotation === true;
 
     // ---- Secret -----------------------------------------------------------
     const secretKey = props.secretKmsKeyArn
@@ -137,16 +170,26 @@ export class SlackAlarmNotifierStack extends Stack {
         secretStringValue: SecretValue.unsafePlainText(JSON.stringify({ SLACK_HOOK_URL: 'REPLACE_ME' })),
         encryptionKey: secretKey,
       });
-      Validations.of(this.createdSecret).acknowledge({
-        id: 'AwsSolutions-SMG4',
-        reason: 'The secret holds a Slack incoming-webhook URL that only Slack can issue; there is no API a rotation Lambda could call, so it is replaced by hand with put-secret-value.',
-      });
+      if (!rotation) {
+        // With rotation the secret has a rotation schedule (below), and SMG4 is met.
+        Validations.of(this.createdSecret).acknowledge({
+          id: 'AwsSolutions-SMG4',
+          reason: 'The secret holds a Slack incoming-webhook URL that only Slack can issue; there is no API a rotation Lambda could call, so it is replaced by hand with put-secret-value.',
+        });
+      }
       secretId = this.createdSecret.secretArn;
       this.secretResourceArn = this.createdSecret.secretArn;
       new CfnOutput(this, 'WebhookSecretArn', { value: this.createdSecret.secretArn });
       // The placeholder above is the same in app mode: changing it would make
       // CloudFormation overwrite the stored value when appMode is switched on.
-      new CfnOutput(this, 'PutSecretValueCommand', props.appMode ? {
+      new CfnOutput(this, 'PutSecretValueCommand', rotation ? {
+        description: 'Run this (with the bot token, refresh token, client ID and client secret of your Slack app, and the channel ID) before the first scheduled rotation',
+        value: Fn.join('', [
+          'aws secretsmanager put-secret-value --secret-id ',
+          this.createdSecret.secretArn,
+          ` --secret-string '{"SLACK_BOT_TOKEN":"xoxe.xoxb-...","SLACK_CHANNEL":"C0123456789","SLACK_REFRESH_TOKEN":"xoxe-1-...","SLACK_CLIENT_ID":"...","SLACK_CLIENT_SECRET":"..."}'`,
+        ]),
+      } : props.appMode ? {
         description: 'Run this (with your bot token and channel ID) to store the Slack app credentials',
         value: Fn.join('', [
           'aws secretsmanager put-secret-value --secret-id ',
@@ -264,6 +307,8 @@ export class SlackAlarmNotifierStack extends Stack {
       maxEventAge: Duration.hours(6),
       onFailure: new destinations.SqsDestination(this.failureQueue),
     };
+    // The notifier's code; with rotation the rotation function runs the same artifact.
+    let code: lambda.Code | undefined;
     if (props.bootstrapDir) {
       const bootstrap = path.join(props.bootstrapDir, 'bootstrap');
       if (fs.existsSync(bootstrap) && (fs.statSync(bootstrap).mode & 0o111) === 0) {
@@ -271,11 +316,12 @@ export class SlackAlarmNotifierStack extends Stack {
         Annotations.of(this).addWarningV2('slack-alarm-notifier:bootstrap-not-executable',
           `${bootstrap} is not executable; the deployed function would fail to start. Run chmod +x on it.`);
       }
+      code = lambda.Code.fromAsset(props.bootstrapDir);
       this.function = new lambda.Function(this, 'Function', {
         ...functionOptions,
         runtime: lambda.Runtime.PROVIDED_AL2023,
         handler: 'bootstrap',
-        code: lambda.Code.fromAsset(props.bootstrapDir),
+        code,
       });
     } else {
       if (this.bundlingRequired && !cargoLambdaAvailable()) {
@@ -298,6 +344,95 @@ export class SlackAlarmNotifierStack extends Stack {
       // one too, so that the first invocation can render a graph. On the
       // function resource only, not on its subscriptions and permissions.
       this.function.node.defaultChild!.node.addDependency(this.metricGraphPolicy);
+    }
+
+    // ---- Rotation function (app mode with rotation) --------------------------
+    if (rotation) {
+      this.rotationLogGroup = new logs.LogGroup(this, 'RotationLogGroup', {
+        retention: (props.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS) as logs.RetentionDays,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      this.rotationFunctionRole = new iam.Role(this, 'RotationFunctionRole', {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: 'Execution role of the slack-alarm-notifier rotation function',
+      });
+      this.rotationFunctionRole.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'WriteOwnLogGroup',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.rotationLogGroup.logGroupArn],
+      }));
+      // Written here rather than by RotationSchedule/addRotationSchedule, which
+      // would add secretsmanager:GetRandomPassword on "*", and for the key
+      // either kms:Encrypt/ReEncrypt*/GenerateDataKey*/Decrypt (a key of the
+      // stack) or nothing at all (an imported key, as here).
+      this.rotationFunctionRole.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'RotateSlackTokenSecret',
+        actions: ROTATION_SECRET_ACTIONS,
+        resources: [this.secretResourceArn],
+      }));
+      if (props.secretKmsKeyArn) {
+        this.rotationFunctionRole.addToPrincipalPolicy(new iam.PolicyStatement({
+          sid: 'UseSlackTokenSecretKey',
+          actions: ROTATION_KMS_ACTIONS,
+          resources: [props.secretKmsKeyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com` } },
+        }));
+      }
+
+      // The same artifact as the notifier: the binary tells a rotation request
+      // ({"SecretId","ClientRequestToken","Step"}) from a notification.
+      // Secrets Manager invokes it synchronously, so there is no async retry
+      // or on-failure destination, and no SNS subscription.
+      this.rotationFunction = new lambda.Function(this, 'RotationFunction', {
+        description: 'Rotates the Slack bot token in the secret of slack-alarm-notifier (Secrets Manager rotation function)',
+        runtime: lambda.Runtime.PROVIDED_AL2023,
+        handler: 'bootstrap',
+        code: code ?? sameCodeAs(this, this.function),
+        architecture,
+        memorySize: 128,
+        timeout: FUNCTION_TIMEOUT,
+        role: this.rotationFunctionRole,
+        environment: {
+          ...(props.notifierEnv ?? {}),
+          // The binary reads SecretId at start-up; the rotation request names the secret by its ARN.
+          SecretId: secretId,
+        },
+        logGroup: this.rotationLogGroup,
+        loggingFormat: lambda.LoggingFormat.JSON,
+        applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+      });
+
+      // Only Secrets Manager, only for this secret. Lambda compares SourceArn
+      // with StringLike, so for secretName the NAME-?????? pattern of the IAM
+      // statements matches that one secret here too.
+      this.rotationFunction.addPermission('InvokeBySecretsManager', {
+        principal: new iam.ServicePrincipal(SECRETS_MANAGER_PRINCIPAL),
+        action: 'lambda:InvokeFunction',
+        sourceArn: this.secretResourceArn,
+        sourceAccount: props.secretArn
+          ? Arn.split(props.secretArn, ArnFormat.COLON_RESOURCE_NAME).account
+          : Aws.ACCOUNT_ID,
+      });
+      const invokePermission = this.rotationFunction.node.findChild('InvokeBySecretsManager');
+
+      // L1: the L2 RotationSchedule adds its own, broader grants (see above),
+      // an invoke permission without a source, and a resource policy on the secret.
+      this.rotationSchedule = new secretsmanager.CfnRotationSchedule(this, 'RotationSchedule', {
+        secretId,
+        rotationLambdaArn: this.rotationFunction.functionArn,
+        rotationRules: { scheduleExpression: rotationScheduleExpression(props.rotationHours ?? DEFAULT_ROTATION_HOURS) },
+        // No rotation during a deployment: a created secret holds only the
+        // placeholder until the token pair is put in. Secrets Manager then
+        // only runs the testSecret step once to check the setup.
+        rotateImmediatelyOnUpdate: false,
+      });
+      // Secrets Manager checks the setup when the schedule is created, so the
+      // invoke permission must exist by then (the role's policy does: the
+      // function, which the schedule references, depends on it).
+      this.rotationSchedule.node.addDependency(invokePermission);
+    } else if (props.rotationHours !== undefined) {
+      Annotations.of(this).addWarningV2('slack-alarm-notifier:rotation-hours-without-rotation',
+        'rotationHours has no effect without rotation=true.');
     }
 
     // ---- Topics ------------------------------------------------------------
@@ -386,6 +521,18 @@ export class SlackAlarmNotifierStack extends Stack {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     const operatorAlarms = [this.errorsAlarm, this.failureQueueAlarm];
+    if (this.rotationFunction) {
+      this.rotationErrorsAlarm = new cloudwatch.Alarm(this, 'RotationErrorsAlarm', {
+        alarmDescription: 'The rotation function of slack-alarm-notifier failed: the Slack bot token was not renewed, and it expires '
+          + `${SLACK_TOKEN_LIFETIME_HOURS} hours after it was issued. See the rotation function's log group.`,
+        metric: this.rotationFunction.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      operatorAlarms.push(this.rotationErrorsAlarm);
+    }
     if (this.alarmQueue && this.alarmDeadLetterQueue) {
       this.alarmDeadLetterQueueAlarm = new cloudwatch.Alarm(this, 'AlarmDeadLetterQueueAlarm', {
         alarmDescription: `An alarm notification could not be delivered to Slack in ${BATCH_MAX_RECEIVE_COUNT} attempts from the queue; it is kept in the dead-letter queue.`,
@@ -441,6 +588,9 @@ export class SlackAlarmNotifierStack extends Stack {
     new CfnOutput(this, 'FunctionName', { value: this.function.functionName });
     new CfnOutput(this, 'FailureQueueUrl', { value: this.failureQueue.queueUrl });
     new CfnOutput(this, 'OperatorTopicArn', { value: this.operatorTopic.topicArn });
+    if (this.rotationFunction) {
+      new CfnOutput(this, 'RotationFunctionName', { value: this.rotationFunction.functionName });
+    }
     if (this.alarmQueue && this.alarmDeadLetterQueue) {
       new CfnOutput(this, 'AlarmQueueUrl', { value: this.alarmQueue.queueUrl });
       new CfnOutput(this, 'AlarmDeadLetterQueueUrl', {
@@ -494,6 +644,19 @@ export class SlackAlarmNotifierStack extends Stack {
     }
     return this.topicKey;
   }
+}
+
+/**
+ * The code of `fn`, a function of this stack, as its S3 location: the asset
+ * that cargo-lambda-cdk built for it, so that a second function runs the same
+ * artifact without a second build.
+ */
+function sameCodeAs(scope: Construct, fn: lambda.Function): lambda.Code {
+  const cfnCode = (fn.node.defaultChild as lambda.CfnFunction).code as lambda.CfnFunction.CodeProperty;
+  if (!cfnCode.s3Bucket || !cfnCode.s3Key) {
+    throw new Error(`${fn.node.path} has no S3 code location to share`);
+  }
+  return lambda.Code.fromBucketV2(s3.Bucket.fromBucketName(scope, 'FunctionCodeBucket', cfnCode.s3Bucket), cfnCode.s3Key);
 }
 
 /** True when `cargo lambda` can run (the check cargo-lambda-cdk makes before it falls back to Docker). */

@@ -245,6 +245,41 @@ async fn the_four_steps_renew_the_pair_and_make_it_current() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_setup_check_without_an_immediate_rotation_passes_and_renews_nothing() {
+    // A schedule created with RotateImmediatelyOnUpdate false: Secrets Manager puts a copy of
+    // the current value at AWSPENDING and runs testSecret alone.
+    let (api, h, arn) = start("info").await;
+    let version = format!("{:0>40}", unique("setup").replace('-', ""));
+    let begun = h
+        .admin
+        .rotate_secret()
+        .secret_id(&h.secret_id)
+        .client_request_token(&version)
+        .rotation_lambda_arn("arn:aws:lambda:us-east-1:123456789012:function:slack-token-rotation")
+        .rotation_rules(
+            aws_sdk_secretsmanager::types::RotationRulesType::builder()
+                .automatically_after_days(1)
+                .build(),
+        )
+        .rotate_immediately(false)
+        .send()
+        .await;
+    assert!(begun.is_err(), "moto cannot run a rotation function itself");
+    assert_eq!(
+        value_at(&h, "AWSPENDING").await,
+        rotating_secret(),
+        "a copy of the current value"
+    );
+    let tested = step(&h, &arn, &version, "testSecret").await;
+    assert_eq!(
+        tested.response()["done"],
+        "the new token works for the same team and bot user"
+    );
+    assert!(api.calls("oauth.v2.access").is_empty(), "nothing renewed");
+    assert_eq!(value_at(&h, "AWSCURRENT").await, rotating_secret());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn create_secret_twice_exchanges_once_and_stores_one_version() {
     let (api, h, arn) = start("info").await;
     let version = begin_rotation(&h).await;

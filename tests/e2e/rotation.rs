@@ -3,6 +3,8 @@
 //! `ClientRequestToken`, `UpdateSecretVersionStage`) and a local Slack that renews token pairs
 //! at `oauth.v2.access`.
 
+use std::time::Duration;
+
 use serde_json::{json, Value};
 
 use crate::support::secrets::Fault;
@@ -420,7 +422,9 @@ async fn a_pair_that_cannot_be_stored_is_retried_then_named_as_lost() {
             raw_body: None,
         },
     );
-    let failed = step(&h, &arn, &version, "createSecret").await;
+    // The rotation function's own timeout (30 s): room for every try and the SDK's backoff.
+    let event = json!({"SecretId": arn, "ClientRequestToken": version, "Step": "createSecret"});
+    let (failed, _) = h.runtime.invoke(event, Duration::from_secs(30)).await;
     h.secrets.heal_operation("PutSecretValue");
     let (error_type, message) = failed.error();
     assert_eq!(error_type, "RotationTokensLost", "{message}");

@@ -229,7 +229,6 @@ impl RotationError {
 }
 
 /// A secret that can be rotated: app mode, with the refresh token and the app's credentials.
-#[derive(Debug)]
 pub struct RotatingSecret {
     fields: Map<String, Value>,
     pub refresh_token: Credential,
@@ -317,6 +316,18 @@ async fn auth_test(
     slack
         .call("auth.test", token, ApiBody::Form(&[]), deadline)
         .await
+}
+
+/// Names the secret's keys and the client id, never a value that is a credential.
+impl fmt::Debug for RotatingSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RotatingSecret")
+            .field("keys", &self.fields.keys().collect::<Vec<_>>())
+            .field("refresh_token", &self.refresh_token)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .finish()
+    }
 }
 
 /// Whose token it is: the team and the bot user.
@@ -824,6 +835,19 @@ mod tests {
             for secret in [BOT, REFRESH, CLIENT_SECRET_VALUE, "NOTAREFRESH"] {
                 assert!(!p.contains(secret), "{p}");
             }
+        }
+    }
+
+    #[test]
+    fn debug_output_names_keys_never_credentials() {
+        let rotating = RotatingSecret::parse("s", &secret(json!({}))).unwrap();
+        let shown = format!("{rotating:?}");
+        assert!(
+            shown.contains("SLACK_REFRESH_TOKEN") && shown.contains("1111.2222"),
+            "{shown}"
+        );
+        for secret in [BOT, REFRESH, CLIENT_SECRET_VALUE, "C0ALERTS01"] {
+            assert!(!shown.contains(secret), "{shown}");
         }
     }
 

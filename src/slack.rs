@@ -187,13 +187,29 @@ pub struct Answer {
 }
 
 /// A Web API method's answer with `ok: true`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApiReply {
     pub attempts: u32,
     /// The whole JSON answer.
     pub body: Value,
     /// The token's scopes, from Slack's `X-OAuth-Scopes` header, when it sent one.
     pub scopes: Option<String>,
+}
+
+/// Names the answer's fields only: `oauth.v2.access` answers with the new tokens.
+impl std::fmt::Debug for ApiReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fields: Vec<&String> = self
+            .body
+            .as_object()
+            .map(|o| o.keys().collect())
+            .unwrap_or_default();
+        f.debug_struct("ApiReply")
+            .field("attempts", &self.attempts)
+            .field("fields", &fields)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
 }
 
 /// A file to share with [`SlackClient::upload_file`].

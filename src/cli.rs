@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
@@ -14,7 +14,8 @@ use crate::model::Notification;
 use crate::parse::{parse_delivery, Delivery};
 use crate::render::{describe, render_payload, RenderOptions};
 use crate::secret::{
-    parse_secret, BotToken, Call, ChannelId, SecretError, SecretSource, SlackSecret, WebhookUrl,
+    parse_secret, BotToken, Call, ChannelId, Rotation, SecretError, SecretSource, SlackSecret,
+    WebhookUrl,
 };
 use crate::slack::{check_webhook, error_chain, Answer, ApiBody, SlackClient, SlackError};
 
@@ -398,6 +399,43 @@ fn skipped(name: &str, why: &str) {
     println!("skip  {name}: {why}");
 }
 
+/// With token rotation: whether the secret can be renewed, and when its token expires. Says
+/// nothing for a plain token that does not expire. Never fails `check`.
+fn rotation_line(token: &BotToken, rotation: &Rotation, now: SystemTime) {
+    if let Some(line) = rotation_text(token.expose().starts_with("xoxe."), rotation, now) {
+        println!("{line}");
+    }
+}
+
+fn rotation_text(rotating: bool, rotation: &Rotation, now: SystemTime) -> Option<String> {
+    if !rotating && !rotation.renewable {
+        return None;
+    }
+    let expiry = match rotation.token_expires {
+        None => "SLACK_TOKEN_EXPIRES_AT is not set, so when the token expires is unknown".into(),
+        Some(at) => {
+            let when = chrono::DateTime::<chrono::Utc>::from(at).format("%Y-%m-%d %H:%M UTC");
+            match at.duration_since(now) {
+                Ok(left) => format!(
+                    "the token expires at {when}, in {}",
+                    crate::incident::human(left.as_secs())
+                ),
+                Err(e) => {
+                    let ago = crate::incident::human(e.duration().as_secs());
+                    return Some(format!(
+                        "warn  rotation: the token expired at {when}, {ago} ago: the last rotations failed (see the rotation function's log)"
+                    ));
+                }
+            }
+        }
+    };
+    Some(if rotation.renewable {
+        format!("ok    rotation: SLACK_REFRESH_TOKEN, SLACK_CLIENT_ID and SLACK_CLIENT_SECRET present; {expiry}")
+    } else {
+        format!("warn  rotation: a rotating token (xoxe.xoxb-) without SLACK_REFRESH_TOKEN, SLACK_CLIENT_ID and SLACK_CLIENT_SECRET: nothing can renew it, and it lasts 12 hours; {expiry}")
+    })
+}
+
 /// What Slack's answer to an empty message says of the webhook.
 fn verdict(answer: Result<Answer, reqwest::Error>) -> Result<String, String> {
     let answer = answer.map_err(|e| format!("no answer: {}", error_chain(&e)))?;
@@ -445,7 +483,14 @@ async fn check(args: SecretArgs) -> Result<(), String> {
     })?;
     match &*secret {
         SlackSecret::Webhook { url, .. } => check_webhook_answers(&setup, url, &call).await,
-        SlackSecret::App { token, channel } => check_app(&setup, token, channel, &call).await,
+        SlackSecret::App {
+            token,
+            channel,
+            rotation,
+        } => {
+            rotation_line(token, rotation, SystemTime::now());
+            check_app(&setup, token, channel, &call).await
+        }
     }
 }
 
@@ -590,6 +635,38 @@ mod tests {
 
     fn args(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_rotation_line_says_whether_the_token_can_be_renewed_and_when_it_expires() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let renewable = |expires: Option<u64>| Rotation {
+            token_expires: expires.map(|s| UNIX_EPOCH + Duration::from_secs(s)),
+            renewable: true,
+        };
+        assert_eq!(rotation_text(false, &Rotation::default(), now), None);
+        assert_eq!(
+            rotation_text(true, &renewable(Some(1_800_000_000 + 7 * 3600 + 720)), now).unwrap(),
+            "ok    rotation: SLACK_REFRESH_TOKEN, SLACK_CLIENT_ID and SLACK_CLIENT_SECRET present; the token expires at 2027-01-15 15:12 UTC, in 7 h 12 min"
+        );
+        let expired = rotation_text(true, &renewable(Some(1_800_000_000 - 3 * 3600)), now).unwrap();
+        assert!(
+            expired
+                .starts_with("warn  rotation: the token expired at 2027-01-15 05:00 UTC, 3 h ago"),
+            "{expired}"
+        );
+        let stranded = rotation_text(true, &Rotation::default(), now).unwrap();
+        assert!(
+            stranded.starts_with(
+                "warn  rotation: a rotating token (xoxe.xoxb-) without SLACK_REFRESH_TOKEN"
+            ),
+            "{stranded}"
+        );
+        assert!(
+            stranded.ends_with("when the token expires is unknown"),
+            "{stranded}"
+        );
     }
 
     #[test]

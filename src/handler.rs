@@ -760,7 +760,7 @@ impl Notifier {
                     spot: None,
                 })
             }
-            SlackSecret::App { token, channel } => {
+            SlackSecret::App { token, channel, .. } => {
                 let reply = self.slack.post_message(token, &body, call.deadline).await?;
                 let posted_in = reply.body["channel"].as_str().unwrap_or(channel.as_str());
                 Ok(match reply.body["ts"].as_str() {

@@ -164,7 +164,21 @@ pub enum SlackSecret {
         channel: Option<String>,
     },
     /// App mode: the Web API with a bot token (`SLACK_BOT_TOKEN`) to one channel (`SLACK_CHANNEL`).
-    App { token: BotToken, channel: ChannelId },
+    App {
+        token: BotToken,
+        channel: ChannelId,
+        rotation: Rotation,
+    },
+}
+
+/// What an app-mode secret says of token rotation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rotation {
+    /// `SLACK_TOKEN_EXPIRES_AT`: when the bot token expires, as the last renewal recorded it.
+    pub token_expires: Option<SystemTime>,
+    /// `SLACK_REFRESH_TOKEN`, `SLACK_CLIENT_ID` and `SLACK_CLIENT_SECRET` are all there, so
+    /// the rotation function can renew the token.
+    pub renewable: bool,
 }
 
 impl SlackSecret {
@@ -202,10 +216,15 @@ impl fmt::Debug for SlackSecret {
                 .field("url", url)
                 .field("channel", &channel.as_ref().map(|_| "[redacted]"))
                 .finish(),
-            Self::App { token, channel } => f
+            Self::App {
+                token,
+                channel,
+                rotation,
+            } => f
                 .debug_struct("App")
                 .field("token", token)
                 .field("channel", channel)
+                .field("rotation", rotation)
                 .finish(),
         }
     }
@@ -374,7 +393,21 @@ pub fn parse_secret(secret_id: &str, raw: &str) -> Result<SlackSecret, SecretErr
                 )
             })?;
             let channel = channel_id(channel).map_err(|p| invalid("SLACK_CHANNEL", p))?;
-            return Ok(SlackSecret::App { token, channel });
+            let rotation = Rotation {
+                token_expires: token_expiry(raw),
+                renewable: [
+                    "SLACK_REFRESH_TOKEN",
+                    "SLACK_CLIENT_ID",
+                    "SLACK_CLIENT_SECRET",
+                ]
+                .iter()
+                .all(|key| text(key).is_some()),
+            };
+            return Ok(SlackSecret::App {
+                token,
+                channel,
+                rotation,
+            });
         }
         let hook = text("SLACK_HOOK_URL");
         let Some(hook) = hook else {
@@ -533,11 +566,15 @@ impl SecretStore {
             secret_id: self.secret_id.clone(),
         })?;
         let secret = Arc::new(parse_secret(&self.secret_id, raw)?);
+        let token_expires = match &*secret {
+            SlackSecret::App { rotation, .. } => rotation.token_expires,
+            SlackSecret::Webhook { .. } => None,
+        };
         tracing::info!(secret_id = %self.secret_id, stage = %self.stage, elapsed_ms = started.elapsed().as_millis() as u64, "read Slack secret");
         *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some(Cached {
             secret: secret.clone(),
             fetched: Instant::now(),
-            token_expires: token_expiry(raw),
+            token_expires,
         });
         Ok(secret)
     }
@@ -640,7 +677,10 @@ mod tests {
     fn a_bot_token_and_a_channel_id_are_app_mode() {
         for token in [TOKEN, "xoxe.xoxb-1-MS0yLTIyMjI-abc123"] {
             let raw = format!(r#"{{"SLACK_BOT_TOKEN":" {token} ","SLACK_CHANNEL":"C0123ABCD"}}"#);
-            let SlackSecret::App { token: t, channel } = parse_secret("id", &raw).unwrap() else {
+            let SlackSecret::App {
+                token: t, channel, ..
+            } = parse_secret("id", &raw).unwrap()
+            else {
                 panic!("{raw}: not app mode");
             };
             assert_eq!((t.expose(), channel.as_str()), (token, "C0123ABCD"));
@@ -768,7 +808,7 @@ mod tests {
             &format!(r#"{{"SLACK_BOT_TOKEN":"{TOKEN}","SLACK_CHANNEL":"C0123ABCD"}}"#),
         )
         .unwrap();
-        let SlackSecret::App { token, channel } = &s else {
+        let SlackSecret::App { token, channel, .. } = &s else {
             panic!()
         };
         let debug = format!("{s:?} {token:?} {channel:?}");

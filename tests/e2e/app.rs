@@ -355,7 +355,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_slack-alarm-notifier");
 
 /// Runs `check` with the app-mode secret `secret` against `api`; its exit code and stdout.
 /// Neither stdout nor stderr may hold the token.
-async fn check(api: &SlackApi, secret: Value) -> (Option<i32>, String) {
+pub async fn check(api: &SlackApi, secret: Value) -> (Option<i32>, String) {
     let dir = std::env::temp_dir().join(crate::support::unique("app-check"));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("secret.json");

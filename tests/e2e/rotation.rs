@@ -549,6 +549,49 @@ async fn a_token_at_its_expiry_is_read_again_before_it_is_used() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn check_says_a_rotated_secret_can_be_renewed_and_when_its_token_expires() {
+    let (api, h, arn) = start("info").await;
+    api.set_scopes(&["chat:write", "files:write", "channels:read"]);
+    // The first pair as entered by hand: renewable, expiry unknown.
+    let (code, stdout) = crate::app::check(&api, rotating_secret()).await;
+    assert_eq!(code, Some(0), "{stdout}");
+    let line = |stdout: &str| {
+        stdout
+            .lines()
+            .find(|l| l.contains("rotation:"))
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        line(&stdout),
+        "ok    rotation: SLACK_REFRESH_TOKEN, SLACK_CLIENT_ID and SLACK_CLIENT_SECRET present; SLACK_TOKEN_EXPIRES_AT is not set, so when the token expires is unknown"
+    );
+    // After a rotation, the renewed secret says when its token expires.
+    let version = begin_rotation(&h).await;
+    rotate(&h, &arn, &version).await;
+    let (code, stdout) = crate::app::check(&api, value_at(&h, "AWSCURRENT").await).await;
+    assert_eq!(code, Some(0), "{stdout}");
+    let renewed = line(&stdout);
+    assert!(
+        renewed.starts_with("ok    rotation: SLACK_REFRESH_TOKEN")
+            && (renewed.ends_with(", in 11 h 59 min") || renewed.ends_with(", in 12 h")),
+        "{stdout}"
+    );
+    assert!(stdout.lines().all(|l| l.starts_with("ok ")), "{stdout}");
+    // A rotating token nothing can renew.
+    let mut stranded = rotating_secret();
+    stranded
+        .as_object_mut()
+        .unwrap()
+        .remove("SLACK_REFRESH_TOKEN");
+    let (_, stdout) = crate::app::check(&api, stranded).await;
+    assert!(
+        line(&stdout).starts_with("warn  rotation: a rotating token (xoxe.xoxb-) without"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn rotation_trace_logs_and_errors_never_contain_a_token_or_the_client_secret() {
     let (api, h, arn) = start("trace").await;
     let version = begin_rotation(&h).await;

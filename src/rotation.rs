@@ -566,29 +566,22 @@ impl Rotator {
         request: &RotationRequest,
         deadline: Instant,
     ) -> Result<&'static str, RotationError> {
-        let pending = self.pending(request, deadline).await?.ok_or_else(|| {
-            self.invalid(
-                request,
-                format!(
-                    "has no value at version {} (AWSPENDING): createSecret has not stored one",
-                    request.version
-                ),
-            )
-        })?;
+        let pending = self.pending(request, deadline).await?;
         let current = self.current(request, deadline).await?;
-        let token = |raw: &str, which: &str| match parse_secret(&request.secret_id, raw) {
-            Ok(SlackSecret::App { token, .. }) => Ok(token),
-            Ok(SlackSecret::Webhook { .. }) => Err(self.invalid(
-                request,
-                format!("holds a webhook at {which}, not a bot token"),
-            )),
-            Err(e) => Err(self.invalid(request, format!("cannot be used at {which}: {e}"))),
-        };
-        let (new_token, old_token) = (token(&pending, AWSPENDING)?, token(&current, AWSCURRENT)?);
+        let old_token = self.bot_token(request, &current, AWSCURRENT)?;
         let slack_error = |source| RotationError::Slack {
             step: Step::Test,
             source,
         };
+        // Secrets Manager checks a new schedule by running testSecret alone; createSecret
+        // always stores a value before it, so an empty version is that check.
+        let Some(pending) = pending else {
+            auth_test(slack, &old_token, deadline)
+                .await
+                .map_err(slack_error)?;
+            return Ok("no new token yet (Secrets Manager's setup check): the current token works");
+        };
+        let new_token = self.bot_token(request, &pending, AWSPENDING)?;
         let pending_answer = auth_test(slack, &new_token, deadline)
             .await
             .map_err(slack_error)?;
@@ -632,6 +625,17 @@ impl Rotator {
         versions: &HashMap<String, Vec<String>>,
         deadline: Instant,
     ) -> Result<&'static str, RotationError> {
+        // Never make current what the notifier could not use.
+        let pending = self.pending(request, deadline).await?.ok_or_else(|| {
+            self.invalid(
+                request,
+                format!(
+                    "has no value at version {} (AWSPENDING): nothing to make current",
+                    request.version
+                ),
+            )
+        })?;
+        self.bot_token(request, &pending, AWSPENDING)?;
         let current = versions
             .iter()
             .find(|(_, stages)| stages.iter().any(|s| s == AWSCURRENT))
@@ -728,6 +732,23 @@ impl Rotator {
                 step: request.step,
                 detail: format!("Secrets Manager {operation} did not answer"),
             }),
+        }
+    }
+
+    /// The bot token of the value at `stage`, which must be an app-mode secret.
+    fn bot_token(
+        &self,
+        request: &RotationRequest,
+        raw: &str,
+        stage: &str,
+    ) -> Result<BotToken, RotationError> {
+        match parse_secret(&request.secret_id, raw) {
+            Ok(SlackSecret::App { token, .. }) => Ok(token),
+            Ok(SlackSecret::Webhook { .. }) => Err(self.invalid(
+                request,
+                format!("holds a webhook at {stage}, not a bot token"),
+            )),
+            Err(e) => Err(self.invalid(request, format!("cannot be used at {stage}: {e}"))),
         }
     }
 

@@ -282,6 +282,35 @@ async fn the_setup_check_without_an_immediate_rotation_passes_and_renews_nothing
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_empty_pending_version_is_tested_as_a_setup_check_and_never_made_current() {
+    let (api, h, arn) = start("info").await;
+    let before = value_at(&h, "AWSCURRENT").await;
+    let version = begin_rotation(&h).await;
+    // The setup check in the other shape Secrets Manager may give it: no value at all.
+    let tested = step(&h, &arn, &version, "testSecret").await;
+    assert_eq!(
+        tested.response()["done"],
+        "no new token yet (Secrets Manager's setup check): the current token works"
+    );
+    assert_eq!(
+        api.calls("auth.test")[0].authorization,
+        format!("Bearer {TOKEN}")
+    );
+    // A current token Slack refuses fails it.
+    api.revoke();
+    let failed = step(&h, &arn, &version, "testSecret").await;
+    let (error_type, message) = failed.error();
+    assert_eq!(error_type, "SlackTokenRejected", "{message}");
+    // finishSecret never moves AWSCURRENT to a version without a usable value.
+    let refused = step(&h, &arn, &version, "finishSecret").await;
+    let (error_type, message) = refused.error();
+    assert_eq!(error_type, "SecretInvalid", "{message}");
+    assert!(message.contains("nothing to make current"), "{message}");
+    assert_eq!(value_at(&h, "AWSCURRENT").await, before);
+    assert!(api.calls("oauth.v2.access").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn create_secret_twice_exchanges_once_and_stores_one_version() {
     let (api, h, arn) = start("info").await;
     let version = begin_rotation(&h).await;

@@ -53,22 +53,7 @@ async fn start(log: &str) -> (SlackApi, Harness, String) {
 /// id at AWSPENDING with no value yet. moto's RotateSecret sets exactly that up, then fails to
 /// invoke the (absent) function itself: the test invokes the steps instead.
 async fn begin_rotation(h: &Harness) -> String {
-    let version = format!("{:0>40}", unique("rotation").replace('-', ""));
-    let begun = h
-        .admin
-        .rotate_secret()
-        .secret_id(&h.secret_id)
-        .client_request_token(&version)
-        .rotation_lambda_arn("arn:aws:lambda:us-east-1:123456789012:function:slack-token-rotation")
-        .rotation_rules(
-            aws_sdk_secretsmanager::types::RotationRulesType::builder()
-                .schedule_expression("rate(4 hours)")
-                .automatically_after_days(1)
-                .build(),
-        )
-        .send()
-        .await;
-    assert!(begun.is_err(), "moto cannot run a rotation function itself");
+    let version = request_rotation(h, true).await;
     let stages = stages(h).await;
     assert_eq!(
         stages.get(&version),
@@ -79,6 +64,31 @@ async fn begin_rotation(h: &Harness) -> String {
         !has_pending_value(h, &version).await,
         "no value at AWSPENDING yet"
     );
+    version
+}
+
+/// `RotateSecret` with a rotation function moto does not have: it turns rotation on and adds
+/// the new version at AWSPENDING (empty, or with `immediately` false a copy of the current
+/// value), then fails to invoke the function. Returns the new version's id.
+async fn request_rotation(h: &Harness, immediately: bool) -> String {
+    let version = format!("{:0>40}", unique("rotation").replace('-', ""));
+    let begun = h
+        .admin
+        .rotate_secret()
+        .secret_id(&h.secret_id)
+        .client_request_token(&version)
+        .rotation_lambda_arn("arn:aws:lambda:us-east-1:123456789012:function:slack-token-rotation")
+        .rotation_rules(
+            aws_sdk_secretsmanager::types::RotationRulesType::builder()
+                .schedule_expression("rate(4 hours)")
+                // moto turns rotation on only for a rule in days.
+                .automatically_after_days(1)
+                .build(),
+        )
+        .rotate_immediately(immediately)
+        .send()
+        .await;
+    assert!(begun.is_err(), "moto cannot run a rotation function itself");
     version
 }
 
@@ -251,22 +261,7 @@ async fn the_setup_check_without_an_immediate_rotation_passes_and_renews_nothing
     // A schedule created with RotateImmediatelyOnUpdate false: Secrets Manager puts a copy of
     // the current value at AWSPENDING and runs testSecret alone.
     let (api, h, arn) = start("info").await;
-    let version = format!("{:0>40}", unique("setup").replace('-', ""));
-    let begun = h
-        .admin
-        .rotate_secret()
-        .secret_id(&h.secret_id)
-        .client_request_token(&version)
-        .rotation_lambda_arn("arn:aws:lambda:us-east-1:123456789012:function:slack-token-rotation")
-        .rotation_rules(
-            aws_sdk_secretsmanager::types::RotationRulesType::builder()
-                .automatically_after_days(1)
-                .build(),
-        )
-        .rotate_immediately(false)
-        .send()
-        .await;
-    assert!(begun.is_err(), "moto cannot run a rotation function itself");
+    let version = request_rotation(&h, false).await;
     assert_eq!(
         value_at(&h, "AWSPENDING").await,
         rotating_secret(),

@@ -207,25 +207,8 @@ export class SlackAlarmNotifierStack extends Stack {
     }
 
     // ---- Log group and role ------------------------------------------------
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: (props.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS) as logs.RetentionDays,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-
-    // Own role instead of the AWSLambdaBasicExecutionRole managed policy
-    // (which allows logs:CreateLogGroup/PutLogEvents on "*"): every statement
-    // below names one resource.
-    this.functionRole = new iam.Role(this, 'FunctionRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Execution role of slack-alarm-notifier',
-    });
-    this.functionRole.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'WriteOwnLogGroup',
-      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      // GetAtt Arn of a log group is "arn:...:log-group:NAME:*", i.e. the
-      // streams of this one log group.
-      resources: [this.logGroup.logGroupArn],
-    }));
+    ({ logGroup: this.logGroup, role: this.functionRole } = this.logGroupAndRole(
+      '', 'Execution role of slack-alarm-notifier', props.logRetentionDays));
     this.functionRole.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ReadSlackWebhookSecret',
       actions: ['secretsmanager:GetSecretValue'],
@@ -348,19 +331,10 @@ export class SlackAlarmNotifierStack extends Stack {
 
     // ---- Rotation function (app mode with rotation) --------------------------
     if (rotation) {
-      this.rotationLogGroup = new logs.LogGroup(this, 'RotationLogGroup', {
-        retention: (props.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS) as logs.RetentionDays,
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
-      this.rotationFunctionRole = new iam.Role(this, 'RotationFunctionRole', {
-        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-        description: 'Execution role of the slack-alarm-notifier rotation function',
-      });
-      this.rotationFunctionRole.addToPrincipalPolicy(new iam.PolicyStatement({
-        sid: 'WriteOwnLogGroup',
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [this.rotationLogGroup.logGroupArn],
-      }));
+      const own = this.logGroupAndRole(
+        'Rotation', 'Execution role of the slack-alarm-notifier rotation function', props.logRetentionDays);
+      this.rotationLogGroup = own.logGroup;
+      this.rotationFunctionRole = own.role;
       // Written here rather than by RotationSchedule/addRotationSchedule, which
       // would add secretsmanager:GetRandomPassword on "*", and for the key
       // either kms:Encrypt/ReEncrypt*/GenerateDataKey*/Decrypt (a key of the
@@ -601,6 +575,32 @@ export class SlackAlarmNotifierStack extends Stack {
   }
 
   /** An SNS topic encrypted with the stack's topic key, HTTPS only, that CloudWatch alarms of this account may publish to. */
+  /**
+   * A function's own log group, and its own role that may write to that log group only:
+   * instead of the AWSLambdaBasicExecutionRole managed policy (logs:CreateLogGroup and
+   * PutLogEvents on "*"), so that every statement of the role names one resource.
+   * Construct ids: `${prefix}LogGroup`, `${prefix}FunctionRole`.
+   */
+  private logGroupAndRole(prefix: string, description: string, retentionDays?: number):
+    { logGroup: logs.LogGroup; role: iam.Role } {
+    const logGroup = new logs.LogGroup(this, `${prefix}LogGroup`, {
+      retention: (retentionDays ?? DEFAULT_LOG_RETENTION_DAYS) as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const role = new iam.Role(this, `${prefix}FunctionRole`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description,
+    });
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'WriteOwnLogGroup',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      // GetAtt Arn of a log group is "arn:...:log-group:NAME:*", i.e. the
+      // streams of this one log group.
+      resources: [logGroup.logGroupArn],
+    }));
+    return { logGroup, role };
+  }
+
   private createTopic(id: string, displayName: string): sns.Topic {
     const topic = new sns.Topic(this, id, {
       displayName,

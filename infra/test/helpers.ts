@@ -1,7 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import assert from 'node:assert/strict';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../lib/build-app';
 import { SlackAlarmNotifierStack } from '../lib/notifier-stack';
@@ -125,4 +128,38 @@ export function allIdentityStatements(template: Template): Statement[] {
 export function asArray<T>(v: T | T[] | undefined): T[] {
   if (v === undefined) return [];
   return Array.isArray(v) ? v : [v];
+}
+
+/** Every cdk-nag acknowledgement under `root`: the construct's path below the stack, the rule and its reason. */
+export function acknowledgements(root: IConstruct): { path: string; id: string; reason: string }[] {
+  const out: { path: string; id: string; reason: string }[] = [];
+  for (const c of root.node.findAll()) {
+    for (const m of c.node.metadata) {
+      if (m.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+      for (const [id, reason] of Object.entries(m.data as Record<string, string>)) {
+        out.push({ path: c.node.path.split('/').slice(1).join('/'), id: id.replace(/^annotation::/i, ''), reason });
+      }
+    }
+  }
+  return out;
+}
+
+/** Violations left in the report the CDK validation framework writes during synth. */
+export function reportedViolations(outdir: string): unknown[] {
+  const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
+  return report.pluginReports.flatMap((r: { violations: unknown[] }) => r.violations);
+}
+
+/**
+ * cdk-nag's AwsSolutions pack finds nothing unacknowledged in the stack `context` makes:
+ * run directly (errors and warnings alike), and as the plugin bin/app.ts registers (synth
+ * succeeds with an empty report).
+ */
+export function assertNagClean(context: Record<string, unknown>): void {
+  const { app, outdir } = build(context);
+  const direct = new AwsSolutionsChecks().validateScope(app);
+  assert.deepEqual(direct.violations, []);
+  assert.equal(direct.success, true);
+  assert.doesNotThrow(() => app.synth());
+  assert.deepEqual(reportedViolations(outdir), []);
 }

@@ -193,10 +193,13 @@ fn planned(
 }
 
 fn print_json(value: &Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_default()
-    );
+    say(&serde_json::to_string_pretty(value).unwrap_or_default());
+}
+
+/// Prints a line of output. No credential reaches it, whatever Slack echoed into an answer;
+/// channel IDs may (`check` names the channel it checked).
+fn say(line: &str) {
+    println!("{}", crate::redact::scrub_credentials(line));
 }
 
 /// Runs the command line and returns the process exit code.
@@ -233,7 +236,8 @@ pub fn main(args: &[String]) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if !e.is_empty() {
-                eprintln!("error: {}", e.lines().collect::<Vec<_>>().join(" "));
+                let line = e.lines().collect::<Vec<_>>().join(" ");
+                eprintln!("error: {}", crate::redact::scrub(&line));
             }
             ExitCode::FAILURE
         }
@@ -286,19 +290,30 @@ impl Setup {
     }
 
     /// The secret from the file, or a Secrets Manager reader (nothing is read yet).
-    async fn secrets(&self, args: &SecretArgs) -> Result<SecretSource, String> {
+    fn secrets(
+        &self,
+        args: &SecretArgs,
+        aws: &aws_config::SdkConfig,
+    ) -> Result<SecretSource, String> {
         match &args.secret_file {
             Some(path) => Ok(SecretSource::Fixed(Arc::new(read_secret_file(path)?))),
-            None => crate::lambda::secret_store(&self.config, &self.tls)
-                .await
+            None => crate::lambda::require_region(aws)
+                .and_then(|()| crate::lambda::secret_store(&self.config, aws))
                 .map(SecretSource::Manager)
                 .map_err(|e| e.to_string()),
         }
     }
 
+    /// The notifier the function runs, threads and graphs included, with the secret from
+    /// `args`.
     async fn notifier(self, args: &SecretArgs) -> Result<Notifier, String> {
-        let secrets = self.secrets(args).await?;
-        Ok(Notifier::new(&self.config, secrets, self.slack))
+        let aws = crate::lambda::aws_sdk_config(&self.tls).await;
+        if self.config.threads_table.is_some() {
+            crate::lambda::require_region(&aws).map_err(|e| e.to_string())?;
+        }
+        let secrets = self.secrets(args, &aws)?;
+        crate::lambda::notifier_with(&self.config, &self.tls, &aws, secrets)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -306,6 +321,7 @@ async fn send(args: SendArgs) -> Result<(), String> {
     let call = Call {
         deadline: Instant::now() + args.secret.timeout,
         trace_id: None,
+        request_id: None,
     };
     let bytes = read_input(&args.event)?;
     let notifier = Setup::new(&args.secret)?.notifier(&args.secret).await?;
@@ -384,11 +400,11 @@ fn step<T>(
 ) -> Result<T, String> {
     match result {
         Ok(value) => {
-            println!("ok    {name}: {}", detail(&value));
+            say(&format!("ok    {name}: {}", detail(&value)));
             Ok(value)
         }
         Err(problem) => {
-            println!("FAIL  {name}: {problem}");
+            say(&format!("FAIL  {name}: {problem}"));
             Err(String::new())
         }
     }
@@ -396,14 +412,14 @@ fn step<T>(
 
 /// Prints a check that could not be made; it does not fail `check`.
 fn skipped(name: &str, why: &str) {
-    println!("skip  {name}: {why}");
+    say(&format!("skip  {name}: {why}"));
 }
 
 /// With token rotation: whether the secret can be renewed, and when its token expires. Says
 /// nothing for a plain token that does not expire. Never fails `check`.
 fn rotation_line(token: &BotToken, rotation: &Rotation, now: SystemTime) {
     if let Some(line) = rotation_text(token.expose().starts_with("xoxe."), rotation, now) {
-        println!("{line}");
+        say(&line);
     }
 }
 
@@ -456,6 +472,7 @@ async fn check(args: SecretArgs) -> Result<(), String> {
     let call = Call {
         deadline: Instant::now() + args.timeout,
         trace_id: None,
+        request_id: None,
     };
     let setup = step("configuration", Setup::new(&args), |setup| {
         let origin = match (&args.secret_file, &setup.config.secret_id) {
@@ -464,7 +481,8 @@ async fn check(args: SecretArgs) -> Result<(), String> {
         };
         format!("environment read; the secret comes from {origin}")
     })?;
-    let secret = match setup.secrets(&args).await {
+    let aws = crate::lambda::aws_sdk_config(&setup.tls).await;
+    let secret = match setup.secrets(&args, &aws) {
         Ok(source) => source.get(&call).await.map_err(|e| e.to_string()),
         Err(e) => Err(e),
     };
@@ -569,12 +587,10 @@ async fn check_app(
             if !setup.config.metric_graphs {
                 skipped("graphs", "METRIC_GRAPHS is off; files:write not needed");
             } else if scopes.contains(&"files:write") {
-                println!("ok    graphs: files:write granted, so metric graphs can be shared");
+                say("ok    graphs: files:write granted, so metric graphs can be shared");
             } else {
                 // Not a failure: messages still go out, only without their graphs.
-                println!(
-                    "warn  graphs: the token lacks files:write, so messages go out without their metric graphs (add the scope, reinstall the app, or set METRIC_GRAPHS=false)"
-                );
+                say("warn  graphs: the token lacks files:write, so messages go out without their metric graphs (add the scope, reinstall the app, or set METRIC_GRAPHS=false)");
             }
         }
     }

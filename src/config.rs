@@ -14,7 +14,12 @@ pub const DEFAULT_API_URL: &str = "https://slack.com/api/";
 pub const DEFAULT_API_HOSTS: &str = "slack.com,files.slack.com";
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 4;
-pub const DEFAULT_RECENT_IDS: usize = 1024;
+/// Notification ids each instance remembers as delivered, at about 40 bytes each (4 MiB in
+/// all). infra/ sets the queue's visibility timeout to about 3 minutes (6 × the function's
+/// 30 s, plus the batching window); at the storm pace measured (1,000 alarms in about 12 s),
+/// a warm instance takes in some 15,000 notifications in that time, and this is over six
+/// times as many: about 20 minutes of a storm.
+pub const DEFAULT_RECENT_IDS: usize = 100_000;
 /// Slack accepts about one message per second per webhook.
 pub const DEFAULT_MIN_INTERVAL: Duration = Duration::from_secs(1);
 /// A thread lives seven days ([`crate::incident::ITEM_TTL`]); a longer reopen window means nothing.
@@ -23,6 +28,18 @@ pub const MAX_REOPEN_MINUTES: u64 = 7 * 24 * 60;
 pub const DEFAULT_GRAPH_TIMEOUT: Duration = Duration::from_secs(3);
 /// Longer than this, a graph would hold the invocation up for little.
 pub const MAX_GRAPH_TIMEOUT: Duration = Duration::from_secs(30);
+/// Shorter than this, CloudWatch could never draw a graph in time.
+pub const MIN_GRAPH_TIMEOUT: Duration = Duration::from_millis(500);
+/// One HTTP attempt to Slack is allowed this long at least (a TLS handshake and an answer) and
+/// at most (past it, a hung connection only burns the invocation).
+pub const MIN_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
+pub const MAX_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(120);
+/// The most invocations one process serves at once on Lambda Managed Instances: each mostly
+/// waits on Slack, which takes about one message a second per channel, so more would only
+/// hold connections open.
+pub const MAX_CONCURRENCY: u32 = 64;
+/// The environment variable Lambda Managed Instances sets, read by `lambda_runtime` itself.
+pub const CONCURRENCY_VAR: &str = "AWS_LAMBDA_MAX_CONCURRENCY";
 
 /// Why the environment could not be turned into a [`Config`].
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -31,6 +48,11 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("{name}: {problem}")]
     Invalid { name: &'static str, problem: String },
+    /// No region for the AWS clients: neither `AWS_REGION` nor the AWS profile names one.
+    #[error(
+        "AWS_REGION is not set, and no AWS profile names a region: set AWS_REGION (Lambda sets it)"
+    )]
+    NoRegion,
 }
 
 fn invalid(name: &'static str, problem: impl Into<String>) -> ConfigError {
@@ -80,6 +102,9 @@ pub struct Config {
     pub metric_graphs: bool,
     /// `METRIC_GRAPH_TIMEOUT_SECONDS`: the graph's budget, cut to the invocation's deadline.
     pub metric_graph_timeout: Duration,
+    /// `AWS_LAMBDA_MAX_CONCURRENCY`, set by Lambda Managed Instances; at most
+    /// [`MAX_CONCURRENCY`] are served (see [`cap_concurrency`]).
+    pub max_concurrency: Option<u32>,
 }
 
 /// Which alarm notifications are posted.
@@ -164,6 +189,15 @@ fn api_url(raw: &str, api_hosts: &[String]) -> Result<reqwest::Url, ConfigError>
         let path = format!("{}/", url.path());
         url.set_path(&path);
     }
+    if !url.path().ends_with("/api/") {
+        return Err(invalid(
+            "SLACK_API_URL",
+            format!(
+                "the path {:?} does not end in /api/, where Slack's Web API methods are",
+                url.path()
+            ),
+        ));
+    }
     Ok(url)
 }
 
@@ -179,6 +213,118 @@ fn boolean(name: &'static str, raw: &str) -> Result<bool, ConfigError> {
     }
 }
 
+/// Seconds between `min` and `max`, or the error naming `name` and the range.
+fn seconds_within(
+    name: &'static str,
+    raw: Option<String>,
+    default: Duration,
+    (min, max): (Duration, Duration),
+) -> Result<Duration, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(default);
+    };
+    let value = seconds(name, &raw)?;
+    if value < min || value > max {
+        return Err(invalid(
+            name,
+            format!(
+                "must be between {} and {} seconds, got {raw:?}",
+                min.as_secs_f64(),
+                max.as_secs_f64()
+            ),
+        ));
+    }
+    Ok(value)
+}
+
+/// A whole number between `min` and `max`, or the error naming `name` and the range.
+fn whole_within<T>(
+    name: &'static str,
+    raw: Option<String>,
+    default: T,
+    (min, max): (T, T),
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some(raw) = raw else {
+        return Ok(default);
+    };
+    raw.trim()
+        .parse::<T>()
+        .ok()
+        .filter(|n| *n >= min && *n <= max)
+        .ok_or_else(|| invalid(name, format!("expected {min} to {max}, got {raw:?}")))
+}
+
+/// A DynamoDB table's name (3 to 255 of `A-Z a-z 0-9 _ - .`) or its ARN.
+fn table_name(raw: &str) -> Result<String, ConfigError> {
+    let raw = raw.trim();
+    let name = match raw.strip_prefix("arn:") {
+        Some(rest) => {
+            let parts: Vec<&str> = rest.splitn(5, ':').collect();
+            match parts.as_slice() {
+                [_partition, "dynamodb", region, account, resource]
+                    if !region.is_empty()
+                        && account.len() == 12
+                        && account.chars().all(|c| c.is_ascii_digit()) =>
+                {
+                    resource.strip_prefix("table/").unwrap_or_default()
+                }
+                _ => {
+                    return Err(invalid(
+                        "THREADS_TABLE",
+                        "an ARN that is not a DynamoDB table's (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME)",
+                    ))
+                }
+            }
+        }
+        None => raw,
+    };
+    let valid = (3..=255).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !valid {
+        return Err(invalid(
+            "THREADS_TABLE",
+            "not a table name (3 to 255 letters, digits, _, - or .) or a table's ARN",
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
+/// `AWS_LAMBDA_MAX_CONCURRENCY`: a whole number from 1; `lambda_runtime` would take anything
+/// else for 1 without a word.
+fn concurrency(raw: &str) -> Result<u32, ConfigError> {
+    raw.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| {
+            invalid(
+                CONCURRENCY_VAR,
+                format!("expected a whole number from 1, got {raw:?}"),
+            )
+        })
+}
+
+/// Holds `AWS_LAMBDA_MAX_CONCURRENCY` to [`MAX_CONCURRENCY`] in this process's environment,
+/// where `lambda_runtime` reads it; what it was, when it was more. Call it before any other
+/// thread starts: the environment is changed in place.
+pub fn cap_concurrency() -> Option<u32> {
+    let asked = std::env::var(CONCURRENCY_VAR)
+        .ok()?
+        .trim()
+        .parse::<u32>()
+        .ok()?;
+    if asked <= MAX_CONCURRENCY {
+        return None;
+    }
+    std::env::set_var(CONCURRENCY_VAR, MAX_CONCURRENCY.to_string());
+    Some(asked)
+}
+
 fn seconds(name: &'static str, raw: &str) -> Result<Duration, ConfigError> {
     let n: f64 = raw
         .trim()
@@ -188,6 +334,27 @@ fn seconds(name: &'static str, raw: &str) -> Result<Duration, ConfigError> {
         return Err(invalid(name, "must be between 0 and 86400 seconds"));
     }
     Ok(Duration::from_secs_f64(n))
+}
+
+/// `NOTIFY_STATES`: alarm states, at least one.
+fn states(raw: &str) -> Result<Vec<AlarmState>, ConfigError> {
+    let states = list(raw)
+        .iter()
+        .map(|s| match AlarmState::parse(s) {
+            AlarmState::Other(_) | AlarmState::Unknown => Err(invalid(
+                "NOTIFY_STATES",
+                format!("unknown state {s:?}; use ALARM, OK or INSUFFICIENT_DATA"),
+            )),
+            state => Ok(state),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if states.is_empty() {
+        return Err(invalid(
+            "NOTIFY_STATES",
+            format!("names no state ({raw:?}); use ALARM, OK or INSUFFICIENT_DATA, or leave it unset for all"),
+        ));
+    }
+    Ok(states)
 }
 
 /// Accepts the mention forms Slack turns into notifications.
@@ -220,142 +387,62 @@ impl Config {
     /// Reads configuration through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
-        let states = match get("NOTIFY_STATES") {
-            None => Vec::new(),
-            Some(raw) => list(&raw)
-                .iter()
-                .map(|s| match AlarmState::parse(s) {
-                    AlarmState::Other(_) | AlarmState::Unknown => Err(invalid(
-                        "NOTIFY_STATES",
-                        format!("unknown state {s:?}; use ALARM, OK or INSUFFICIENT_DATA"),
-                    )),
-                    state => Ok(state),
-                })
-                .collect::<Result<_, _>>()?,
+        let flag = |name: &'static str, default: bool| {
+            get(name)
+                .map(|raw| boolean(name, &raw))
+                .transpose()
+                .map(|v| v.unwrap_or(default))
         };
-        let max_attempts = match get("SLACK_MAX_ATTEMPTS") {
-            None => NonZeroU32::new(DEFAULT_MAX_ATTEMPTS).expect("non-zero constant"),
-            Some(raw) => raw
-                .trim()
-                .parse::<NonZeroU32>()
-                .ok()
-                .filter(|n| n.get() <= 20)
-                .ok_or_else(|| {
-                    invalid(
-                        "SLACK_MAX_ATTEMPTS",
-                        format!("expected 1 to 20, got {raw:?}"),
-                    )
-                })?,
-        };
-        let webhook_hosts = hosts(
-            "SLACK_WEBHOOK_HOSTS",
-            &get("SLACK_WEBHOOK_HOSTS").unwrap_or_else(|| DEFAULT_WEBHOOK_HOSTS.into()),
-        )?;
         let api_hosts = hosts(
             "SLACK_API_HOSTS",
             &get("SLACK_API_HOSTS").unwrap_or_else(|| DEFAULT_API_HOSTS.into()),
         )?;
-        let api_url = api_url(
-            &get("SLACK_API_URL").unwrap_or_else(|| DEFAULT_API_URL.into()),
-            &api_hosts,
+        let reopen_minutes = whole_within(
+            "THREAD_REOPEN_MINUTES",
+            get("THREAD_REOPEN_MINUTES"),
+            crate::incident::DEFAULT_REOPEN.as_secs() / 60,
+            (0, MAX_REOPEN_MINUTES),
         )?;
-        let attempt_timeout = get("SLACK_TIMEOUT_SECONDS")
-            .map(|raw| seconds("SLACK_TIMEOUT_SECONDS", &raw))
-            .transpose()?
-            .unwrap_or(DEFAULT_ATTEMPT_TIMEOUT);
-        if attempt_timeout.is_zero() {
-            return Err(invalid("SLACK_TIMEOUT_SECONDS", "must be above zero"));
-        }
-        let digest_threshold = match get("DIGEST_THRESHOLD") {
-            None => crate::digest::DEFAULT_THRESHOLD,
-            Some(raw) => raw
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n <= 100)
-                .ok_or_else(|| {
-                    invalid(
-                        "DIGEST_THRESHOLD",
-                        format!("expected 0 to 100, got {raw:?}"),
-                    )
-                })?,
-        };
-        let min_interval = get("SLACK_MIN_INTERVAL_SECONDS")
-            .map(|raw| seconds("SLACK_MIN_INTERVAL_SECONDS", &raw))
-            .transpose()?
-            .unwrap_or(DEFAULT_MIN_INTERVAL);
-        if min_interval > Duration::from_secs(60) {
-            return Err(invalid(
-                "SLACK_MIN_INTERVAL_SECONDS",
-                "must be 60 seconds or less",
-            ));
-        }
-        let reopen = match get("THREAD_REOPEN_MINUTES") {
-            None => crate::incident::DEFAULT_REOPEN,
-            Some(raw) => raw
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|m| *m <= MAX_REOPEN_MINUTES)
-                .map(|m| Duration::from_secs(m * 60))
-                .ok_or_else(|| {
-                    invalid(
-                        "THREAD_REOPEN_MINUTES",
-                        format!("expected 0 to {MAX_REOPEN_MINUTES} minutes, got {raw:?}"),
-                    )
-                })?,
-        };
-        let broadcast = get("THREAD_BROADCAST")
-            .map(|raw| boolean("THREAD_BROADCAST", &raw))
-            .transpose()?
-            .unwrap_or(false);
-        let metric_graphs = get("METRIC_GRAPHS")
-            .map(|raw| boolean("METRIC_GRAPHS", &raw))
-            .transpose()?
-            .unwrap_or(true);
-        let metric_graph_timeout = get("METRIC_GRAPH_TIMEOUT_SECONDS")
-            .map(|raw| seconds("METRIC_GRAPH_TIMEOUT_SECONDS", &raw))
-            .transpose()?
-            .unwrap_or(DEFAULT_GRAPH_TIMEOUT);
-        if metric_graph_timeout.is_zero() || metric_graph_timeout > MAX_GRAPH_TIMEOUT {
-            return Err(invalid(
-                "METRIC_GRAPH_TIMEOUT_SECONDS",
-                format!(
-                    "must be above zero and at most {} seconds",
-                    MAX_GRAPH_TIMEOUT.as_secs()
-                ),
-            ));
-        }
-        let threads_timeout = get("THREADS_TIMEOUT_SECONDS")
-            .map(|raw| seconds("THREADS_TIMEOUT_SECONDS", &raw))
-            .transpose()?
-            .unwrap_or(crate::threads::CALL_TIMEOUT);
-        if threads_timeout < Duration::from_millis(100) || threads_timeout > Duration::from_secs(10)
-        {
-            return Err(invalid(
-                "THREADS_TIMEOUT_SECONDS",
-                "must be between 0.1 and 10 seconds",
-            ));
-        }
         Ok(Self {
-            threads_timeout,
-            metric_graphs,
-            metric_graph_timeout,
-            threads_table: get("THREADS_TABLE").map(|s| s.trim().to_owned()),
-            thread_settings: ThreadSettings { reopen, broadcast },
             secret_id: get("SecretId").map(|s| s.trim().to_owned()),
-            secret_stage: get("SECRET_VERSION_STAGE").unwrap_or_else(|| DEFAULT_STAGE.into()),
-            secret_ttl: get("SECRET_CACHE_TTL_SECONDS")
-                .map(|raw| seconds("SECRET_CACHE_TTL_SECONDS", &raw))
-                .transpose()?
-                .unwrap_or(DEFAULT_CACHE_TTL),
-            webhook_hosts,
-            api_url,
+            secret_stage: get("SECRET_VERSION_STAGE")
+                .map(|s| s.trim().to_owned())
+                .unwrap_or_else(|| DEFAULT_STAGE.into()),
+            secret_ttl: seconds_within(
+                "SECRET_CACHE_TTL_SECONDS",
+                get("SECRET_CACHE_TTL_SECONDS"),
+                DEFAULT_CACHE_TTL,
+                (Duration::ZERO, Duration::from_secs(86_400)),
+            )?,
+            webhook_hosts: hosts(
+                "SLACK_WEBHOOK_HOSTS",
+                &get("SLACK_WEBHOOK_HOSTS").unwrap_or_else(|| DEFAULT_WEBHOOK_HOSTS.into()),
+            )?,
+            api_url: api_url(
+                &get("SLACK_API_URL").unwrap_or_else(|| DEFAULT_API_URL.into()),
+                &api_hosts,
+            )?,
             api_hosts,
-            attempt_timeout,
-            max_attempts,
+            attempt_timeout: seconds_within(
+                "SLACK_TIMEOUT_SECONDS",
+                get("SLACK_TIMEOUT_SECONDS"),
+                DEFAULT_ATTEMPT_TIMEOUT,
+                (MIN_ATTEMPT_TIMEOUT, MAX_ATTEMPT_TIMEOUT),
+            )?,
+            max_attempts: whole_within(
+                "SLACK_MAX_ATTEMPTS",
+                get("SLACK_MAX_ATTEMPTS"),
+                NonZeroU32::new(DEFAULT_MAX_ATTEMPTS).expect("non-zero constant"),
+                (
+                    NonZeroU32::MIN,
+                    NonZeroU32::new(20).expect("non-zero constant"),
+                ),
+            )?,
             filter: Filter {
-                states,
+                states: get("NOTIFY_STATES")
+                    .map(|raw| states(&raw))
+                    .transpose()?
+                    .unwrap_or_default(),
                 include: get("ALARM_NAME_INCLUDE")
                     .map(|r| list(&r))
                     .unwrap_or_default(),
@@ -365,8 +452,39 @@ impl Config {
             },
             mention: get("ALARM_MENTION").map(|m| mention(&m)).transpose()?,
             extra_ca_file: get("SSL_CERT_FILE").map(std::path::PathBuf::from),
-            digest_threshold,
-            min_interval,
+            digest_threshold: whole_within(
+                "DIGEST_THRESHOLD",
+                get("DIGEST_THRESHOLD"),
+                crate::digest::DEFAULT_THRESHOLD,
+                (0, 100),
+            )?,
+            min_interval: seconds_within(
+                "SLACK_MIN_INTERVAL_SECONDS",
+                get("SLACK_MIN_INTERVAL_SECONDS"),
+                DEFAULT_MIN_INTERVAL,
+                (Duration::ZERO, Duration::from_secs(60)),
+            )?,
+            threads_table: get("THREADS_TABLE").map(|t| table_name(&t)).transpose()?,
+            thread_settings: ThreadSettings {
+                reopen: Duration::from_secs(reopen_minutes * 60),
+                broadcast: flag("THREAD_BROADCAST", false)?,
+            },
+            threads_timeout: seconds_within(
+                "THREADS_TIMEOUT_SECONDS",
+                get("THREADS_TIMEOUT_SECONDS"),
+                crate::threads::CALL_TIMEOUT,
+                (Duration::from_millis(100), Duration::from_secs(10)),
+            )?,
+            metric_graphs: flag("METRIC_GRAPHS", true)?,
+            metric_graph_timeout: seconds_within(
+                "METRIC_GRAPH_TIMEOUT_SECONDS",
+                get("METRIC_GRAPH_TIMEOUT_SECONDS"),
+                DEFAULT_GRAPH_TIMEOUT,
+                (MIN_GRAPH_TIMEOUT, MAX_GRAPH_TIMEOUT),
+            )?,
+            max_concurrency: get(CONCURRENCY_VAR)
+                .map(|raw| concurrency(&raw))
+                .transpose()?,
         })
     }
 
@@ -483,10 +601,46 @@ mod tests {
             ("METRIC_GRAPH_TIMEOUT_SECONDS", "0"),
             ("METRIC_GRAPH_TIMEOUT_SECONDS", "31"),
             ("METRIC_GRAPH_TIMEOUT_SECONDS", "soon"),
+            // Values that once passed, and broke things later.
+            ("SLACK_TIMEOUT_SECONDS", "0.000001"),
+            ("SLACK_TIMEOUT_SECONDS", "121"),
+            ("NOTIFY_STATES", ","),
+            ("NOTIFY_STATES", " , ,"),
+            ("AWS_LAMBDA_MAX_CONCURRENCY", "abc"),
+            ("AWS_LAMBDA_MAX_CONCURRENCY", "0"),
+            ("AWS_LAMBDA_MAX_CONCURRENCY", "-1"),
+            ("METRIC_GRAPH_TIMEOUT_SECONDS", "1e-9"),
+            ("THREADS_TABLE", "a"),
+            ("THREADS_TABLE", "my table"),
+            ("THREADS_TABLE", "arn:aws:s3:::bucket"),
+            ("THREADS_TABLE", "arn:aws:dynamodb:us-east-1:123:table/x"),
+            ("SLACK_API_URL", "https://slack.com/"),
+            ("SLACK_API_URL", "https://slack.com/api/chat.postMessage"),
         ] {
             let err = config(&[(k, v)]).unwrap_err();
             assert!(err.to_string().starts_with(k), "{k}={v}: {err}");
         }
+    }
+
+    #[test]
+    fn bounded_values_at_their_limits() {
+        let c = config(&[
+            ("SLACK_TIMEOUT_SECONDS", "1"),
+            ("METRIC_GRAPH_TIMEOUT_SECONDS", "0.5"),
+            ("AWS_LAMBDA_MAX_CONCURRENCY", "5000"),
+            (
+                "THREADS_TABLE",
+                "arn:aws:dynamodb:eu-west-1:123456789012:table/slack-threads",
+            ),
+            ("NOTIFY_STATES", "ALARM,"),
+        ])
+        .unwrap();
+        assert_eq!(c.attempt_timeout, MIN_ATTEMPT_TIMEOUT);
+        assert_eq!(c.metric_graph_timeout, MIN_GRAPH_TIMEOUT);
+        // Valid, and held to MAX_CONCURRENCY where lambda_runtime reads it (cap_concurrency).
+        assert_eq!(c.max_concurrency, Some(5000));
+        assert!(c.threads_table.unwrap().ends_with("table/slack-threads"));
+        assert_eq!(c.filter.states, vec![AlarmState::Alarm]);
     }
 
     #[test]

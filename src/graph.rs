@@ -9,6 +9,9 @@ use aws_sdk_cloudwatch::operation::get_metric_widget_image::GetMetricWidgetImage
 use crate::secret::{describe_sdk_error, SecretError};
 use crate::slack::SlackError;
 
+/// The eight bytes every PNG file starts with.
+const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
 /// Why an alarm's message went without its graph. Never fails the invocation.
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError {
@@ -18,6 +21,9 @@ pub enum GraphError {
     /// CloudWatch answered without an image.
     #[error("GetMetricWidgetImage answered without an image")]
     NoImage,
+    /// CloudWatch answered with bytes that are not a PNG: nothing is uploaded.
+    #[error("GetMetricWidgetImage answered with {bytes} bytes that are not a PNG image")]
+    NotPng { bytes: usize },
     /// The graph took longer than its budget (`METRIC_GRAPH_TIMEOUT_SECONDS`, or what was
     /// left of the invocation).
     #[error("the graph was not shared within its budget of {budget:?}")]
@@ -56,6 +62,9 @@ impl GraphSource {
             .map(aws_smithy_types::Blob::into_inner)
             .filter(|bytes| !bytes.is_empty())
             .ok_or(GraphError::NoImage)?;
+        if !image.starts_with(PNG_SIGNATURE) {
+            return Err(GraphError::NotPng { bytes: image.len() });
+        }
         Ok(image)
     }
 }

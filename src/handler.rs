@@ -19,6 +19,8 @@ use crate::secret::{Call, SecretError, SecretSource, SlackSecret};
 use crate::slack::{ApiBody, ApiReply, SlackClient, SlackError, Upload};
 use crate::threads::{ThreadStore, ThreadsError};
 
+/// Web API codes that say a thread's parent is gone (deleted, or never there).
+const THREAD_GONE: [&str; 2] = ["thread_not_found", "message_not_found"];
 /// Rounds of a race for one alarm's thread before giving up and posting top-level.
 const MAX_THREAD_ROUNDS: usize = 4;
 /// How often, and how long at most, to read a thread whose parent another instance is posting.
@@ -89,6 +91,14 @@ pub struct Outcome {
     pub filtered: usize,
     /// Already delivered by this instance (SNS redelivery).
     pub duplicates: usize,
+    /// Of `delivered`, those Slack answered with HTTP 200 but an answer that broke off or was
+    /// odd: counted as delivered, never sent again (see the README's delivery guarantees).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unconfirmed: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// What an invocation answers: an outcome for direct deliveries, a partial batch response
@@ -100,11 +110,27 @@ pub enum Response {
     Queue(SqsBatchResponse),
 }
 
-/// A bounded record of recently delivered notification ids.
+/// A bounded record of recently delivered notification ids, oldest forgotten first. Each id
+/// is kept as a 128-bit digest, so the record costs about 40 bytes an id whatever the ids'
+/// length (4 MiB for [`crate::config::DEFAULT_RECENT_IDS`]); two ids sharing a digest, which
+/// would make one look delivered, is as likely as guessing a random 128-bit number.
 pub struct RecentIds {
     capacity: usize,
-    order: VecDeque<String>,
-    set: HashSet<String>,
+    order: VecDeque<u128>,
+    set: HashSet<u128>,
+}
+
+/// Two SipHash digests with fixed, different keys: the same id has the same digest in every
+/// process, and nothing here needs a secret key.
+fn digest(id: &str) -> u128 {
+    use std::hash::{Hash, Hasher};
+    let half = |salt: u8| {
+        let mut h = std::hash::DefaultHasher::new();
+        salt.hash(&mut h);
+        id.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(1)) << 64) | u128::from(half(2))
 }
 
 impl RecentIds {
@@ -117,11 +143,12 @@ impl RecentIds {
     }
 
     pub fn contains(&self, id: &str) -> bool {
-        self.set.contains(id)
+        self.set.contains(&digest(id))
     }
 
-    pub fn insert(&mut self, id: String) {
-        if self.set.contains(&id) {
+    pub fn insert(&mut self, id: &str) {
+        let d = digest(id);
+        if !self.set.insert(d) {
             return;
         }
         if self.order.len() == self.capacity {
@@ -129,8 +156,7 @@ impl RecentIds {
                 self.set.remove(&old);
             }
         }
-        self.set.insert(id.clone());
-        self.order.push_back(id);
+        self.order.push_back(d);
     }
 }
 
@@ -193,6 +219,8 @@ enum Delivered {
 struct Sent {
     attempts: u32,
     spot: Option<Spot>,
+    /// Slack's 200 came with an answer that broke off or was odd: what was odd.
+    unconfirmed: Option<String>,
 }
 
 impl Sent {
@@ -203,6 +231,25 @@ impl Sent {
                 channel: channel.to_owned(),
                 thread_ts: thread_ts.to_owned(),
             }),
+            unconfirmed: None,
+        }
+    }
+
+    /// A message whose place is unknown (a webhook, or an answer without its `ts`).
+    fn nowhere(attempts: u32, unconfirmed: Option<String>) -> Self {
+        Self {
+            attempts,
+            spot: None,
+            unconfirmed,
+        }
+    }
+
+    /// Where a Web API answer says the message is, if it says so (`channel` and `ts`).
+    fn from_reply(reply: &ApiReply, channel: &str) -> Self {
+        let posted_in = reply.body["channel"].as_str().unwrap_or(channel);
+        match reply.body["ts"].as_str().filter(|ts| !ts.is_empty()) {
+            Some(ts) => Self::in_thread(reply.attempts, posted_in, ts),
+            None => Self::nowhere(reply.attempts, reply.unconfirmed.clone()),
         }
     }
 }
@@ -214,16 +261,22 @@ struct Spot {
     thread_ts: String,
 }
 
-/// The invocation's deadline in epoch seconds, rounded up: when a message's claim lapses.
+/// When a message's claim lapses, in epoch seconds: the invocation's deadline, rounded up,
+/// and never more than [`crate::threads::CLAIM_LEASE`] away.
 fn lease_until(deadline: Instant) -> u64 {
-    let left = deadline.saturating_duration_since(Instant::now());
-    epoch_now() + left.as_secs() + 1
+    let left = deadline.saturating_duration_since(Instant::now()).as_secs() + 1;
+    epoch_now() + left.min(crate::threads::CLAIM_LEASE.as_secs())
 }
 
 fn epoch_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// The one warning for a message Slack took with HTTP 200 and an odd answer.
+fn unconfirmed(why: &str, name: &str) {
+    tracing::warn!(name, why, "Slack answered HTTP 200 but its answer could not be read; counted as delivered, and not sent again");
 }
 
 /// The one warning for a table failure: the notification goes out top-level regardless.
@@ -284,7 +337,8 @@ impl Notifier {
         }
     }
 
-    /// Every record is attempted, one message each; any failure fails the invocation.
+    /// Every record is attempted, one message each; any failure fails the invocation. Metric
+    /// graphs wait until every message is out, so that no graph takes time a message needs.
     async fn handle_direct(
         &self,
         records: Parsed,
@@ -293,6 +347,7 @@ impl Notifier {
         let total = records.len();
         let mut outcome = Outcome::default();
         let mut failures: Vec<RecordError> = Vec::new();
+        let mut graphs_due: Vec<(Box<Alarm>, Spot)> = Vec::new();
         for (index, record) in records.into_iter().enumerate() {
             let notification = match record {
                 Ok(n) => n,
@@ -321,18 +376,22 @@ impl Notifier {
                 Ok(Delivered::Duplicate) => {
                     tracing::info!(record = index, kind, name = %name, id = notification.id.as_deref(), "delivered by another instance; skipping");
                     if let Some(id) = notification.id {
-                        self.recent().insert(id);
+                        self.recent().insert(&id);
                     }
                     outcome.duplicates += 1;
                 }
                 Ok(Delivered::Posted(sent)) => {
                     tracing::info!(record = index, kind, name = %name, attempts = sent.attempts, "posted to Slack");
-                    if let Some(id) = notification.id {
+                    if let Some(why) = &sent.unconfirmed {
+                        unconfirmed(why, &name);
+                        outcome.unconfirmed += 1;
+                    }
+                    if let Some(id) = &notification.id {
                         self.recent().insert(id);
                     }
                     outcome.delivered += 1;
-                    if let (Body::Alarm(alarm), Some(spot)) = (&notification.body, &sent.spot) {
-                        self.share_graph(alarm, spot, call).await;
+                    if let (Body::Alarm(alarm), Some(spot)) = (notification.body, sent.spot) {
+                        graphs_due.push((alarm, spot));
                     }
                 }
                 Err(e) => {
@@ -340,6 +399,9 @@ impl Notifier {
                     failures.push(e);
                 }
             }
+        }
+        for (alarm, spot) in &graphs_due {
+            self.share_graph(alarm, spot, call).await;
         }
         match failures.into_iter().next() {
             None => Ok(outcome),
@@ -424,10 +486,13 @@ impl Notifier {
                         attempts = sent.attempts,
                         "posted to Slack"
                     );
+                    if let Some(why) = &sent.unconfirmed {
+                        unconfirmed(why, "queue batch message");
+                    }
                     let mut recent = self.recent();
                     for &m in &outgoing.members {
                         if let Some(id) = &batch[m].id {
-                            recent.insert(id.clone());
+                            recent.insert(id);
                         }
                     }
                 }
@@ -475,9 +540,16 @@ impl Notifier {
         let (_, name) = describe(&notification.body);
         let mut claimed = None;
         if let Some(id) = notification.id.as_deref() {
+            let owner = call.request_id.unwrap_or_default();
             match threads
                 .store
-                .claim_message(id, epoch_now(), lease_until(call.deadline), call.deadline)
+                .claim_message(
+                    id,
+                    owner,
+                    epoch_now(),
+                    lease_until(call.deadline),
+                    call.deadline,
+                )
                 .await
             {
                 Ok(true) => claimed = Some(id),
@@ -579,7 +651,7 @@ impl Notifier {
                     match store.save(&key, next, expected, call.deadline).await {
                         Ok(true) => {
                             return self
-                                .reply(threads, next, status.as_deref(), payload, call)
+                                .reply(threads, &key, next, status.as_deref(), payload, call)
                                 .await
                         }
                         other => other,
@@ -632,11 +704,33 @@ impl Notifier {
                 return Err(e);
             }
         };
-        let ts = reply.body["ts"].as_str().unwrap_or_default();
-        let channel = reply.body["channel"].as_str().unwrap_or(&claim.channel);
-        let posted = claim.posted(channel, ts, body.to_string());
+        let sent = Sent::from_reply(&reply, &claim.channel);
+        let Some(spot) = &sent.spot else {
+            // Posted, but Slack did not say where: no thread can hang from it.
+            tracing::warn!("Slack took the thread's parent but its answer has no ts; the next ALARM opens a new thread");
+            if let Err(abandon) = store.abandon(key, &claim, call.deadline).await {
+                tracing::warn!(error = %abandon, "could not drop the thread's claim; an ALARM within a minute posts top-level");
+            }
+            return Ok(sent);
+        };
+        self.store_parent(store, key, &claim, spot, body.to_string(), call)
+            .await;
+        Ok(sent)
+    }
+
+    /// Stores `thread`'s parent, posted at `spot`, over the version it was read at.
+    async fn store_parent(
+        &self,
+        store: &ThreadStore,
+        key: &str,
+        thread: &Thread,
+        spot: &Spot,
+        parent: String,
+        call: &Call<'_>,
+    ) {
+        let posted = thread.posted(&spot.channel, &spot.thread_ts, parent);
         match store
-            .save(key, &posted, Some(claim.version), call.deadline)
+            .save(key, &posted, Some(thread.version), call.deadline)
             .await
         {
             Ok(true) => {}
@@ -645,27 +739,44 @@ impl Notifier {
                 tracing::warn!(error = %e, "could not store the thread's parent; later notifications go top-level")
             }
         }
-        Ok(Sent::in_thread(reply.attempts, channel, ts))
     }
 
-    /// A reply in `thread` (already stored), then `status` on top of its parent. A parent that
-    /// cannot be updated is logged: the notification itself is delivered.
+    /// A reply in `thread` (already stored under `key`), then `status` on top of its parent. A
+    /// parent that cannot be updated is logged: the notification itself is delivered. A thread
+    /// Slack no longer has (its parent deleted) gets the reply as a new parent, top-level.
     async fn reply(
         &self,
         threads: &Threads,
+        key: &str,
         thread: &Thread,
         status: Option<&str>,
         payload: Payload,
         call: &Call<'_>,
     ) -> Result<Sent, RecordError> {
-        let ts = thread.ts.as_deref().unwrap_or_default();
+        let Some(ts) = thread.ts.as_deref() else {
+            return self.post(payload, call).await;
+        };
         let mut body = serde_json::to_value(&payload).unwrap_or_default();
         body["channel"] = thread.channel.clone().into();
         body["thread_ts"] = ts.into();
         if threads.settings.broadcast {
             body["reply_broadcast"] = true.into();
         }
-        let attempts = self.api("chat.postMessage", &body, call).await?.attempts;
+        let posted = match self.api("chat.postMessage", &body, call).await {
+            Err(RecordError::Slack(SlackError::ApiRejected { code, .. }))
+                if THREAD_GONE.contains(&code.as_str()) =>
+            {
+                tracing::warn!(
+                    code,
+                    "Slack no longer has the thread; posting top-level as a new thread's parent"
+                );
+                return self
+                    .restart_thread(&threads.store, key, thread, payload, call)
+                    .await;
+            }
+            other => other?,
+        };
+        let attempts = posted.attempts;
         if let (Some(status), Some(parent)) = (status, thread.parent.as_deref()) {
             let parent: serde_json::Value = serde_json::from_str(parent).unwrap_or_default();
             let mut update = with_status(&parent, status);
@@ -676,6 +787,28 @@ impl Notifier {
             }
         }
         Ok(Sent::in_thread(attempts, &thread.channel, ts))
+    }
+
+    /// Posts `payload` top-level, as the parent of `thread` (stored under `key`) from now on.
+    async fn restart_thread(
+        &self,
+        store: &ThreadStore,
+        key: &str,
+        thread: &Thread,
+        mut payload: Payload,
+        call: &Call<'_>,
+    ) -> Result<Sent, RecordError> {
+        payload.channel = Some(thread.channel.clone());
+        let body = serde_json::to_value(&payload).unwrap_or_default();
+        let sent = Sent::from_reply(
+            &self.api("chat.postMessage", &body, call).await?,
+            &thread.channel,
+        );
+        if let Some(spot) = &sent.spot {
+            self.store_parent(store, key, thread, spot, body.to_string(), call)
+                .await;
+        }
+        Ok(sent)
     }
 
     /// One Web API call with the secret's bot token.
@@ -692,7 +825,7 @@ impl Notifier {
                 match &*secret {
                     SlackSecret::App { token, .. } => {
                         self.slack
-                            .call(method, token, ApiBody::Json(body), call.deadline)
+                            .send_api(method, token, ApiBody::Json(body), call.deadline)
                             .await
                     }
                     SlackSecret::Webhook { .. } => Err(SlackError::ApiRejected {
@@ -755,21 +888,11 @@ impl Notifier {
         match secret {
             SlackSecret::Webhook { url, .. } => {
                 let delivered = self.slack.post(url, &body, call.deadline).await?;
-                Ok(Sent {
-                    attempts: delivered.attempts,
-                    spot: None,
-                })
+                Ok(Sent::nowhere(delivered.attempts, delivered.unconfirmed))
             }
             SlackSecret::App { token, channel, .. } => {
                 let reply = self.slack.post_message(token, &body, call.deadline).await?;
-                let posted_in = reply.body["channel"].as_str().unwrap_or(channel.as_str());
-                Ok(match reply.body["ts"].as_str() {
-                    Some(ts) => Sent::in_thread(reply.attempts, posted_in, ts),
-                    None => Sent {
-                        attempts: reply.attempts,
-                        spot: None,
-                    },
-                })
+                Ok(Sent::from_reply(&reply, channel.as_str()))
             }
         }
     }
@@ -837,13 +960,28 @@ mod tests {
     #[test]
     fn recent_ids_are_bounded() {
         let mut r = RecentIds::new(2);
-        r.insert("a".into());
-        r.insert("b".into());
-        r.insert("a".into());
+        r.insert("a");
+        r.insert("b");
+        r.insert("a");
         assert!(r.contains("a") && r.contains("b"));
-        r.insert("c".into());
+        r.insert("c");
         assert!(!r.contains("a"));
         assert!(r.contains("b") && r.contains("c"));
+    }
+
+    #[test]
+    fn recent_ids_hold_what_a_warm_instance_sees_in_a_storm() {
+        let capacity = crate::config::DEFAULT_RECENT_IDS;
+        assert!(capacity >= 100_000, "{capacity}");
+        let mut r = RecentIds::new(capacity);
+        let id = |i: usize| format!("5f2c7a1e-0000-4000-8000-{i:012}");
+        for i in 0..capacity {
+            r.insert(&id(i));
+        }
+        assert!((0..capacity).all(|i| r.contains(&id(i))));
+        assert!(!r.contains(&id(capacity)));
+        r.insert(&id(capacity));
+        assert!(!r.contains(&id(0)) && r.contains(&id(1)));
     }
 
     #[test]

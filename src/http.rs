@@ -21,6 +21,12 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 
 pub const USER_AGENT: &str = concat!("slack-alarm-notifier/", env!("CARGO_PKG_VERSION"));
+/// The most read of any AWS answer. The largest legitimate ones are a metric graph's PNG
+/// (tens of KiB) and a DynamoDB item (400 KiB at most); a larger answer is cut off with an
+/// error, so that no answer can take the function past its memory.
+pub const MAX_AWS_ANSWER: usize = 4 * 1024 * 1024;
+/// `SSL_CERT_FILE` is read up to this size: a bundle of every public CA is about 200 KiB.
+pub const MAX_CA_FILE: u64 = 1024 * 1024;
 
 /// Why the HTTP clients could not be built. Raised at start, never per request.
 #[derive(Debug, thiserror::Error)]
@@ -43,8 +49,8 @@ pub fn tls_config(extra_ca_file: Option<&Path>) -> Result<rustls::ClientConfig, 
             path: path.to_owned(),
             problem,
         };
-        let certs = CertificateDer::pem_file_iter(path)
-            .map_err(|e| problem(e.to_string()))?
+        let pem = read_ca_file(path).map_err(problem)?;
+        let certs = CertificateDer::pem_slice_iter(&pem)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| problem(e.to_string()))?;
         if certs.is_empty() {
@@ -61,6 +67,86 @@ pub fn tls_config(extra_ca_file: Option<&Path>) -> Result<rustls::ClientConfig, 
         .expect("aws-lc-rs supports the default TLS versions")
         .with_root_certificates(roots)
         .with_no_client_auth())
+}
+
+/// The bytes of a CA file: a regular file (not a device or a pipe, which could hang or never
+/// end), of at most [`MAX_CA_FILE`] bytes.
+fn read_ca_file(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > MAX_CA_FILE {
+        return Err(format!(
+            "{} bytes, more than a CA bundle's {MAX_CA_FILE}",
+            meta.len()
+        ));
+    }
+    let mut pem = Vec::new();
+    file.take(MAX_CA_FILE + 1)
+        .read_to_end(&mut pem)
+        .map_err(|e| e.to_string())?;
+    if pem.len() as u64 > MAX_CA_FILE {
+        return Err(format!("more than a CA bundle's {MAX_CA_FILE} bytes"));
+    }
+    Ok(pem)
+}
+
+/// The proxy the environment sends a request for `url` through (`HTTPS_PROXY`, `HTTP_PROXY`
+/// or `ALL_PROXY`, less `NO_PROXY`, as reqwest reads them), named without its credentials:
+/// `http://proxy.internal:3128 (HTTPS_PROXY)`. `None` when the request goes direct.
+pub fn proxy_for(url: &reqwest::Url) -> Option<String> {
+    let env = |names: &[&'static str]| {
+        names.iter().find_map(|name| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| (*name, v))
+        })
+    };
+    let scheme_vars: &[&'static str] = if url.scheme() == "https" {
+        &["HTTPS_PROXY", "https_proxy"]
+    } else {
+        &["HTTP_PROXY", "http_proxy"]
+    };
+    let (name, raw) = env(scheme_vars).or_else(|| env(&["ALL_PROXY", "all_proxy"]))?;
+    let host = url
+        .host_str()?
+        .trim_matches(['[', ']'])
+        .to_ascii_lowercase();
+    if let Some((_, no_proxy)) = env(&["NO_PROXY", "no_proxy"]) {
+        let exempt = no_proxy.split(',').map(str::trim).any(|entry| {
+            let entry = entry.trim_start_matches('.').to_ascii_lowercase();
+            entry == "*" || host == entry || host.ends_with(&format!(".{entry}"))
+        });
+        if exempt {
+            return None;
+        }
+    }
+    let parsed = reqwest::Url::parse(raw.trim())
+        .ok()
+        .filter(|u| u.has_host())
+        .or_else(|| reqwest::Url::parse(&format!("http://{}", raw.trim())).ok());
+    let shown = match parsed {
+        Some(p) => format!(
+            "{}://{}{}",
+            p.scheme(),
+            p.host_str().unwrap_or_default(),
+            p.port().map(|port| format!(":{port}")).unwrap_or_default()
+        ),
+        None => "(unparseable)".into(),
+    };
+    Some(format!("{shown} ({name})"))
+}
+
+/// ` (through the proxy …)`, or nothing for a direct request.
+pub fn through(proxy: &Option<String>) -> String {
+    proxy
+        .as_deref()
+        .map(|p| format!(" (through the proxy {p})"))
+        .unwrap_or_default()
 }
 
 /// A client builder with the shared TLS settings: HTTP/1.1, no redirects, the env proxies.
@@ -139,18 +225,67 @@ impl std::fmt::Debug for SdkConnector {
     }
 }
 
-/// The SDK retries `io` and `timeout` kinds; the URL is left out of every error.
-fn connector_error(e: reqwest::Error) -> ConnectorError {
+/// The SDK retries `io` and `timeout` kinds; the URL is left out of every error, and a
+/// connection that failed through a proxy names it.
+fn connector_error(e: reqwest::Error, proxy: Option<String>) -> ConnectorError {
     let timeout = e.is_timeout();
     let connect = e.is_connect();
     let e = e.without_url();
+    let retried = connect || e.is_request() || e.is_body();
+    let e: aws_smithy_runtime_api::box_error::BoxError = match proxy {
+        Some(proxy) if connect => Box::new(ViaProxy { source: e, proxy }),
+        _ => Box::new(e),
+    };
     if timeout {
-        ConnectorError::timeout(e.into())
-    } else if connect || e.is_request() || e.is_body() {
-        ConnectorError::io(e.into())
+        ConnectorError::timeout(e)
+    } else if retried {
+        ConnectorError::io(e)
     } else {
-        ConnectorError::other(e.into(), None)
+        ConnectorError::other(e, None)
     }
+}
+
+/// A connection error through a proxy, which the error names.
+#[derive(Debug)]
+struct ViaProxy {
+    source: reqwest::Error,
+    proxy: String,
+}
+
+impl std::fmt::Display for ViaProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (through the proxy {})", self.source, self.proxy)
+    }
+}
+
+impl std::error::Error for ViaProxy {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.source)
+    }
+}
+
+/// An AWS answer whose `Content-Length` is over [`MAX_AWS_ANSWER`]: not read at all.
+#[derive(Debug)]
+struct AnswerTooLarge;
+
+impl std::fmt::Display for AnswerTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the answer is larger than {MAX_AWS_ANSWER} bytes")
+    }
+}
+
+impl std::error::Error for AnswerTooLarge {}
+
+/// Whether `error`, or a cause of it, is an AWS answer over [`MAX_AWS_ANSWER`].
+pub fn is_answer_too_large(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if e.is::<http_body_util::LengthLimitError>() || e.is::<AnswerTooLarge>() {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }
 
 impl HttpConnector for SdkConnector {
@@ -176,11 +311,22 @@ impl HttpConnector for SdkConnector {
                 .to_vec();
             let request = reqwest::Request::try_from(http::Request::from_parts(parts, body))
                 .map_err(|e| ConnectorError::user(e.without_url().into()))?;
-            let response = client.execute(request).await.map_err(connector_error)?;
+            let proxy = proxy_for(request.url());
+            let response = client
+                .execute(request)
+                .await
+                .map_err(|e| connector_error(e, proxy))?;
+            if response
+                .content_length()
+                .is_some_and(|n| n > MAX_AWS_ANSWER as u64)
+            {
+                return Err(ConnectorError::other(Box::new(AnswerTooLarge), None));
+            }
             let response: http::Response<reqwest::Body> = response.into();
             let (parts, body) = response.into_parts();
             // A streamed body: the SDK's trace logs print a buffered one, secret value and all.
-            let body = SdkBody::from_body_1_x(body);
+            // No more than the limit is ever read of it.
+            let body = SdkBody::from_body_1_x(http_body_util::Limited::new(body, MAX_AWS_ANSWER));
             let response = http::Response::from_parts(parts, body);
             HttpResponse::try_from(response).map_err(|e| ConnectorError::other(e.into(), None))
         })

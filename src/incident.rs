@@ -102,6 +102,23 @@ impl Thread {
         }
     }
 
+    /// What an item the table holds under version `version`, but that cannot be read, stands
+    /// for: a thread long expired, which the next write replaces under that version.
+    pub fn unreadable(version: u64) -> Self {
+        Self {
+            channel: String::new(),
+            ts: None,
+            opened_at: 0,
+            resolved_at: None,
+            alarms: 0,
+            cycles: 0,
+            parent: None,
+            version,
+            claimed_at: 0,
+            expires_at: 0,
+        }
+    }
+
     /// This thread once its parent is posted as `ts`, with `parent` as its payload.
     pub fn posted(&self, channel: &str, ts: &str, parent: String) -> Self {
         Self {

@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 
 use crate::config::{Config, ConfigError};
 use crate::graph::GraphSource;
-use crate::handler::{HandlerError, Notifier, Response};
+use crate::handler::{Notifier, Response};
 use crate::http::HttpSetupError;
 use crate::rotation::{RotationRequest, Rotator, StepDone};
 use crate::secret::{Call, SecretSource, SecretStore};
@@ -65,30 +65,23 @@ pub struct Function {
 pub async fn function_from_config(config: &Config) -> Result<Function, InitError> {
     let tls = crate::http::tls_config(config.extra_ca_file.as_deref())?;
     let aws = aws_sdk_config(&tls).await;
+    require_region(&aws)?;
+    let secrets = SecretSource::Manager(secret_store(config, &aws)?);
     Ok(Function {
-        notifier: notifier_with(config, &tls, &aws)?,
+        notifier: notifier_with(config, &tls, &aws, secrets)?,
         rotator: Rotator::new(aws_sdk_secretsmanager::Client::new(&aws)),
     })
 }
 
-/// Builds the Secrets Manager-backed notifier from configuration.
-pub async fn notifier_from_config(config: &Config) -> Result<Notifier, InitError> {
-    let tls = crate::http::tls_config(config.extra_ca_file.as_deref())?;
-    let aws = aws_sdk_config(&tls).await;
-    notifier_with(config, &tls, &aws)
-}
-
-fn notifier_with(
+/// The notifier as the function wires it, with the secret from `secrets`: threads with
+/// `THREADS_TABLE`, metric graphs unless `METRIC_GRAPHS` is off. `send` uses it too.
+pub fn notifier_with(
     config: &Config,
     tls: &rustls::ClientConfig,
     aws: &aws_config::SdkConfig,
+    secrets: SecretSource,
 ) -> Result<Notifier, InitError> {
-    let store = secret_store_with(config, aws)?;
-    let notifier = Notifier::new(
-        config,
-        SecretSource::Manager(store),
-        slack_client(config, tls)?,
-    );
+    let notifier = Notifier::new(config, secrets, slack_client(config, tls)?);
     let notifier = match &config.threads_table {
         None => notifier,
         Some(table) => notifier.with_threads(
@@ -117,13 +110,26 @@ fn graph_source(aws: &aws_config::SdkConfig, budget: Duration) -> GraphSource {
     GraphSource::new(aws_sdk_cloudwatch::Client::from_conf(config), budget)
 }
 
-/// The SDK's shared configuration: the default credential and region chains, sending through
-/// the shared HTTP stack.
-async fn aws_sdk_config(tls: &rustls::ClientConfig) -> aws_config::SdkConfig {
+/// The SDK's shared configuration: the default credential chain, the region from
+/// `AWS_REGION` or the AWS profile, sending through the shared HTTP stack. The region is not
+/// asked of EC2's instance metadata, whose failure fills a local run with the SDK's warnings.
+pub async fn aws_sdk_config(tls: &rustls::ClientConfig) -> aws_config::SdkConfig {
+    use aws_config::meta::region::RegionProviderChain;
+    let region = RegionProviderChain::first_try(
+        aws_config::environment::EnvironmentVariableRegionProvider::new(),
+    )
+    .or_else(aws_config::profile::ProfileFileRegionProvider::new());
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(region)
         .http_client(crate::http::sdk_http_client(tls.clone()))
         .load()
         .await
+}
+
+/// Every AWS call needs a region: without one, each would fail later with the SDK's
+/// `missing signing region`.
+pub fn require_region(aws: &aws_config::SdkConfig) -> Result<(), ConfigError> {
+    aws.region().map(|_| ()).ok_or(ConfigError::NoRegion)
 }
 
 /// The threads table's client: short timeouts and one quick retry, so a slow or throttled
@@ -147,16 +153,8 @@ fn thread_store(aws: &aws_config::SdkConfig, table: String, call: Duration) -> T
     ThreadStore::new(aws_sdk_dynamodb::Client::from_conf(config), table, call)
 }
 
-/// The cached Secrets Manager reader for `SecretId`, on the default credential and region
-/// chains, sending through the shared HTTP stack.
-pub async fn secret_store(
-    config: &Config,
-    tls: &rustls::ClientConfig,
-) -> Result<SecretStore, ConfigError> {
-    secret_store_with(config, &aws_sdk_config(tls).await)
-}
-
-fn secret_store_with(
+/// The cached Secrets Manager reader for `SecretId`.
+pub fn secret_store(
     config: &Config,
     aws: &aws_config::SdkConfig,
 ) -> Result<SecretStore, ConfigError> {
@@ -184,11 +182,12 @@ pub fn slack_client(
     ))
 }
 
-/// Lambda's view of a failed invocation: our error type and one-line message.
-fn diagnostic(error: &HandlerError) -> Diagnostic {
+/// Lambda's view of a failed invocation: our error type and one-line message, without any
+/// credential a server may have echoed into it.
+fn diagnostic(error_type: &str, error: &dyn std::fmt::Display) -> Diagnostic {
     Diagnostic {
-        error_type: error.error_type().to_owned(),
-        error_message: error.to_string(),
+        error_type: error_type.to_owned(),
+        error_message: crate::redact::scrub(&error.to_string()).into_owned(),
     }
 }
 
@@ -218,28 +217,34 @@ async fn handle(
         };
         return done.map(Answer::Rotation).map_err(|e| {
             tracing::error!(error = %e, "rotation step failed");
-            Diagnostic {
-                error_type: e.error_type().to_owned(),
-                error_message: e.to_string(),
-            }
+            diagnostic(e.error_type(), &e)
         });
     }
     let call = Call {
         deadline,
         trace_id: event.context.xray_trace_id.as_deref(),
+        request_id: Some(event.context.request_id.as_str()),
     };
     function
         .notifier
         .handle(payload, &call)
         .await
         .map(Answer::Notifications)
-        .map_err(|e| diagnostic(&e))
+        .map_err(|e| diagnostic(e.error_type(), &e))
 }
 
 /// Runs as a Lambda function until the runtime stops. An invalid configuration is reported
 /// to Lambda as an init error (`InvalidConfiguration`), and the process exits.
-pub async fn run() -> ExitCode {
+/// `capped_concurrency`: what `AWS_LAMBDA_MAX_CONCURRENCY` was, when it was capped.
+pub async fn run(capped_concurrency: Option<u32>) -> ExitCode {
     let logging = crate::logging::init(std::io::stdout);
+    if let Some(asked) = capped_concurrency {
+        tracing::warn!(
+            asked,
+            serving = crate::config::MAX_CONCURRENCY,
+            "AWS_LAMBDA_MAX_CONCURRENCY is more than this function serves at once; polling for that many"
+        );
+    }
     let function = match logging {
         Err(e) => Err(InitError::Config(e)),
         Ok(()) => match Config::from_env() {
@@ -277,10 +282,7 @@ async fn report_init_error(
     error_type: &str,
     message: &str,
 ) -> Result<(), lambda_runtime_api_client::BoxError> {
-    let body = serde_json::to_vec(&Diagnostic {
-        error_type: error_type.to_owned(),
-        error_message: message.to_owned(),
-    })?;
+    let body = serde_json::to_vec(&diagnostic(error_type, &message))?;
     let request = lambda_runtime_api_client::build_request()
         .method(http::Method::POST)
         .uri("/2018-06-01/runtime/init/error")

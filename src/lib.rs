@@ -22,6 +22,7 @@ pub mod model;
 pub mod mrkdwn;
 pub mod parse;
 pub mod queue;
+pub mod redact;
 pub mod render;
 pub mod rotation;
 pub mod secret;
@@ -43,6 +44,8 @@ pub fn main_entry() -> ExitCode {
         let args: Vec<String> = std::env::args().skip(1).collect();
         return cli::main(&args);
     }
+    // Before any other thread exists: the cap is written into the environment.
+    let capped_concurrency = config::cap_concurrency();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -53,5 +56,5 @@ pub fn main_entry() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(lambda::run())
+    runtime.block_on(lambda::run(capped_concurrency))
 }

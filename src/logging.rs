@@ -14,6 +14,8 @@ use tracing_subscriber::prelude::*;
 use crate::config::ConfigError;
 
 const DEFAULT_FILTER: &str = "info";
+/// The HTTP connection pool's target.
+const QUIET_TARGET: &str = "hyper_util";
 
 /// The filter from a directive string, or why it cannot be one.
 pub fn filter_from(name: &'static str, directives: &str) -> Result<Targets, ConfigError> {
@@ -47,7 +49,13 @@ pub fn filter_from(name: &'static str, directives: &str) -> Result<Targets, Conf
             return Err(invalid());
         }
     }
-    d.parse::<Targets>().map_err(|_| invalid())
+    let mut targets = d.parse::<Targets>().map_err(|_| invalid())?;
+    // The connection pool logs from tasks of its own, outside any invocation, so its lines
+    // carry no request id: kept at INFO unless named.
+    if !d.contains(QUIET_TARGET) {
+        targets = targets.with_target(QUIET_TARGET, tracing::Level::INFO);
+    }
+    Ok(targets)
 }
 
 /// The directives in force: `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else INFO.
@@ -74,7 +82,7 @@ where
     let fmt = tracing_subscriber::fmt::layer()
         .with_target(false)
         .without_time()
-        .with_writer(writer);
+        .with_writer(Scrubbed(writer));
     let registry = tracing_subscriber::registry().with(filter);
     let _ = if json {
         registry
@@ -86,6 +94,40 @@ where
             .try_init()
     };
     result
+}
+
+/// A writer whose lines never show a credential ([`crate::redact`]), whatever a server
+/// echoed into them.
+struct Scrubbed<W>(W);
+
+impl<'a, W> MakeWriter<'a> for Scrubbed<W>
+where
+    W: MakeWriter<'a, Writer: Write>,
+{
+    type Writer = ScrubbedLine<W::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        ScrubbedLine(self.0.make_writer())
+    }
+}
+
+/// The formatter writes each event in one call, so a credential is never split across two.
+struct ScrubbedLine<W>(W);
+
+impl<W: Write> Write for ScrubbedLine<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match std::str::from_utf8(buf) {
+            Ok(text) => self.0.write_all(crate::redact::scrub(text).as_bytes())?,
+            Err(_) => self
+                .0
+                .write_all(crate::redact::scrub(&String::from_utf8_lossy(buf)).as_bytes())?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// Drops the SDK's TRACE events inside a DynamoDB call: they print requests, answers and
@@ -121,6 +163,17 @@ mod tests {
             Some(LevelFilter::WARN)
         );
         assert_eq!(level("aws_smithy_runtime=error"), None);
+    }
+
+    #[test]
+    fn the_connection_pool_stays_at_info_unless_named() {
+        use tracing::Level;
+        let filter = filter_from("RUST_LOG", "debug").unwrap();
+        assert!(filter.would_enable("slack_alarm_notifier", &Level::DEBUG));
+        assert!(!filter.would_enable("hyper_util::client::legacy::pool", &Level::DEBUG));
+        assert!(filter.would_enable("hyper_util::client::legacy::pool", &Level::INFO));
+        let named = filter_from("RUST_LOG", "debug,hyper_util=trace").unwrap();
+        assert!(named.would_enable("hyper_util::client::legacy::pool", &Level::TRACE));
     }
 
     #[test]

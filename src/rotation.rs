@@ -37,6 +37,8 @@ const STORE_RESERVE: Duration = Duration::from_secs(4);
 /// `PutSecretValue` of a new pair is tried this many times (each with the SDK's own retries).
 const STORE_ATTEMPTS: u32 = 4;
 const STORE_BACKOFF: Duration = Duration::from_millis(250);
+/// The longest token life `oauth.v2.access` is believed: Slack's rotating tokens live 12 hours.
+pub const MAX_TOKEN_LIFE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The four steps of a rotation, named as Secrets Manager names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -286,13 +288,18 @@ impl RotatingSecret {
                 "oauth.v2.access answered ok without an access_token and a refresh_token".into(),
             );
         };
+        crate::redact::register(crate::redact::Kind::Credential, access);
+        crate::redact::register(crate::redact::Kind::Credential, refresh);
         let mut fields = self.fields.clone();
         fields.insert("SLACK_BOT_TOKEN".into(), access.into());
         fields.insert(REFRESH_TOKEN.into(), refresh.into());
         match answer.get("expires_in").and_then(Value::as_u64) {
             Some(seconds) => {
+                // An absurd life would wrap into the past, and the secret be read on every
+                // invocation; Slack's tokens live 12 hours.
+                let seconds = seconds.min(MAX_TOKEN_LIFE.as_secs());
                 let now = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-                fields.insert(TOKEN_EXPIRES_AT.into(), (now + seconds).into());
+                fields.insert(TOKEN_EXPIRES_AT.into(), now.saturating_add(seconds).into());
             }
             None => {
                 fields.remove(TOKEN_EXPIRES_AT);
@@ -495,6 +502,7 @@ impl Rotator {
                 SlackError::Transport { source: ref e, .. } if !e.is_connect() => {
                     RotationError::ExchangeUnsure { source }
                 }
+                SlackError::AnswerUnreadable { .. } => RotationError::ExchangeUnsure { source },
                 source => RotationError::Slack {
                     step: Step::Create,
                     source,
@@ -709,7 +717,7 @@ impl Rotator {
     }
 
     /// One Secrets Manager call, bounded by the deadline; its error told safely.
-    async fn aws<T, E: ProvideErrorMetadata>(
+    async fn aws<T, E: ProvideErrorMetadata + std::error::Error + 'static>(
         &self,
         request: &RotationRequest,
         operation: &'static str,

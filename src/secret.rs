@@ -20,8 +20,11 @@ const MAX_AWS_MESSAGE: usize = 200;
 pub struct WebhookUrl(String);
 
 impl WebhookUrl {
+    /// The URL, registered so that no output shows its path ([`crate::redact`]).
     pub fn new(url: impl Into<String>) -> Self {
-        Self(url.into())
+        let url = url.into();
+        crate::redact::register_webhook(&url);
+        Self(url)
     }
 
     /// The URL itself, for the HTTP request only.
@@ -59,8 +62,11 @@ impl fmt::Debug for BotToken {
 pub struct Credential(String);
 
 impl Credential {
+    /// The value, registered so that no output shows it ([`crate::redact`]).
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        let value = value.into();
+        crate::redact::register(crate::redact::Kind::Credential, &value);
+        Self(value)
     }
 
     /// The value itself, for the request that needs it only.
@@ -110,6 +116,7 @@ fn bot_token(raw: &str) -> Result<BotToken, String> {
             "has a bot token's prefix but not its shape (letters, digits and dashes)".into(),
         );
     }
+    crate::redact::register(crate::redact::Kind::Credential, raw);
     Ok(BotToken(raw.to_owned()))
 }
 
@@ -151,6 +158,7 @@ fn channel_id(raw: &str) -> Result<ChannelId, String> {
                 .into(),
         );
     }
+    crate::redact::register(crate::redact::Kind::Private, raw);
     Ok(ChannelId(raw.to_owned()))
 }
 
@@ -237,9 +245,11 @@ pub enum SecretError {
     /// when AWS sent none; `detail` is a short, safe description.
     ///
     /// The SDK's error is not kept: it holds the raw response, which may be the secret itself.
-    #[error("Secrets Manager: {code} for secret {secret_id}{}", detail_suffix(.detail))]
+    #[error("Secrets Manager: {code} for secret {secret_id}{}{}", stage_note(.code, .stage), detail_suffix(.detail))]
     Fetch {
         secret_id: String,
+        /// The version stage asked for (`SECRET_VERSION_STAGE`).
+        stage: String,
         code: String,
         detail: String,
     },
@@ -273,6 +283,15 @@ pub enum SecretError {
     },
 }
 
+/// A secret without a version at the stage asked for reads as not found: say which stage.
+fn stage_note(code: &str, stage: &str) -> String {
+    if code == "ResourceNotFoundException" {
+        format!(" at version stage {stage} (no such secret, or no version of it at that stage: see SECRET_VERSION_STAGE)")
+    } else {
+        String::new()
+    }
+}
+
 fn detail_suffix(detail: &str) -> String {
     if detail.is_empty() {
         String::new()
@@ -284,7 +303,10 @@ fn detail_suffix(detail: &str) -> String {
 /// Reads what can be said safely of an SDK error: the AWS error code and message of an
 /// error answer, the cause of a connection failure, or the status of an unreadable answer.
 /// Never the raw response, which for GetSecretValue is the secret (and for DynamoDB, items).
-pub(crate) fn describe_sdk_error<E: ProvideErrorMetadata>(e: &SdkError<E>) -> (String, String) {
+pub(crate) fn describe_sdk_error<E>(e: &SdkError<E>) -> (String, String)
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
     let cut = |text: &str| -> String {
         let line = text.lines().next().unwrap_or_default();
         let mut cut: String = line.chars().take(MAX_AWS_MESSAGE).collect();
@@ -293,6 +315,15 @@ pub(crate) fn describe_sdk_error<E: ProvideErrorMetadata>(e: &SdkError<E>) -> (S
         }
         cut
     };
+    if crate::http::is_answer_too_large(e) {
+        return (
+            "AnswerTooLarge".into(),
+            format!(
+                "the answer is larger than {} MiB, so it was not read",
+                crate::http::MAX_AWS_ANSWER / (1024 * 1024)
+            ),
+        );
+    }
     match e {
         SdkError::ServiceError(service) => {
             let status = service.raw().status();
@@ -422,9 +453,13 @@ pub fn parse_secret(secret_id: &str, raw: &str) -> Result<SlackSecret, SecretErr
                 },
             });
         };
+        let channel = text("SLACK_CHANNEL").map(str::to_owned);
+        if let Some(channel) = &channel {
+            crate::redact::register(crate::redact::Kind::Private, channel);
+        }
         return Ok(SlackSecret::Webhook {
             url: WebhookUrl::new(hook),
-            channel: text("SLACK_CHANNEL").map(str::to_owned),
+            channel,
         });
     }
     // A URL stored as a JSON string, quotes and all.
@@ -558,6 +593,7 @@ impl SecretStore {
                 let (code, detail) = describe_sdk_error(&e);
                 SecretError::Fetch {
                     secret_id: self.secret_id.clone(),
+                    stage: self.stage.clone(),
                     code,
                     detail,
                 }
@@ -587,6 +623,8 @@ pub struct Call<'a> {
     pub deadline: Instant,
     /// The X-Ray trace header, passed on to Secrets Manager.
     pub trace_id: Option<&'a str>,
+    /// Lambda's request id: a retry of a failed asynchronous invocation has the same one.
+    pub request_id: Option<&'a str>,
 }
 
 /// Where the webhook comes from: Secrets Manager, or a fixed value (`--secret-file`).

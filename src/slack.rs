@@ -17,6 +17,9 @@ const BACKOFF_BASE: Duration = Duration::from_millis(200);
 const BACKOFF_CAP: Duration = Duration::from_secs(5);
 /// 429s are waited out rather than counted as failures, up to this many per post.
 const MAX_RATE_LIMIT_WAITS: u32 = 30;
+/// The longest `Retry-After` honoured: a longer one is read as this, so that one answer never
+/// holds the process's posts back for longer.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// Slack's error bodies are short codes; anything longer is cut to this many characters.
 const MAX_REASON_LEN: usize = 120;
 /// A webhook answers in a few bytes; no more than this is read of an answer.
@@ -58,12 +61,14 @@ pub enum SlackError {
     #[error("Slack did not answer in time after {attempts} attempts")]
     Timeout { attempts: u32 },
     /// Connection refused, reset, TLS, proxy or DNS failure, on the last attempt.
-    #[error("cannot reach Slack after {attempts} attempts: {}", error_chain(.source))]
+    #[error("cannot reach Slack after {attempts} attempts: {}{}", error_chain(.source), crate::http::through(.proxy))]
     Transport {
         attempts: u32,
         /// Stripped of its URL.
         #[source]
         source: reqwest::Error,
+        /// The proxy the request went through, named without its credentials.
+        proxy: Option<String>,
     },
     /// The deadline left no time for another attempt.
     #[error("no time left before the invocation's deadline after {attempts} attempts; last error: {last}")]
@@ -79,6 +84,10 @@ pub enum SlackError {
     /// The Web API refused the bot token (one of [`TOKEN_ERRORS`]).
     #[error("Slack refused the bot token on {method}: {code}")]
     TokenRejected { method: &'static str, code: String },
+    /// Slack answered HTTP 200, but what came after could not be read (it broke off, or was
+    /// not a Web API answer), and the caller needs it. Never sent again: it may have worked.
+    #[error("Slack answered {method} with HTTP 200, but {why}; not sent again, since it may have worked")]
+    AnswerUnreadable { method: &'static str, why: String },
 }
 
 fn detail_suffix(detail: &str) -> String {
@@ -113,6 +122,7 @@ impl SlackError {
             Self::Transport { .. } => "SlackUnreachable",
             Self::ApiRejected { .. } => "SlackRejected",
             Self::TokenRejected { .. } => "SlackTokenRejected",
+            Self::AnswerUnreadable { .. } => "SlackAnswerUnreadable",
         }
     }
 }
@@ -170,9 +180,12 @@ pub fn check_webhook(
 }
 
 /// A delivered message: how many attempts it took.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivered {
     pub attempts: u32,
+    /// Slack answered HTTP 200, which for a webhook is its acceptance, but the body was not
+    /// `ok` or broke off: what was odd. Counted as delivered, never sent again.
+    pub unconfirmed: Option<String>,
 }
 
 /// Slack's answer to one POST, read in full (up to `MAX_ANSWER` bytes).
@@ -184,16 +197,21 @@ pub struct Answer {
     /// The whole body is exactly `ok`.
     pub ok_body: bool,
     pub retry_after: Option<String>,
+    /// The body broke off after the status line: why.
+    pub cut_short: Option<String>,
 }
 
 /// A Web API method's answer with `ok: true`.
 #[derive(Clone)]
 pub struct ApiReply {
     pub attempts: u32,
-    /// The whole JSON answer.
+    /// The whole JSON answer (`Null` when it could not be read).
     pub body: Value,
     /// The token's scopes, from Slack's `X-OAuth-Scopes` header, when it sent one.
     pub scopes: Option<String>,
+    /// Slack answered HTTP 200, but the answer broke off or was not a Web API answer: what was
+    /// odd. Only a posting method accepts such an answer (see [`SlackClient::send_api`]).
+    pub unconfirmed: Option<String>,
 }
 
 /// Names the answer's fields only: `oauth.v2.access` answers with the new tokens.
@@ -262,6 +280,16 @@ struct Exchange {
     retry_after: Option<String>,
     scopes: Option<String>,
     body: Vec<u8>,
+    /// The body broke off after the status came (a timeout, a reset, a closed connection):
+    /// why. Slack had answered by then, so a 200 is never sent again.
+    cut_short: Option<String>,
+}
+
+/// A Web API answer at HTTP 200, as far as it could be read.
+struct Answered {
+    body: Value,
+    scopes: Option<String>,
+    unconfirmed: Option<String>,
 }
 
 /// Slack client, for webhooks and the Web API; one per process so connections are reused.
@@ -320,11 +348,13 @@ pub fn short_reason(body: &str, webhook: &reqwest::Url) -> String {
     }
 }
 
+/// The wait a `Retry-After` asks for, at most [`MAX_RETRY_AFTER`]; one second when it says
+/// nothing usable.
 fn retry_after(header: Option<&str>) -> Duration {
     header
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(|s| Duration::from_secs_f64(s.min(3600.0)))
+        .map(|s| Duration::from_secs_f64(s.min(MAX_RETRY_AFTER.as_secs_f64())))
         .unwrap_or(Duration::from_secs(1))
 }
 
@@ -405,16 +435,20 @@ impl SlackClient {
         deadline: Instant,
     ) -> Result<Delivered, SlackError> {
         let target = &self.target(url)?;
-        let ((), attempts) = self
+        let (unconfirmed, attempts) = self
             .with_retries(deadline, |timeout, attempts| {
                 self.attempt(target, body, timeout, attempts)
             })
             .await?;
-        Ok(Delivered { attempts })
+        Ok(Delivered {
+            attempts,
+            unconfirmed,
+        })
     }
 
     /// Calls Web API `method` with `token` until Slack answers `ok: true`, a permanent error, or
-    /// the deadline is near; retried, paced and rate limited as webhook posts are.
+    /// the deadline is near; retried, paced and rate limited as webhook posts are. An answer
+    /// that cannot be read after HTTP 200 is an error ([`SlackError::AnswerUnreadable`]).
     pub async fn call(
         &self,
         method: &'static str,
@@ -422,16 +456,25 @@ impl SlackClient {
         body: ApiBody<'_>,
         deadline: Instant,
     ) -> Result<ApiReply, SlackError> {
-        let ((body, scopes), attempts) = self
+        readable(method, self.send_api(method, token, body, deadline).await?)
+    }
+
+    /// As [`SlackClient::call`], for a method that posts or changes a message: an answer that
+    /// cannot be read after HTTP 200 counts as done, flagged `unconfirmed`, and is never sent
+    /// again.
+    pub async fn send_api(
+        &self,
+        method: &'static str,
+        token: &BotToken,
+        body: ApiBody<'_>,
+        deadline: Instant,
+    ) -> Result<ApiReply, SlackError> {
+        let (answered, attempts) = self
             .with_retries(deadline, |timeout, attempts| {
                 self.api_attempt(method, token, body, timeout, attempts)
             })
             .await?;
-        Ok(ApiReply {
-            attempts,
-            body,
-            scopes,
-        })
+        Ok(reply(answered, attempts))
     }
 
     /// Exchanges a refresh token for a new access and refresh token (`oauth.v2.access`,
@@ -452,7 +495,7 @@ impl SlackClient {
             ("client_secret", grant.client_secret.expose()),
         ];
         let secrets = [grant.refresh_token.expose(), grant.client_secret.expose()];
-        let ((body, scopes), attempts) = self
+        let (answered, attempts) = self
             .with_retries(deadline, |timeout, attempts| {
                 self.once_sent(self.api_attempt_with(
                     "oauth.v2.access",
@@ -464,23 +507,14 @@ impl SlackClient {
                 ))
             })
             .await?;
-        Ok(ApiReply {
-            attempts,
-            body,
-            scopes,
-        })
+        readable("oauth.v2.access", reply(answered, attempts))
     }
 
     /// An attempt that may have reached Slack is not tried again.
     async fn once_sent<T>(&self, attempt: impl Future<Output = Attempt<T>>) -> Attempt<T> {
         match attempt.await {
-            Attempt::Transient(_, SlackError::Transport { attempts, source })
-                if source.is_connect() =>
-            {
-                Attempt::Transient(
-                    error_chain(&source),
-                    SlackError::Transport { attempts, source },
-                )
+            Attempt::Transient(summary, e) if matches!(&e, SlackError::Transport { source, .. } if source.is_connect()) => {
+                Attempt::Transient(summary, e)
             }
             Attempt::Transient(_, e) => Attempt::Permanent(e),
             other => other,
@@ -495,7 +529,7 @@ impl SlackClient {
         body: &[u8],
         deadline: Instant,
     ) -> Result<ApiReply, SlackError> {
-        self.call("chat.postMessage", token, ApiBody::Json(body), deadline)
+        self.send_api("chat.postMessage", token, ApiBody::Json(body), deadline)
             .await
     }
 
@@ -555,7 +589,7 @@ impl SlackClient {
         body: ApiBody<'_>,
         deadline: Instant,
     ) -> Result<Value, SlackError> {
-        let ((body, _), _) = self
+        let (answered, attempts) = self
             .with_retries(deadline, |timeout, attempts| async move {
                 unpaced(
                     self.api_attempt(method, token, body, timeout, attempts)
@@ -563,7 +597,7 @@ impl SlackClient {
                 )
             })
             .await?;
-        Ok(body)
+        Ok(readable(method, reply(answered, attempts))?.body)
     }
 
     /// One POST of a file's bytes to its upload URL, which carries its own authorization: the
@@ -582,10 +616,11 @@ impl SlackClient {
             .body(bytes.to_vec());
         let exchange = match self.exchange(request, timeout, MAX_ANSWER).await {
             Ok(e) => e,
-            Err(e) => return transport_failure(e, attempts),
+            Err(e) => return transport_failure(e, attempts, target),
         };
         let reason = short_reason(&String::from_utf8_lossy(&exchange.body), target);
         match exchange.status {
+            // The bytes are in: even an answer that broke off is not sent again.
             200 => Attempt::Done(()),
             429 => unpaced(Attempt::RetryAfter(retry_after(
                 exchange.retry_after.as_deref(),
@@ -694,15 +729,23 @@ impl SlackClient {
         let (retry_after, scopes) = (header("retry-after"), header("x-oauth-scopes"));
         let status = response.status().as_u16();
         let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(reqwest::Error::without_url)?
-        {
-            let room = limit - body.len();
-            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            if body.len() == limit {
-                break;
+        let mut cut_short = None;
+        // Once the status is in, Slack has answered: a body that breaks off is recorded, not
+        // turned into a transport error that would send the request again.
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = limit - body.len();
+                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    if body.len() == limit {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    cut_short = Some(error_chain(&e.without_url()));
+                    break;
+                }
             }
         }
         Ok(Exchange {
@@ -710,6 +753,7 @@ impl SlackClient {
             retry_after,
             scopes,
             body,
+            cut_short,
         })
     }
 
@@ -730,27 +774,32 @@ impl SlackClient {
         Ok(Answer {
             status: exchange.status,
             reason: short_reason(&text, target),
-            ok_body: text.trim() == "ok",
+            ok_body: text.trim() == "ok" && exchange.cut_short.is_none(),
             retry_after: exchange.retry_after,
+            cut_short: exchange.cut_short,
         })
     }
 
+    /// One webhook POST. HTTP 200 is Slack's acceptance: an answer after it that is not `ok`,
+    /// or that breaks off, is noted, and the message counts as delivered.
     async fn attempt(
         &self,
         target: &reqwest::Url,
         body: &[u8],
         timeout: Duration,
         attempts: u32,
-    ) -> Attempt<()> {
+    ) -> Attempt<Option<String>> {
         let answer = match self.send_once(target, body.to_vec(), timeout).await {
             Ok(a) => a,
-            Err(e) => return transport_failure(e, attempts),
+            Err(e) => return transport_failure(e, attempts, target),
         };
         let Answer { status, reason, .. } = answer;
-        match status {
-            200 if answer.ok_body => Attempt::Done(()),
-            429 => Attempt::RetryAfter(retry_after(answer.retry_after.as_deref())),
-            s @ (500..=599 | 408) => Attempt::Transient(
+        match (status, answer.cut_short) {
+            (200, Some(why)) => Attempt::Done(Some(format!("the answer broke off: {why}"))),
+            (200, None) if answer.ok_body => Attempt::Done(None),
+            (200, None) => Attempt::Done(Some(format!("the answer was {reason:?}, not ok"))),
+            (429, _) => Attempt::RetryAfter(retry_after(answer.retry_after.as_deref())),
+            (s @ (500..=599 | 408), _) => Attempt::Transient(
                 format!("HTTP {s} {reason}"),
                 SlackError::Unavailable {
                     status: s,
@@ -758,7 +807,7 @@ impl SlackClient {
                     attempts,
                 },
             ),
-            s => Attempt::Permanent(SlackError::Rejected { status: s, reason }),
+            (s, _) => Attempt::Permanent(SlackError::Rejected { status: s, reason }),
         }
     }
 
@@ -770,7 +819,7 @@ impl SlackClient {
         body: ApiBody<'_>,
         timeout: Duration,
         attempts: u32,
-    ) -> Attempt<(Value, Option<String>)> {
+    ) -> Attempt<Answered> {
         self.api_attempt_with(
             method,
             Some(token),
@@ -792,7 +841,7 @@ impl SlackClient {
         body: ApiBody<'_>,
         timeout: Duration,
         attempts: u32,
-    ) -> Attempt<(Value, Option<String>)> {
+    ) -> Attempt<Answered> {
         let (content_type, bytes) = body.encode();
         let url = match self.api_url.join(method) {
             Ok(url) => url,
@@ -802,7 +851,7 @@ impl SlackClient {
                 )))
             }
         };
-        let mut request = self.http.post(url);
+        let mut request = self.http.post(url.clone());
         if let Some(token) = token {
             request = request.bearer_auth(token.expose());
         }
@@ -811,7 +860,7 @@ impl SlackClient {
             .body(bytes);
         match self.exchange(request, timeout, MAX_API_ANSWER).await {
             Ok(exchange) => api_verdict(method, secrets, exchange, attempts),
-            Err(e) => transport_failure(e, attempts),
+            Err(e) => transport_failure(e, attempts, &url),
         }
     }
 }
@@ -827,24 +876,44 @@ fn unpaced<T>(attempt: Attempt<T>) -> Attempt<T> {
 }
 
 /// A request that got no answer: a timeout or a connection failure, both retried.
-fn transport_failure<T>(e: reqwest::Error, attempts: u32) -> Attempt<T> {
+fn transport_failure<T>(e: reqwest::Error, attempts: u32, target: &reqwest::Url) -> Attempt<T> {
     if e.is_timeout() {
         return Attempt::Transient("timeout".into(), SlackError::Timeout { attempts });
     }
+    let proxy = crate::http::proxy_for(target);
     Attempt::Transient(
-        error_chain(&e),
+        format!("{}{}", error_chain(&e), crate::http::through(&proxy)),
         SlackError::Transport {
             attempts,
             source: e,
+            proxy,
         },
     )
+}
+
+/// The reply to a call that ended with `answered` after `attempts`.
+fn reply(answered: Answered, attempts: u32) -> ApiReply {
+    ApiReply {
+        attempts,
+        body: answered.body,
+        scopes: answered.scopes,
+        unconfirmed: answered.unconfirmed,
+    }
+}
+
+/// `reply`, if its answer could be read: a method whose answer is needed cannot use another.
+fn readable(method: &'static str, reply: ApiReply) -> Result<ApiReply, SlackError> {
+    match reply.unconfirmed {
+        Some(why) => Err(SlackError::AnswerUnreadable { method, why }),
+        None => Ok(reply),
+    }
 }
 
 /// Cuts Slack's text (an error code, a message) to one short line without the credentials
 /// sent with the call in it.
 fn api_text(text: &str, secrets: &[&str]) -> String {
     let line = text.lines().next().unwrap_or_default().trim();
-    let mut text = line.to_owned();
+    let mut text = crate::redact::scrub(line).into_owned();
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
         text = text.replace(secret, REDACTED);
     }
@@ -890,12 +959,13 @@ fn api_verdict(
     secrets: &[&str],
     exchange: Exchange,
     attempts: u32,
-) -> Attempt<(Value, Option<String>)> {
+) -> Attempt<Answered> {
     let Exchange {
         status,
         retry_after: wait,
         scopes,
         body,
+        cut_short,
     } = exchange;
     let answer: Option<Value> = serde_json::from_slice(&body).ok();
     let code = answer
@@ -932,15 +1002,27 @@ fn api_verdict(
             })
         }
     }
+    // After HTTP 200, an answer that broke off or is not Slack's may have been a success:
+    // never sent again, and only a posting method takes it as done.
+    let unreadable = |why: String| {
+        Attempt::Done(Answered {
+            body: Value::Null,
+            scopes: scopes.clone(),
+            unconfirmed: Some(why),
+        })
+    };
     let Some(answer) = answer.filter(Value::is_object) else {
-        // Not Slack's answer, or one cut short: never retried, in case it was a success.
-        return Attempt::Permanent(SlackError::Rejected {
-            status,
-            reason: format!("not a Web API answer: {}", reason()),
+        return unreadable(match &cut_short {
+            Some(why) => format!("the answer broke off: {why}"),
+            None => format!("the answer is not a Web API answer: {}", reason()),
         });
     };
     if answer.get("ok") == Some(&Value::Bool(true)) {
-        return Attempt::Done((answer, scopes));
+        return Attempt::Done(Answered {
+            body: answer,
+            scopes,
+            unconfirmed: None,
+        });
     }
     let code = code.unwrap_or_else(|| "ok:false without an error code".into());
     match code.as_str() {
@@ -1038,12 +1120,23 @@ mod tests {
     }
 
     /// The verdict on an answer of `status` with `body` (and a `Retry-After` of `wait`).
-    fn verdict(status: u16, body: &str, wait: Option<&str>) -> Attempt<(Value, Option<String>)> {
+    fn verdict(status: u16, body: &str, wait: Option<&str>) -> Attempt<Answered> {
+        verdict_cut(status, body, wait, None)
+    }
+
+    /// As [`verdict`], for a body that broke off (`cut_short`).
+    fn verdict_cut(
+        status: u16,
+        body: &str,
+        wait: Option<&str>,
+        cut_short: Option<&str>,
+    ) -> Attempt<Answered> {
         let exchange = Exchange {
             status,
             retry_after: wait.map(str::to_owned),
             scopes: Some("chat:write".into()),
             body: body.as_bytes().to_vec(),
+            cut_short: cut_short.map(str::to_owned),
         };
         api_verdict("chat.postMessage", &[token().expose()], exchange, 1)
     }
@@ -1059,13 +1152,57 @@ mod tests {
 
     #[test]
     fn web_api_success_is_ok_true_at_200() {
-        let Attempt::Done((body, scopes)) =
+        let Attempt::Done(answered) =
             verdict(200, r#"{"ok":true,"channel":"C0123ABCD","ts":"1.2"}"#, None)
         else {
             panic!("not done")
         };
-        assert_eq!(body["ts"], "1.2");
-        assert_eq!(scopes.as_deref(), Some("chat:write"));
+        assert_eq!(answered.body["ts"], "1.2");
+        assert_eq!(answered.scopes.as_deref(), Some("chat:write"));
+        assert_eq!(answered.unconfirmed, None);
+    }
+
+    #[test]
+    fn after_http_200_an_unreadable_answer_is_done_unconfirmed_never_retried() {
+        for (body, cut, said) in [
+            (
+                r#"{"ok":tr"#,
+                Some("connection reset"),
+                "the answer broke off: connection reset",
+            ),
+            (
+                "",
+                Some("operation timed out"),
+                "the answer broke off: operation timed out",
+            ),
+            ("ok", None, "the answer is not a Web API answer: ok"),
+            ("[1]", None, "the answer is not a Web API answer: [1]"),
+        ] {
+            let Attempt::Done(answered) = verdict_cut(200, body, None, cut) else {
+                panic!("{body:?} {cut:?}: not done");
+            };
+            assert_eq!(answered.unconfirmed.as_deref(), Some(said));
+            assert_eq!(answered.body, Value::Null);
+            // A method whose answer is needed takes it as an error, still never retried.
+            let e = readable("auth.test", reply(answered, 1)).unwrap_err();
+            assert_eq!(e.error_type(), "SlackAnswerUnreadable");
+            assert!(e.to_string().contains("not sent again"), "{e}");
+        }
+        // A whole refusal that arrived before the connection broke is still a refusal.
+        assert!(matches!(
+            verdict_cut(
+                200,
+                r#"{"ok":false,"error":"channel_not_found"}"#,
+                None,
+                Some("reset")
+            ),
+            Attempt::Permanent(SlackError::ApiRejected { .. })
+        ));
+        // A 5xx that broke off is still a 5xx: nothing was taken.
+        assert!(matches!(
+            verdict_cut(503, "<html>", None, Some("reset")),
+            Attempt::Transient(_, SlackError::Unavailable { .. })
+        ));
     }
 
     #[test]
@@ -1151,14 +1288,7 @@ mod tests {
 
     #[test]
     fn odd_web_api_answers_are_refused_never_retried() {
-        for (status, body) in [
-            (200, "ok"),
-            (200, r#"{"ok":tr"#),
-            (200, r#"[1]"#),
-            (200, r#"{"ok":false}"#),
-            (404, "Not Found"),
-            (302, ""),
-        ] {
+        for (status, body) in [(200, r#"{"ok":false}"#), (404, "Not Found"), (302, "")] {
             let e = permanent(status, body);
             assert!(
                 matches!(
@@ -1189,6 +1319,15 @@ mod tests {
             };
             assert!(!text.contains("XXXXTOKENSECRET"), "{text}");
         }
+        // Nor any piece of it: Slack echoing the token's tail in an error code.
+        let tail = format!(
+            r#"{{"ok":false,"error":"bad_token_tail_{}"}}"#,
+            &TOKEN[10..]
+        );
+        let Attempt::Permanent(e) = verdict(200, &tail, None) else {
+            panic!("not permanent")
+        };
+        assert!(!e.to_string().contains(&TOKEN[12..]), "{e}");
     }
 
     #[test]
@@ -1224,6 +1363,9 @@ mod tests {
         assert_eq!(retry_after(Some("0.5")), Duration::from_millis(500));
         assert_eq!(retry_after(Some("soon")), Duration::from_secs(1));
         assert_eq!(retry_after(Some("-1")), Duration::from_secs(1));
+        // An hour is read as the cap: one answer never stops posting for longer.
+        assert_eq!(retry_after(Some("3600")), MAX_RETRY_AFTER);
+        assert_eq!(retry_after(Some("1e300")), MAX_RETRY_AFTER);
     }
 
     #[test]

@@ -33,6 +33,10 @@ const BACKSTOP: Duration = Duration::from_millis(250);
 const SLACK_RESERVE: Duration = Duration::from_secs(2);
 /// A call with less time than this is not started.
 const MIN_CALL: Duration = Duration::from_millis(50);
+/// The longest a message's claim holds: less than the minute Lambda waits before it retries
+/// a failed asynchronous invocation, so a retry after a crash never finds the claim still
+/// held, whatever the function's timeout.
+pub const CLAIM_LEASE: Duration = Duration::from_secs(50);
 
 /// Why the table could not be used. Never carries the SDK's error, whose raw response holds
 /// items (alarm names, channels).
@@ -53,13 +57,6 @@ pub enum ThreadsError {
     Timeout {
         operation: &'static str,
         table: String,
-    },
-    /// An item that is not a thread as this function writes them.
-    #[error("table {table}: item {key} is not a thread ({problem})")]
-    Malformed {
-        table: String,
-        key: String,
-        problem: &'static str,
     },
 }
 
@@ -95,10 +92,6 @@ impl ThreadStore {
         }
     }
 
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     /// Runs one SDK call within the time the invocation can spare; `Ok(false)` when DynamoDB
     /// refused it for its condition.
     async fn run<T, E, F>(
@@ -108,7 +101,7 @@ impl ThreadStore {
         call: F,
     ) -> Result<Option<T>, ThreadsError>
     where
-        E: ProvideErrorMetadata,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
         F: std::future::Future<Output = Result<T, SdkError<E>>>,
     {
         let timeout = || ThreadsError::Timeout {
@@ -138,13 +131,16 @@ impl ThreadStore {
         }
     }
 
-    /// Records SNS message `id` as being delivered until `lease_until` (epoch seconds, the
-    /// invocation's deadline); `false` when another delivery has it: delivered, or still
-    /// within its lease. A claim whose invocation died without delivering or releasing it
-    /// lapses with its lease, so Lambda's retry posts the message.
+    /// Records SNS message `id` as being delivered by invocation `owner` until `lease_until`
+    /// (epoch seconds, at most [`CLAIM_LEASE`] from `now`); `false` when another delivery has
+    /// it: delivered, or another invocation's claim within its lease. A claim whose invocation
+    /// died lapses with its lease; Lambda's retry of that invocation (the same request id)
+    /// takes it over at once. An item that is not a claim as this function writes them (no
+    /// lease, a lease of another type, or one further off than a lease can be) holds nothing.
     pub async fn claim_message(
         &self,
         id: &str,
+        owner: &str,
         now: u64,
         lease_until: u64,
         deadline: Instant,
@@ -155,14 +151,17 @@ impl ThreadStore {
             .table_name(&self.table)
             .item("pk", s(&format!("msg#{id}")))
             .item("claimed_at", n(now))
+            .item("claimed_by", s(owner))
             .item("lease_until", n(lease_until))
             .item("expires_at", n(now + ITEM_TTL.as_secs()))
             .condition_expression(
-                "attribute_not_exists(pk) OR released = :yes \
-                 OR (attribute_not_exists(delivered) AND lease_until < :now)",
+                "attribute_not_exists(pk) OR released = :yes OR NOT (delivered = :yes \
+                 OR (lease_until BETWEEN :now AND :latest AND NOT claimed_by = :me))",
             )
             .expression_attribute_values(":yes", AttributeValue::Bool(true))
             .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":latest", n(now + CLAIM_LEASE.as_secs()))
+            .expression_attribute_values(":me", s(owner))
             .send();
         Ok(self.run("PutItem", deadline, put).await?.is_some())
     }
@@ -206,7 +205,10 @@ impl ThreadStore {
         self.run("PutItem", deadline, put).await.map(|_| ())
     }
 
-    /// The thread stored under `key`, read consistently.
+    /// The thread stored under `key`, read consistently. An item that is not a thread as
+    /// this function writes them is as good as none (a warning says so): with a version that
+    /// can be read, it comes back expired, so the next write replaces it under that version;
+    /// without one, as absent, which a write without a version may replace.
     pub async fn load(&self, key: &str, deadline: Instant) -> Result<Option<Thread>, ThreadsError> {
         let get = self
             .client
@@ -216,15 +218,19 @@ impl ThreadStore {
             .consistent_read(true)
             .send();
         let output = self.run("GetItem", deadline, get).await?;
-        match output.and_then(|o| o.item) {
-            None => Ok(None),
-            Some(item) => from_item(&item)
-                .map(Some)
-                .map_err(|problem| ThreadsError::Malformed {
-                    table: self.table.clone(),
-                    key: key.to_owned(),
-                    problem,
-                }),
+        let Some(item) = output.and_then(|o| o.item) else {
+            return Ok(None);
+        };
+        match from_item(&item) {
+            Ok(thread) => Ok(Some(thread)),
+            Err(problem) => {
+                let version = item
+                    .get("version")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse::<u64>().ok());
+                tracing::warn!(table = %self.table, key, problem, "an item in the threads table is not a thread; treated as absent");
+                Ok(version.map(Thread::unreadable))
+            }
         }
     }
 
@@ -243,7 +249,11 @@ impl ThreadStore {
             .table_name(&self.table)
             .set_item(Some(to_item(key, thread)));
         put = match expected {
-            None => put.condition_expression("attribute_not_exists(pk)"),
+            None => put
+                .condition_expression(
+                    "attribute_not_exists(pk) OR NOT attribute_type(version, :number)",
+                )
+                .expression_attribute_values(":number", s("N")),
             Some(v) => put
                 .condition_expression("version = :expected")
                 .expression_attribute_values(":expected", n(v)),
@@ -310,9 +320,14 @@ fn from_item(item: &HashMap<String, AttributeValue>) -> Result<Thread, &'static 
     let small = |k: &'static str| -> Result<u32, &'static str> {
         u32::try_from(required(k)?).map_err(|_| "a count is out of range")
     };
+    let ts = match item.get("ts") {
+        None => None,
+        Some(AttributeValue::S(ts)) if !ts.is_empty() => Some(ts.clone()),
+        Some(_) => return Err("ts is not a message timestamp"),
+    };
     Ok(Thread {
         channel: text("channel").ok_or("no channel")?,
-        ts: text("ts"),
+        ts,
         opened_at: required("opened_at")?,
         resolved_at: number("resolved_at")?,
         alarms: small("alarms")?,
@@ -347,5 +362,20 @@ mod tests {
         assert!(from_item(&item).is_err());
         item.remove("channel");
         assert_eq!(from_item(&item), Err("no channel"));
+    }
+
+    #[test]
+    fn a_timestamp_that_is_not_one_is_malformed() {
+        let posted =
+            Thread::claim("C0ALERTS01", 100, None).posted("C0ALERTS01", "1.2", "{}".into());
+        for ts in [n(1), s(""), AttributeValue::Bool(true)] {
+            let mut item = to_item("alarm#a", &posted);
+            item.insert("ts".into(), ts.clone());
+            assert_eq!(
+                from_item(&item),
+                Err("ts is not a message timestamp"),
+                "{ts:?}"
+            );
+        }
     }
 }

@@ -349,7 +349,8 @@ async fn a_parent_slack_refused_is_posted_by_lambdas_retry_of_the_same_message()
 
 /// An invocation that died after claiming a message (killed at its deadline, say) leaves a
 /// claim without a delivery: once its lease has passed, Lambda's retry posts the message. A
-/// delivered message stays claimed, so a later redelivery is skipped.
+/// claim within its lease holds. A delivered message stays claimed, so a later redelivery
+/// is skipped.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_claim_left_by_a_dead_invocation_lapses_and_a_delivered_one_holds() {
     use aws_sdk_dynamodb::types::AttributeValue;
@@ -371,7 +372,7 @@ async fn a_claim_left_by_a_dead_invocation_lapses_and_a_delivered_one_holds() {
             .send()
     };
     claim("died", now - 40).await.unwrap();
-    claim("in-flight", now + 600).await.unwrap();
+    claim("in-flight", now + 30).await.unwrap();
     delivered(&h, notification("died", "ALARM")).await;
     assert_eq!(api.posted().len(), 1);
     // Another invocation still holds this one.

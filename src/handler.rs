@@ -374,10 +374,9 @@ impl Notifier {
             }
             match self.deliver(&notification, call).await {
                 Ok(Delivered::Duplicate) => {
-                    tracing::info!(record = index, kind, name = %name, id = notification.id.as_deref(), "delivered by another instance; skipping");
-                    if let Some(id) = notification.id {
-                        self.recent().insert(&id);
-                    }
+                    // Not remembered as delivered: the other delivery may still fail, and
+                    // then its retry, wherever it lands, must post the message.
+                    tracing::info!(record = index, kind, name = %name, id = notification.id.as_deref(), "delivered or being delivered by another invocation; skipping");
                     outcome.duplicates += 1;
                 }
                 Ok(Delivered::Posted(sent)) => {

@@ -915,6 +915,22 @@ mod tests {
         assert!(rotating
             .renewed(&json!({"ok": true, "access_token": "xoxb-2-NEW"}), now)
             .is_err());
+        // An absurd life is held to a week, not wrapped into the past.
+        let renewed: Value = serde_json::from_str(
+            &rotating
+                .renewed(
+                    &json!({"access_token": "xoxb-2-NEW", "refresh_token": "xoxe-1-R",
+                            "expires_in": u64::MAX - 5}),
+                    now,
+                )
+                .unwrap(),
+        )
+        .unwrap();
+        let since = now.duration_since(UNIX_EPOCH).unwrap().as_secs();
+        assert_eq!(
+            renewed["SLACK_TOKEN_EXPIRES_AT"].as_u64(),
+            Some(since + MAX_TOKEN_LIFE.as_secs())
+        );
     }
 
     #[test]

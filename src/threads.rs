@@ -156,7 +156,7 @@ impl ThreadStore {
             .item("expires_at", n(now + ITEM_TTL.as_secs()))
             .condition_expression(
                 "attribute_not_exists(pk) OR released = :yes OR NOT (delivered = :yes \
-                 OR (lease_until BETWEEN :now AND :latest AND NOT claimed_by = :me))",
+                 OR (lease_until BETWEEN :now AND :latest AND NOT (claimed_by = :me)))",
             )
             .expression_attribute_values(":yes", AttributeValue::Bool(true))
             .expression_attribute_values(":now", n(now))

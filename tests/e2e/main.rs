@@ -8,6 +8,7 @@ mod concurrency;
 mod emulator;
 mod faults;
 mod graphs;
+mod hostile;
 mod hygiene;
 mod lambda;
 mod network;

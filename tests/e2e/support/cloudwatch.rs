@@ -28,6 +28,8 @@ struct State {
     /// Any other request: its path, and why it was refused.
     refused: Vec<String>,
     delay: Duration,
+    /// The bytes answered instead of the PNG (a huge image, a page of HTML).
+    image: Option<Vec<u8>>,
 }
 
 #[derive(Clone)]
@@ -59,6 +61,11 @@ impl CloudWatch {
     /// Every answer waits this long first.
     pub fn hang(&self, delay: Duration) {
         self.state.lock().unwrap().delay = delay;
+    }
+
+    /// Every later answer carries `bytes` as its image.
+    pub fn answer_with(&self, bytes: Vec<u8>) {
+        self.state.lock().unwrap().image = Some(bytes);
     }
 
     pub fn calls(&self) -> Vec<WidgetCall> {
@@ -115,7 +122,7 @@ fn answer(state: &Mutex<State>, png: &[u8], req: Request) -> Reply {
     let mut body = Vec::new();
     cbor::map_header(&mut body, 1);
     cbor::text(&mut body, "MetricWidgetImage");
-    cbor::bytes(&mut body, png);
+    cbor::bytes(&mut body, s.image.as_deref().unwrap_or(png));
     Reply::new(200, body)
         .header("content-type", "application/cbor")
         .header("smithy-protocol", "rpc-v2-cbor")

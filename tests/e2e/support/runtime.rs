@@ -56,6 +56,28 @@ pub struct Runtime {
     next_id: Arc<AtomicU64>,
     /// Every `/init/error` report: (errorType, errorMessage, the error-type header).
     pub init_errors: Arc<Mutex<Vec<(String, String, String)>>>,
+    /// `/invocation/next` requests waiting for an event now, and the most there ever were.
+    pub polling: Arc<Mutex<(usize, usize)>>,
+}
+
+/// One `/invocation/next` request waiting, counted until it ends or its client goes away.
+struct Polling(Arc<Mutex<(usize, usize)>>);
+
+impl Polling {
+    fn start(count: Arc<Mutex<(usize, usize)>>) -> Self {
+        {
+            let mut c = count.lock().unwrap();
+            c.0 += 1;
+            c.1 = c.1.max(c.0);
+        }
+        Self(count)
+    }
+}
+
+impl Drop for Polling {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().0 -= 1;
+    }
 }
 
 /// The X-Ray trace header the emulator hands out with request `id`.
@@ -94,9 +116,11 @@ impl Runtime {
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         let waiting: Arc<Mutex<HashMap<String, oneshot::Sender<Outcome>>>> = Arc::default();
         let init_errors: Arc<Mutex<Vec<(String, String, String)>>> = Arc::default();
-        let (w, ie) = (waiting.clone(), init_errors.clone());
+        let polling: Arc<Mutex<(usize, usize)>> = Arc::default();
+        let (w, ie, p) = (waiting.clone(), init_errors.clone(), polling.clone());
         let addr = serve(move |req| {
-            let (rx, waiting, init_errors) = (rx.clone(), w.clone(), ie.clone());
+            let (rx, waiting, init_errors, polling) =
+                (rx.clone(), w.clone(), ie.clone(), p.clone());
             async move {
                 let path = req
                     .uri
@@ -105,7 +129,10 @@ impl Runtime {
                     .unwrap_or_default()
                     .to_owned();
                 if path == "/invocation/next" {
-                    let Some(next) = rx.lock().await.recv().await else {
+                    let poll = Polling::start(polling);
+                    let next = rx.lock().await.recv().await;
+                    drop(poll);
+                    let Some(next) = next else {
                         return Reply::new(500, "runtime closed");
                     };
                     // As in Lambda, the deadline runs from when the function gets the event.
@@ -156,6 +183,7 @@ impl Runtime {
             waiting,
             next_id: Arc::default(),
             init_errors,
+            polling,
         }
     }
 
@@ -163,6 +191,18 @@ impl Runtime {
     /// Returns the outcome and how long it ran; panics if the function outlives the deadline by 2 s.
     pub async fn invoke(&self, event: Value, timeout: Duration) -> (Outcome, Duration) {
         let id = format!("req-{}", self.next_id.fetch_add(1, Ordering::SeqCst));
+        self.invoke_as(&id, event, timeout).await
+    }
+
+    /// As [`Runtime::invoke`], with request id `id`: Lambda's retry of an asynchronous
+    /// invocation has the same id as the attempt that failed.
+    pub async fn invoke_as(
+        &self,
+        id: &str,
+        event: Value,
+        timeout: Duration,
+    ) -> (Outcome, Duration) {
+        let id = id.to_owned();
         let (tx, rx) = oneshot::channel();
         self.waiting.lock().unwrap().insert(id.clone(), tx);
         let (dispatched, picked_up) = oneshot::channel();
@@ -230,6 +270,11 @@ pub fn capture_into(
 
 impl Function {
     pub fn spawn(runtime: &Runtime, env: &[(String, String)]) -> Self {
+        Self::spawn_without(runtime, env, &[])
+    }
+
+    /// As [`Function::spawn`], with the variables in `unset` left out of its environment.
+    pub fn spawn_without(runtime: &Runtime, env: &[(String, String)], unset: &[&str]) -> Self {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_slack-alarm-notifier"));
         command
             .env_clear()
@@ -253,6 +298,9 @@ impl Function {
         for (k, v) in env {
             command.env(k, v);
         }
+        for k in unset {
+            command.env_remove(k);
+        }
         let mut child = command.spawn().expect("start the function binary");
         let stdout = capture(child.stdout.take().unwrap());
         let stderr = capture(child.stderr.take().unwrap());
@@ -265,6 +313,22 @@ impl Function {
 
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().expect("wait").is_none()
+    }
+
+    /// Kills the process at once, as Lambda does an instance that ran out of memory.
+    pub async fn kill(&mut self) {
+        self.child.kill().await.expect("kill the function");
+    }
+
+    /// The process's peak resident memory so far, in KiB (`VmHWM`).
+    pub fn peak_rss_kib(&self) -> u64 {
+        let pid = self.child.id().expect("running");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM")
     }
 
     /// Waits up to `limit` for the process to exit; its status, or `None` if still running.

@@ -288,6 +288,11 @@ impl SlackApi {
         self.state().messages.get(ts).map(|(_, m)| m.clone())
     }
 
+    /// Someone deleted the message `ts`: a reply in its thread is answered `thread_not_found`.
+    pub fn delete_message(&self, ts: &str) {
+        self.state().messages.remove(ts);
+    }
+
     /// The files shared, in order.
     pub fn shared_files(&self) -> Vec<SharedFile> {
         self.state().shared.clone()

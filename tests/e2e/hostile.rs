@@ -599,11 +599,18 @@ async fn init_error(env: &[(&str, &str)], unset: &[&str]) -> String {
     reports[0].1.clone()
 }
 
+/// Variables set, variables unset, and the variable the init error must name.
+type Case = (
+    &'static [(&'static str, &'static str)],
+    &'static [&'static str],
+    &'static str,
+);
+
 /// Each value once accepted, and each broke things later: now an init error naming its
 /// variable.
 #[tokio::test(flavor = "multi_thread")]
 async fn settings_that_broke_things_later_are_init_errors_naming_the_variable() {
-    let cases: [(&[(&str, &str)], &[&str], &str); 14] = [
+    let cases: [Case; 14] = [
         (
             &[("SLACK_TIMEOUT_SECONDS", "0.000001")],
             &[],

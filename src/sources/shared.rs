@@ -139,6 +139,24 @@ pub(crate) fn service_console_url(
     Some(format!("https://{}/{path}", console_host(partition, region)).replace("{region}", region))
 }
 
+/// An S3 object's page in the console.
+pub(crate) fn s3_object_url(
+    partition: &str,
+    region: Option<&str>,
+    bucket: &str,
+    key: &str,
+) -> Option<String> {
+    service_console_url(
+        partition,
+        region,
+        &format!(
+            "s3/object/{}?region={{region}}&bucketType=general&prefix={}",
+            url_encode(bucket),
+            url_encode(key)
+        ),
+    )
+}
+
 /// `us-east-1`, `cn-north-1`, `us-gov-west-1`: not a display name like `US East (N. Virginia)`.
 pub(crate) fn is_region_code(region: &str) -> bool {
     !region.is_empty()

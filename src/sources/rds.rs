@@ -358,8 +358,11 @@ pub(crate) const DONE_WORDS: [&str; 5] = ["complete", "completed", "finished", "
 
 /// How bad an RDS event is. The instance that failed and the storage that filled up
 /// (the database shut down) are the worst; any other failure is an error; low storage
-/// and other shortfalls, a failover or recovery under way and a shutdown are warnings; a
-/// finished backup or recovery is good news; the rest is routine.
+/// and other shortfalls, any failover, a recovery under way and a shutdown are warnings;
+/// a finished backup or recovery is good news; the rest is routine.
+///
+/// A failover is amber even once it completed: the primary failed or was taken away,
+/// clients lost their connections, and someone should find out why.
 pub fn severity(event_id: Option<&str>, categories: &[String], message: Option<&str>) -> Severity {
     let id = event_id.unwrap_or_default();
     if matches!(id, "RDS-EVENT-0031" | "RDS-EVENT-0221") {
@@ -381,7 +384,7 @@ pub fn severity(event_id: Option<&str>, categories: &[String], message: Option<&
         return Severity::Warning;
     }
     if has("failover") || has("recovery") {
-        return if done { Severity::Info } else { Severity::Warning };
+        return Severity::Warning;
     }
     if has("availability") && (has_any(&words, &["shutdown"]) || message_says(message, "shut down"))
     {
@@ -527,7 +530,7 @@ mod tests {
             ("RDS-EVENT-0045", &["read replica"], "An error occurred in replication.", Severity::Error),
             ("RDS-EVENT-0089", &["low storage"], "Free storage is low at 8%.", Severity::Warning),
             ("RDS-EVENT-0013", &["failover"], "A Multi-AZ failover has started.", Severity::Warning),
-            ("RDS-EVENT-0049", &["failover"], "A Multi-AZ failover has completed.", Severity::Info),
+            ("RDS-EVENT-0049", &["failover"], "A Multi-AZ failover has completed.", Severity::Warning),
             ("RDS-EVENT-0004", &["availability"], "DB instance shutdown.", Severity::Warning),
             ("RDS-EVENT-0006", &["availability"], "DB instance restarted.", Severity::Info),
             ("RDS-EVENT-0020", &["recovery"], "Recovery of the DB instance has started.", Severity::Warning),

@@ -69,14 +69,14 @@ fn read(expired: bool, d: &Obj, event: &Event) -> CertificateExpiry {
     }
 }
 
-/// A week or less left, or none, is an error; a month or less a warning; more is notice.
-/// An approaching expiry that does not say how near is a warning.
+/// A week or less left, or none, is an error; any other approaching expiry is a warning.
+/// ACM sends one a day, from 45 days ahead (30 for a public certificate), for a
+/// certificate that is still to expire: an imported one must be reimported, and one ACM
+/// renews is waiting on someone (a validation, a renewal that failed). Each asks for action.
 pub fn severity(expired: bool, days: Option<u64>) -> Severity {
     match (expired, days) {
-        (true, _) => Severity::Error,
-        (false, Some(0..=7)) => Severity::Error,
-        (false, Some(8..=30) | None) => Severity::Warning,
-        (false, Some(_)) => Severity::Info,
+        (true, _) | (false, Some(0..=7)) => Severity::Error,
+        (false, _) => Severity::Warning,
     }
 }
 
@@ -158,8 +158,8 @@ mod tests {
 
     #[test]
     fn nearer_expiry_is_worse() {
-        assert_eq!(severity(false, Some(45)), Severity::Info);
-        assert_eq!(severity(false, Some(31)), Severity::Info);
+        assert_eq!(severity(false, Some(45)), Severity::Warning);
+        assert_eq!(severity(false, Some(31)), Severity::Warning);
         assert_eq!(severity(false, Some(30)), Severity::Warning);
         assert_eq!(severity(false, Some(8)), Severity::Warning);
         assert_eq!(severity(false, Some(7)), Severity::Error);

@@ -110,15 +110,8 @@ pub struct ScalingActivity {
 /// names.
 fn read(d: &Obj, kind: ActivityKind, failed: bool) -> ScalingActivity {
     // `Details` is an object, or (as the API gives it) an object written as a string.
-    let parsed_details;
-    let details = match d.get("Details") {
-        Some(Value::Object(o)) => Some(o),
-        Some(Value::String(s)) => {
-            parsed_details = serde_json::from_str::<Value>(s).ok();
-            parsed_details.as_ref().and_then(Value::as_object)
-        }
-        _ => None,
-    };
+    let details = nested_at(d, "Details");
+    let details = details.as_ref().and_then(Value::as_object);
     let group_arn = str_at(d, "AutoScalingGroupARN");
     let arn = group_arn.as_deref().and_then(parse_arn);
     let status_code = str_at(d, "StatusCode");

@@ -47,6 +47,15 @@ pub(crate) fn arr_at<'a>(obj: &'a Obj, key: &str) -> &'a [Value] {
         .unwrap_or(&[])
 }
 
+/// A field as JSON, where an object or array written as a JSON string is read as what it
+/// holds (Auto Scaling's `Details`, CodeDeploy's `errorInformation`).
+pub(crate) fn nested_at(obj: &Obj, key: &str) -> Option<Value> {
+    match obj.get(key)? {
+        Value::String(s) if s.trim_start().starts_with(['{', '[']) => serde_json::from_str(s).ok(),
+        other => Some(other.clone()),
+    }
+}
+
 pub(crate) fn time_at(obj: &Obj, key: &str) -> Option<DateTime<Utc>> {
     str_at(obj, key).as_deref().and_then(parse_time)
 }
@@ -385,6 +394,23 @@ mod tests {
             path_value_lines(&serde_json::json!("plain"), 5),
             vec!["plain"]
         );
+    }
+
+    #[test]
+    fn nested_json_strings_read_as_what_they_hold() {
+        let obj = serde_json::json!({
+            "a": "{\"Failed\":\"1\"}", "b": {"x": 1}, "c": "[1]", "d": "{broken", "e": "text"
+        });
+        let obj = obj.as_object().unwrap();
+        assert_eq!(
+            nested_at(obj, "a"),
+            Some(serde_json::json!({"Failed": "1"}))
+        );
+        assert_eq!(nested_at(obj, "b"), Some(serde_json::json!({"x": 1})));
+        assert_eq!(nested_at(obj, "c"), Some(serde_json::json!([1])));
+        assert_eq!(nested_at(obj, "d"), None);
+        assert_eq!(nested_at(obj, "e"), Some(serde_json::json!("text")));
+        assert_eq!(nested_at(obj, "missing"), None);
     }
 
     #[test]

@@ -59,6 +59,7 @@ registry![
     inspector2,
     glue,
     stepfunctions,
+    cloudtrail,
     eventbridge_generic,
     text,
 ];

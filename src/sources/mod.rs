@@ -60,6 +60,7 @@ registry![
     glue,
     stepfunctions,
     cloudtrail,
+    ecr,
     eventbridge_generic,
     text,
 ];

@@ -106,7 +106,7 @@ impl GenericEvent {
     /// in the detail.
     pub fn subject(&self) -> Option<String> {
         if let Some(resource) = self.resources.iter().find(|r| !r.trim().is_empty()) {
-            return Some(short_name(resource).to_owned());
+            return Some(arn_short_name(resource).to_owned());
         }
         let detail = self.detail()?;
         let lower = |k: &String| k.to_ascii_lowercase();
@@ -117,21 +117,6 @@ impl GenericEvent {
                 .find_map(|k| str_at(detail, k))
         };
         named("name").or_else(|| named("id"))
-    }
-}
-
-/// `arn:…:training-job/orders-forecast` → `orders-forecast`; `…:function:resize` →
-/// `resize`; anything not an ARN as it is.
-fn short_name(resource: &str) -> &str {
-    let Some(arn) = parse_arn(resource) else {
-        return resource;
-    };
-    let tail = arn.resource.rsplit('/').next().unwrap_or(arn.resource);
-    let tail = tail.rsplit(':').next().unwrap_or(tail);
-    if tail.is_empty() {
-        resource
-    } else {
-        tail
     }
 }
 

@@ -61,6 +61,7 @@ registry![
     stepfunctions,
     cloudtrail,
     ecr,
+    access_analyzer,
     eventbridge_generic,
     text,
 ];

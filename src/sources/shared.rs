@@ -99,6 +99,21 @@ pub fn parse_arn(arn: &str) -> Option<Arn<'_>> {
     })
 }
 
+/// `arn:…:training-job/orders-forecast` → `orders-forecast`; `…:function:resize` →
+/// `resize`; anything not an ARN as it is.
+pub(crate) fn arn_short_name(resource: &str) -> &str {
+    let Some(arn) = parse_arn(resource) else {
+        return resource;
+    };
+    let tail = arn.resource.rsplit('/').next().unwrap_or(arn.resource);
+    let tail = tail.rsplit(':').next().unwrap_or(tail);
+    if tail.is_empty() {
+        resource
+    } else {
+        tail
+    }
+}
+
 /// The console host for an ARN partition, and whether the region goes into the host name.
 pub(crate) fn console_host(partition: &str, region: &str) -> String {
     match partition {

@@ -62,6 +62,7 @@ registry![
     cloudtrail,
     ecr,
     access_analyzer,
+    cost_anomaly,
     eventbridge_generic,
     text,
 ];

@@ -270,17 +270,6 @@ fn event_time(raw: &str) -> Option<DateTime<Utc>> {
         .or_else(|| parse_time(raw))
 }
 
-/// A link into the AWS console, or nothing: the link is shown as a button.
-fn console_link(raw: &str) -> Option<String> {
-    let link = raw.trim();
-    let host = link.strip_prefix("https://")?.split(['/', '?', '#']).next()?;
-    let console = ["console.aws.amazon.com", "console.amazonaws.cn", "console.amazonaws-us-gov.com"]
-        .iter()
-        .any(|c| host == *c || host.ends_with(&format!(".{c}")));
-    (console && !link.chars().any(char::is_whitespace) && link.len() <= 1000)
-        .then(|| link.to_owned())
-}
-
 /// The `region=` of a console link.
 fn region_in_link(link: &str) -> Option<String> {
     let (_, rest) = link.split_once("region=")?;

@@ -181,6 +181,25 @@ pub(crate) fn s3_object_url(
     )
 }
 
+/// A link a message gives into the AWS console, or nothing: it is shown as a button, so
+/// anything else (another host, a script, a link with spaces) is dropped.
+pub(crate) fn console_link(raw: &str) -> Option<String> {
+    let link = raw.trim();
+    let host = link
+        .strip_prefix("https://")?
+        .split(['/', '?', '#'])
+        .next()?;
+    let console = [
+        "console.aws.amazon.com",
+        "console.amazonaws.cn",
+        "console.amazonaws-us-gov.com",
+    ]
+    .iter()
+    .any(|c| host == *c || host.ends_with(&format!(".{c}")));
+    (console && !link.chars().any(char::is_whitespace) && link.len() <= 1000)
+        .then(|| link.to_owned())
+}
+
 /// `us-east-1`, `cn-north-1`, `us-gov-west-1`: not a display name like `US East (N. Virginia)`.
 pub(crate) fn is_region_code(region: &str) -> bool {
     !region.is_empty()

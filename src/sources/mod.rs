@@ -63,6 +63,7 @@ registry![
     ecr,
     access_analyzer,
     cost_anomaly,
+    lambda_destination,
     eventbridge_generic,
     text,
 ];

@@ -177,10 +177,13 @@ fn inspector_time(raw: &str) -> String {
     when(parsed).unwrap_or_else(|| when_text(raw))
 }
 
-/// How bad a finding is: Inspector's own severity, and good news once it is closed.
+/// How bad a finding is: Inspector's own severity, good news once it is closed, and
+/// news once someone suppressed it (a suppression rule judged it acceptable).
 pub fn severity(severity: Option<&str>, status: Option<&str>) -> Severity {
-    if status == Some("CLOSED") {
-        return Severity::Ok;
+    match status {
+        Some("CLOSED") => return Severity::Ok,
+        Some("SUPPRESSED") => return Severity::Info,
+        _ => {}
     }
     match severity {
         Some("CRITICAL") => Severity::Critical,
@@ -232,10 +235,10 @@ impl Notice for InspectorFinding {
 pub fn card(f: &InspectorFinding) -> Card {
     let severity = severity(f.severity.as_deref(), f.status.as_deref());
     let label = f.severity.as_deref().unwrap_or("UNKNOWN");
-    let closed = if f.status.as_deref() == Some("CLOSED") {
-        " closed"
-    } else {
-        ""
+    let closed = match f.status.as_deref() {
+        Some("CLOSED") => " closed",
+        Some("SUPPRESSED") => " suppressed",
+        _ => "",
     };
     let emoji = severity.emoji("🔎");
     let title = f
@@ -363,6 +366,7 @@ mod tests {
             ("LOW", "ACTIVE", Severity::Info),
             ("INFORMATIONAL", "ACTIVE", Severity::Info),
             ("CRITICAL", "CLOSED", Severity::Ok),
+            ("CRITICAL", "SUPPRESSED", Severity::Info),
         ] {
             assert_eq!(severity(Some(sev), Some(status)), expected, "{sev} {status}");
         }

@@ -5,7 +5,9 @@
 //! `result` (any case), or else a key ending in `State` or `Status` (e.g.
 //! `TrainingJobStatus`, but not a previous, desired or secondary one). Its severity:
 //! - FAILED, FAILURE, ERROR, TIMED_OUT, TIMEOUT, ABORTED → red (error);
-//! - STOPPED, NON_COMPLIANT, DEGRADED, WARNING → amber (warning);
+//! - STOPPED, CANCELLED, CANCELED, INTERRUPTED, NON_COMPLIANT, DEGRADED, IMPAIRED,
+//!   UNHEALTHY, WARNING → amber (warning): work that did not finish, or something not
+//!   well;
 //! - SUCCEEDED, SUCCESS, COMPLETED, OK, COMPLIANT, HEALTHY → green (ok);
 //! - anything else, or none, is news (info).
 //!
@@ -129,7 +131,8 @@ pub fn severity(status: &str) -> Severity {
         .collect();
     match key.as_str() {
         "FAILED" | "FAILURE" | "ERROR" | "TIMEDOUT" | "TIMEOUT" | "ABORTED" => Severity::Error,
-        "STOPPED" | "NONCOMPLIANT" | "DEGRADED" | "WARNING" => Severity::Warning,
+        "STOPPED" | "CANCELLED" | "CANCELED" | "INTERRUPTED" | "NONCOMPLIANT" | "DEGRADED"
+        | "IMPAIRED" | "UNHEALTHY" | "WARNING" => Severity::Warning,
         "SUCCEEDED" | "SUCCESS" | "COMPLETED" | "OK" | "COMPLIANT" | "HEALTHY" => Severity::Ok,
         _ => Severity::Info,
     }
@@ -223,6 +226,11 @@ mod tests {
             ("stopped", Severity::Warning),
             ("NON_COMPLIANT", Severity::Warning),
             ("Degraded", Severity::Warning),
+            ("CANCELLED", Severity::Warning),
+            ("Canceled", Severity::Warning),
+            ("INTERRUPTED", Severity::Warning),
+            ("Unhealthy", Severity::Warning),
+            ("IMPAIRED", Severity::Warning),
             ("Completed", Severity::Ok),
             ("SUCCESS", Severity::Ok),
             ("healthy", Severity::Ok),

@@ -4,7 +4,7 @@
 //! publish to SNS, whose `deploymentOverview`, `errorInformation` and
 //! `rollbackInformation` are objects written as JSON strings.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::shared::*;
@@ -154,11 +154,7 @@ fn read_trigger(obj: &Obj) -> Deployment {
 fn trigger_time(raw: &str) -> Option<DateTime<Utc>> {
     let raw = raw.trim();
     parse_time(raw)
-        .or_else(|| {
-            NaiveDateTime::parse_from_str(raw, "%a %b %d %H:%M:%S UTC %Y")
-                .ok()
-                .map(|t| t.and_utc())
-        })
+        .or_else(|| parse_utc_text_time(raw))
         .or_else(|| {
             let seconds: f64 = raw.parse().ok().filter(|s: &f64| s.is_finite())?;
             DateTime::from_timestamp_millis((seconds * 1000.0) as i64)

@@ -1,7 +1,6 @@
 //! Amazon Inspector findings (`aws.inspector2`, "Inspector2 Finding"): a vulnerable package
 //! or an open network path in an ECR image, an EC2 instance or a Lambda function.
 
-use chrono::NaiveDateTime;
 use serde_json::Value;
 
 use super::shared::*;
@@ -171,10 +170,7 @@ fn short_resource_id(id: &str) -> String {
 /// Inspector's events write times as `Fri Nov 20 08:14:55.021 UTC 2026`; ISO 8601 is
 /// read too, and anything else is shown as it is.
 fn inspector_time(raw: &str) -> String {
-    let parsed = NaiveDateTime::parse_from_str(raw.trim(), "%a %b %d %H:%M:%S%.f UTC %Y")
-        .ok()
-        .map(|t| t.and_utc());
-    when(parsed).unwrap_or_else(|| when_text(raw))
+    when(parse_utc_text_time(raw)).unwrap_or_else(|| when_text(raw))
 }
 
 /// How bad a finding is: Inspector's own severity, good news once it is closed, and

@@ -1,7 +1,7 @@
 //! What several sources use: lenient readers over JSON objects, AWS ARNs, times and console
 //! links, and small mrkdwn pieces.
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use serde_json::{Map, Value};
 
 use crate::mrkdwn::{code_safe, escape};
@@ -73,6 +73,14 @@ pub fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
         .or_else(|_| DateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f%z"))
         .ok()
         .map(|t| t.with_timezone(&Utc))
+}
+
+/// Inspector and CodeDeploy's triggers write times as `Fri Nov 20 08:14:55.021 UTC 2026`,
+/// the fraction optional.
+pub(crate) fn parse_utc_text_time(raw: &str) -> Option<DateTime<Utc>> {
+    NaiveDateTime::parse_from_str(raw.trim(), "%a %b %d %H:%M:%S%.f UTC %Y")
+        .ok()
+        .map(|t| t.and_utc())
 }
 
 /// The fields of an ARN: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
@@ -373,6 +381,10 @@ mod tests {
         let b = parse_time("2021-09-02T16:03:39.434Z").unwrap();
         assert_eq!(a, b);
         assert!(parse_time("yesterday").is_none());
+        let c = parse_utc_text_time("Fri Nov 20 08:14:55.021 UTC 2026").unwrap();
+        let d = parse_utc_text_time("Fri Nov 20 08:14:55 UTC 2026").unwrap();
+        assert_eq!(c.timestamp(), d.timestamp());
+        assert!(parse_utc_text_time("Mon Nov 20 08:14:55 UTC 2026").is_none());
     }
 
     #[test]

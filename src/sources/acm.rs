@@ -1,5 +1,5 @@
-//! ACM certificate expiry (`aws.acm`, "ACM Certificate Approaching Expiration" and
-//! "ACM Certificate Expired").
+//! ACM certificate expiry (`aws.acm`, "ACM Certificate Approaching Expiration", "ACM
+//! Certificate Renewal Action Required" and "ACM Certificate Expired").
 
 use super::shared::*;
 use super::{Body, Event, Source, Notice};
@@ -15,19 +15,22 @@ pub const SOURCE: Source = Source {
 };
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
-    let expired = match event.detail_type.as_str() {
-        "ACM Certificate Approaching Expiration" => false,
-        "ACM Certificate Expired" => true,
+    let (expired, renewal_action) = match event.detail_type.as_str() {
+        "ACM Certificate Approaching Expiration" => (false, false),
+        "ACM Certificate Renewal Action Required" => (false, true),
+        "ACM Certificate Expired" => (true, false),
         _ => return None,
     };
     (event.source == "aws.acm")
-        .then(|| Ok(Body::new(read(expired, detail, event))))
+        .then(|| Ok(Body::new(read(expired, renewal_action, detail, event))))
 }
 
 /// An ACM certificate that is about to expire, or has.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CertificateExpiry {
     pub expired: bool,
+    /// ACM could not renew it without someone's help (a validation, say).
+    pub renewal_action: bool,
     pub arn: Option<String>,
     pub common_name: Option<String>,
     pub days_to_expiry: Option<u64>,
@@ -51,9 +54,10 @@ impl CertificateExpiry {
     }
 }
 
-fn read(expired: bool, d: &Obj, event: &Event) -> CertificateExpiry {
+fn read(expired: bool, renewal_action: bool, d: &Obj, event: &Event) -> CertificateExpiry {
     CertificateExpiry {
         expired,
+        renewal_action,
         arn: event
             .resources
             .as_ref()
@@ -69,25 +73,34 @@ fn read(expired: bool, d: &Obj, event: &Event) -> CertificateExpiry {
     }
 }
 
-/// A week or less left, or none, is an error; a month or less a warning; more is notice.
-/// An approaching expiry that does not say how near is a warning.
-pub fn severity(expired: bool, days: Option<u64>) -> Severity {
-    match (expired, days) {
-        (true, _) => Severity::Error,
-        (false, Some(0..=7)) => Severity::Error,
-        (false, Some(8..=30) | None) => Severity::Warning,
-        (false, Some(_)) => Severity::Info,
+/// An expired certificate still in use is critical: its clients fail now. Expired and not
+/// in use, or a week or less left, is an error; any other approaching expiry or renewal
+/// that needs action is a warning. ACM sends an approaching expiry once a day, from 45
+/// days ahead (30 for a public certificate), for a certificate that is still to expire: an
+/// imported one must be reimported, and one ACM renews is waiting on someone (a
+/// validation, a renewal that failed). Each asks for action.
+pub fn severity(c: &CertificateExpiry) -> Severity {
+    match (c.expired, c.days_to_expiry) {
+        (true, _) if c.in_use == Some(true) => Severity::Critical,
+        (true, _) | (false, Some(0..=7)) => Severity::Error,
+        (false, _) => Severity::Warning,
     }
 }
 
-/// "expires in 10 days", "expires today", "expired".
+/// "expires in 10 days", "expires today", "expired", "needs action to renew: expires in
+/// 10 days".
 fn when_phrase(c: &CertificateExpiry) -> String {
-    match (c.expired, c.days_to_expiry) {
+    let when = match (c.expired, c.days_to_expiry) {
         (true, _) => "expired".into(),
         (false, Some(0)) => "expires today".into(),
         (false, Some(1)) => "expires in 1 day".into(),
         (false, Some(n)) => format!("expires in {n} days"),
         (false, None) => "expires soon".into(),
+    };
+    if c.renewal_action {
+        format!("needs action to renew: {when}")
+    } else {
+        when
     }
 }
 
@@ -103,7 +116,7 @@ impl Notice for CertificateExpiry {
 
 /// The certificate as a card: name, days left, id, and a link to it in ACM.
 pub fn card(c: &CertificateExpiry) -> Card {
-    let severity = severity(c.expired, c.days_to_expiry);
+    let severity = severity(c);
     let emoji = match severity {
         Severity::Critical | Severity::Error => "🔴",
         _ => "🔏",
@@ -158,15 +171,24 @@ mod tests {
 
     #[test]
     fn nearer_expiry_is_worse() {
-        assert_eq!(severity(false, Some(45)), Severity::Info);
-        assert_eq!(severity(false, Some(31)), Severity::Info);
-        assert_eq!(severity(false, Some(30)), Severity::Warning);
-        assert_eq!(severity(false, Some(8)), Severity::Warning);
-        assert_eq!(severity(false, Some(7)), Severity::Error);
-        assert_eq!(severity(false, Some(0)), Severity::Error);
-        assert_eq!(severity(false, None), Severity::Warning);
-        assert_eq!(severity(true, None), Severity::Error);
-        assert_eq!(severity(true, Some(0)), Severity::Error);
+        let sev = |expired: bool, days: Option<u64>, in_use: Option<bool>| {
+            severity(&CertificateExpiry {
+                expired,
+                days_to_expiry: days,
+                in_use,
+                ..Default::default()
+            })
+        };
+        assert_eq!(sev(false, Some(45), None), Severity::Warning);
+        assert_eq!(sev(false, Some(31), None), Severity::Warning);
+        assert_eq!(sev(false, Some(30), None), Severity::Warning);
+        assert_eq!(sev(false, Some(8), Some(true)), Severity::Warning);
+        assert_eq!(sev(false, Some(7), None), Severity::Error);
+        assert_eq!(sev(false, Some(0), Some(true)), Severity::Error);
+        assert_eq!(sev(false, None, None), Severity::Warning);
+        assert_eq!(sev(true, None, None), Severity::Error);
+        assert_eq!(sev(true, Some(0), Some(false)), Severity::Error);
+        assert_eq!(sev(true, Some(0), Some(true)), Severity::Critical);
     }
 
     #[test]
@@ -181,6 +203,9 @@ mod tests {
         assert_eq!(c.short_id(), Some("4f8a2c6e-1b3d-4e5f-9a7c-0d2e4f6a8b1c"));
         c.days_to_expiry = Some(1);
         assert_eq!(when_phrase(&c), "expires in 1 day");
+        c.renewal_action = true;
+        assert_eq!(when_phrase(&c), "needs action to renew: expires in 1 day");
+        c.renewal_action = false;
         c.expired = true;
         assert_eq!(when_phrase(&c), "expired");
     }

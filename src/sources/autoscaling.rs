@@ -110,15 +110,8 @@ pub struct ScalingActivity {
 /// names.
 fn read(d: &Obj, kind: ActivityKind, failed: bool) -> ScalingActivity {
     // `Details` is an object, or (as the API gives it) an object written as a string.
-    let parsed_details;
-    let details = match d.get("Details") {
-        Some(Value::Object(o)) => Some(o),
-        Some(Value::String(s)) => {
-            parsed_details = serde_json::from_str::<Value>(s).ok();
-            parsed_details.as_ref().and_then(Value::as_object)
-        }
-        _ => None,
-    };
+    let details = nested_at(d, "Details");
+    let details = details.as_ref().and_then(Value::as_object);
     let group_arn = str_at(d, "AutoScalingGroupARN");
     let arn = group_arn.as_deref().and_then(parse_arn);
     let status_code = str_at(d, "StatusCode");
@@ -177,6 +170,15 @@ impl ScalingActivity {
             .then_some(reason)
     }
 
+    /// Whether it was taken out of service because a health or status check failed
+    /// (EC2, ELB, or one the application set), not to scale in or rebalance.
+    pub fn unhealthy(&self) -> bool {
+        self.taken_out_because().is_some_and(|why| {
+            let why = why.to_ascii_lowercase();
+            why.contains("health") || why.contains("status check")
+        })
+    }
+
     /// `(from, to)` of the desired capacity, when the cause says it changed.
     pub fn capacity_change(&self) -> Option<(u64, u64)> {
         let cause = self.cause.as_deref()?;
@@ -193,10 +195,14 @@ impl ScalingActivity {
     }
 }
 
-/// A failed launch or termination is an error; everything else is routine.
+/// A failed launch or termination is an error; a termination because a health or status
+/// check failed is a warning (the group replaced it, but an instance was unhealthy);
+/// everything else is routine.
 pub fn severity(a: &ScalingActivity) -> Severity {
     if a.failed {
         Severity::Error
+    } else if a.kind == ActivityKind::Terminate && a.unhealthy() {
+        Severity::Warning
     } else {
         Severity::Info
     }
@@ -376,6 +382,17 @@ mod tests {
             card(&a).headline,
             "Auto Scaling web terminated i-1 (in response to an ELB system health check failure)"
         );
+        assert_eq!(card(&a).severity, Severity::Warning);
+        a.cause = Some("At 2026-11-20T11:31:02Z an instance was taken out of service in response to an EC2 instance status check failure.".into());
+        assert_eq!(card(&a).severity, Severity::Warning);
+        for routine in [
+            "a difference between desired and actual capacity, shrinking the capacity from 2 to 1",
+            "an EC2 instance rebalance recommendation",
+        ] {
+            a.cause = Some(format!("At 2026-11-20T11:31:02Z an instance was taken out of service in response to {routine}."));
+            assert_eq!(card(&a).severity, Severity::Info, "{routine}");
+        }
+        assert_eq!(card(&a).headline, "Auto Scaling web terminated i-1 (in response to an EC2 instance rebalance recommendation)");
         a.cause = Some("At 2026-11-20T11:31:02Z an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from 2 to 1.".into());
         assert_eq!(card(&a).headline, "Auto Scaling web terminated i-1");
         a.failed = true;

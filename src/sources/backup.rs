@@ -34,6 +34,8 @@ pub struct BackupJob {
     pub job_kind: Option<String>,
     pub job_id: Option<String>,
     pub state: Option<String>,
+    /// A malware scan's `THREATS_FOUND` or `NO_THREATS_FOUND`.
+    pub scan_result: Option<String>,
     pub status_message: Option<String>,
     pub vault: Option<String>,
     pub resource_arn: Option<String>,
@@ -48,6 +50,7 @@ fn read_event(d: &Obj, event: &Event) -> BackupJob {
         ("Backup job", "backupJobId"),
         ("Copy job", "copyJobId"),
         ("Restore job", "restoreJobId"),
+        ("Scan job", "scanJobId"),
     ]
     .iter()
     .find_map(|(kind, key)| str_at(d, key).map(|id| ((*kind).to_owned(), id)))
@@ -63,6 +66,9 @@ fn read_event(d: &Obj, event: &Event) -> BackupJob {
         }),
         job_id,
         state: str_at(d, "state").or_else(|| str_at(d, "status")),
+        scan_result: obj_at(d, "scanResult")
+            .and_then(|r| str_at(r, "scanResultStatus"))
+            .map(|r| r.trim().to_ascii_uppercase()),
         status_message: str_at(d, "statusMessage"),
         vault: str_at(d, "backupVaultName").or_else(|| str_at(d, "destinationBackupVaultArn")),
         resource_arn: str_at(d, "resourceArn"),
@@ -112,6 +118,7 @@ fn backup_from_text(subject: Option<&str>, text: &str) -> Option<BackupJob> {
         resource_arn,
         resource_type: None,
         time: None,
+        scan_result: None,
     })
 }
 
@@ -134,33 +141,49 @@ impl Notice for BackupJob {
     }
 }
 
+/// How bad a job is: a failed, aborted, expired or partial job is red, and so is a malware
+/// scan that found threats, whatever its state says (`COMPLETED`); a scan completed with
+/// issues is amber (part of it went unscanned); a completed job is green.
+pub fn severity(state: &str, scan_result: Option<&str>) -> Severity {
+    match (state, scan_result) {
+        (_, Some("THREATS_FOUND")) => Severity::Error,
+        ("FAILED" | "ABORTED" | "EXPIRED" | "PARTIAL", _) => Severity::Error,
+        ("COMPLETED_WITH_ISSUES", _) => Severity::Warning,
+        ("COMPLETED", _) => Severity::Ok,
+        _ => Severity::Info,
+    }
+}
+
 /// The job as a card: state, job, vault, resource, and a link to the jobs.
 pub fn card(b: &BackupJob) -> Card {
     let state = b.state.as_deref().unwrap_or("UNKNOWN").to_ascii_uppercase();
-    let severity = match state.as_str() {
-        "COMPLETED" => Severity::Ok,
-        "FAILED" | "ABORTED" | "EXPIRED" | "PARTIAL" => Severity::Error,
-        _ => Severity::Info,
-    };
+    let threats = b.scan_result.as_deref() == Some("THREATS_FOUND");
+    let severity = severity(&state, b.scan_result.as_deref());
     let kind = b.job_kind.as_deref().unwrap_or("Backup job");
     let mut headline = format!("AWS Backup: {} {}", escape(kind), escape(&state));
     if let Some(resource) = b.resource_name() {
         headline.push_str(&format!(" for {}", escape(resource)));
     }
-    if severity == Severity::Error {
+    if threats {
+        headline.push_str(": threats found");
+    } else if severity == Severity::Error {
         if let Some(message) = &b.status_message {
             headline.push_str(&format!(": {}", escape_within(message, 200)));
         }
     }
     let mut m = Card::new(
         severity.emoji("💾"),
-        format!("AWS Backup: {kind} {state}"),
+        format!(
+            "AWS Backup: {kind} {state}{}",
+            if threats { ": threats found" } else { "" }
+        ),
         headline,
         severity,
     );
     m.titled("Message", b.status_message.as_deref());
     m.fields(vec![
         ("State", Some(escape(&state))),
+        ("Scan result", b.scan_result.as_deref().map(escape)),
         ("Job ID", b.job_id.as_deref().map(code)),
         ("Vault", b.vault.as_deref().map(escape)),
         ("Resource type", b.resource_type.as_deref().map(escape)),
@@ -179,4 +202,34 @@ pub fn card(b: &BackupJob) -> Card {
         ),
     );
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scan_that_found_threats_is_red_whatever_its_state() {
+        for (state, result, expected) in [
+            ("COMPLETED", Some("THREATS_FOUND"), Severity::Error),
+            ("COMPLETED", Some("NO_THREATS_FOUND"), Severity::Ok),
+            ("COMPLETED_WITH_ISSUES", Some("NO_THREATS_FOUND"), Severity::Warning),
+            ("FAILED", None, Severity::Error),
+            ("RUNNING", None, Severity::Info),
+        ] {
+            assert_eq!(severity(state, result), expected, "{state} {result:?}");
+        }
+        let job = BackupJob {
+            job_kind: Some("Scan job".into()),
+            state: Some("COMPLETED".into()),
+            scan_result: Some("THREATS_FOUND".into()),
+            status_message: Some("An AWS Backup scan job was successful completed.".into()),
+            resource_arn: Some("arn:aws:ec2:us-west-2:1:instance/i-0515".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            card(&job).headline,
+            "AWS Backup: Scan job COMPLETED for i-0515: threats found"
+        );
+    }
 }

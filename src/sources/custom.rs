@@ -2,9 +2,10 @@
 //! Amazon Q Developer in chat applications), on SNS: `{"version": "1.0", "source": "custom",
 //! "content": {…}, "metadata": {…}}`.
 //!
-//! The title is the card's title; the summary, or else the title, its headline; the
-//! description its text; the next steps a list; the additional context facts; the keywords,
-//! event type and related resources small print.
+//! The title is the card's title; the summary, or else the title, or else the
+//! description's first line (cut short), its headline; the description its text; the next
+//! steps a list; the additional context facts; the keywords, event type and related
+//! resources small print.
 //!
 //! The schema has no severity, so it is read from the words of the keywords and the event
 //! type (split at punctuation and at camel case, compared without case):
@@ -177,7 +178,19 @@ pub fn card(n: &CustomNotification) -> Card {
         .or(n.summary.as_deref())
         .or(n.event_type.as_deref())
         .unwrap_or("Custom notification");
-    let headline = escape_within(n.summary.as_deref().unwrap_or(title), 200);
+    // A notification with only a description is read by its first line on a phone.
+    let first_line = n
+        .description
+        .as_deref()
+        .and_then(|d| d.lines().map(str::trim).find(|l| !l.is_empty()));
+    let headline = n
+        .summary
+        .as_deref()
+        .or(n.title.as_deref())
+        .or(n.event_type.as_deref())
+        .or(first_line)
+        .unwrap_or(title);
+    let headline = escape_within(headline, 200);
     let mut m = Card::new(severity.emoji("📢"), title.to_owned(), headline, severity);
     if let Some(description) = n.description.as_deref().filter(|d| !d.trim().is_empty()) {
         m.parts.push(Part::Text(description.to_owned()));
@@ -295,7 +308,13 @@ mod tests {
         let n = notification(r#"{"version":"1.0","source":"custom","content":{}}"#);
         let empty = card(&n);
         assert_eq!(empty.title, "Custom notification");
+        assert_eq!(empty.headline, "Custom notification");
         assert_eq!(empty.severity, Severity::Info);
+        // With only a description, its first line is the headline.
+        let n = notification(
+            r#"{"version":"1.0","source":"custom","content":{"description":"\n Disk <90%> on db-1\nmore"}}"#,
+        );
+        assert_eq!(card(&n).headline, "Disk &lt;90%&gt; on db-1");
     }
 
     #[test]

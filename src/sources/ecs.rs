@@ -1,5 +1,6 @@
-//! ECS tasks (`aws.ecs`, "ECS Task State Change") and service actions ("ECS Service Action":
-//! steady state, deployments, tasks that cannot be placed or started).
+//! ECS tasks (`aws.ecs`, "ECS Task State Change"), service actions ("ECS Service Action":
+//! steady state, deployments, tasks that cannot be placed or started) and service
+//! deployments ("ECS Deployment State Change": in progress, completed, failed).
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -23,7 +24,10 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     }
     match event.detail_type.as_str() {
         "ECS Task State Change" => Some(Ok(Body::new(read(detail, event)))),
-        "ECS Service Action" => Some(Ok(Body::new(read_service_action(detail, event)))),
+        // A deployment's state change has the same shape, and a deployment id.
+        "ECS Service Action" | "ECS Deployment State Change" => {
+            Some(Ok(Body::new(read_service_action(detail, event))))
+        }
         _ => None,
     }
 }
@@ -256,13 +260,17 @@ pub fn card(t: &EcsTask) -> Card {
     m
 }
 
-/// An ECS service action: the scheduler's news about a service.
+/// An ECS service action or deployment state change: the scheduler's news about a
+/// service.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ServiceAction {
     /// `INFO`, `WARN` or `ERROR`.
     pub event_type: Option<String>,
-    /// `SERVICE_TASK_PLACEMENT_FAILURE`, `SERVICE_STEADY_STATE`…
+    /// `SERVICE_TASK_PLACEMENT_FAILURE`, `SERVICE_STEADY_STATE`,
+    /// `SERVICE_DEPLOYMENT_FAILED`…
     pub event_name: Option<String>,
+    /// A deployment's id, `ecs-svc/…`.
+    pub deployment_id: Option<String>,
     pub service_arn: Option<String>,
     pub cluster_arn: Option<String>,
     pub reason: Option<String>,
@@ -275,6 +283,7 @@ fn read_service_action(d: &Obj, event: &Event) -> ServiceAction {
     ServiceAction {
         event_type: str_at(d, "eventType"),
         event_name: str_at(d, "eventName"),
+        deployment_id: str_at(d, "deploymentId"),
         service_arn: event
             .resources
             .as_ref()
@@ -308,11 +317,11 @@ impl ServiceAction {
         from_cluster.or(from_service).filter(|c| !c.is_empty())
     }
 
-    /// ECS's own level: ERROR red, WARN amber; a steady state or a completed deployment is
-    /// green, other news neutral.
+    /// ECS's own level: ERROR (a deployment the circuit breaker failed among them) red,
+    /// WARN amber; a steady state or a completed deployment is green, other news neutral.
     pub fn severity(&self) -> Severity {
         match (self.event_type.as_deref(), self.event_name.as_deref()) {
-            (Some("ERROR"), _) => Severity::Error,
+            (Some("ERROR"), _) | (_, Some("SERVICE_DEPLOYMENT_FAILED")) => Severity::Error,
             (Some("WARN"), _) => Severity::Warning,
             (_, Some("SERVICE_STEADY_STATE" | "SERVICE_DEPLOYMENT_COMPLETED")) => Severity::Ok,
             _ => Severity::Info,
@@ -352,6 +361,7 @@ pub fn service_action_card(a: &ServiceAction) -> Card {
     );
     m.fields(vec![
         ("Event", a.event_name.as_deref().map(code)),
+        ("Deployment", a.deployment_id.as_deref().map(code)),
         ("Level", a.event_type.as_deref().map(escape)),
         ("Reason", a.reason.as_deref().map(code)),
         ("Cluster", a.cluster().map(escape)),
@@ -497,6 +507,18 @@ mod tests {
         };
         assert_eq!((action.cluster(), action.service()), (Some("prod"), Some("web")));
         assert_eq!(action.severity(), Severity::Error);
+        // A deployment the circuit breaker failed is red even without its level.
+        let failed = ServiceAction {
+            event_name: Some("SERVICE_DEPLOYMENT_FAILED".into()),
+            reason: Some("ECS deployment circuit breaker: task failed to start.".into()),
+            service_arn: Some("arn:aws:ecs:eu-west-1:1:service/prod/web".into()),
+            ..Default::default()
+        };
+        assert_eq!(failed.severity(), Severity::Error);
+        assert_eq!(
+            service_action_card(&failed).headline,
+            "ECS service web in prod: deployment failed (ECS deployment circuit breaker: task failed to start.)"
+        );
         // The older service ARN without the cluster.
         let old = ServiceAction {
             service_arn: Some("arn:aws:ecs:eu-west-1:1:service/web".into()),

@@ -5,7 +5,9 @@
 //! `result` (any case), or else a key ending in `State` or `Status` (e.g.
 //! `TrainingJobStatus`, but not a previous, desired or secondary one). Its severity:
 //! - FAILED, FAILURE, ERROR, TIMED_OUT, TIMEOUT, ABORTED → red (error);
-//! - STOPPED, NON_COMPLIANT, DEGRADED, WARNING → amber (warning);
+//! - STOPPED, CANCELLED, CANCELED, INTERRUPTED, NON_COMPLIANT, DEGRADED, IMPAIRED,
+//!   UNHEALTHY, WARNING → amber (warning): work that did not finish, or something not
+//!   well;
 //! - SUCCEEDED, SUCCESS, COMPLETED, OK, COMPLIANT, HEALTHY → green (ok);
 //! - anything else, or none, is news (info).
 //!
@@ -106,7 +108,7 @@ impl GenericEvent {
     /// in the detail.
     pub fn subject(&self) -> Option<String> {
         if let Some(resource) = self.resources.iter().find(|r| !r.trim().is_empty()) {
-            return Some(short_name(resource).to_owned());
+            return Some(arn_short_name(resource).to_owned());
         }
         let detail = self.detail()?;
         let lower = |k: &String| k.to_ascii_lowercase();
@@ -120,21 +122,6 @@ impl GenericEvent {
     }
 }
 
-/// `arn:…:training-job/orders-forecast` → `orders-forecast`; `…:function:resize` →
-/// `resize`; anything not an ARN as it is.
-fn short_name(resource: &str) -> &str {
-    let Some(arn) = parse_arn(resource) else {
-        return resource;
-    };
-    let tail = arn.resource.rsplit('/').next().unwrap_or(arn.resource);
-    let tail = tail.rsplit(':').next().unwrap_or(tail);
-    if tail.is_empty() {
-        resource
-    } else {
-        tail
-    }
-}
-
 /// How bad a status is, by the rule in the module's docs.
 pub fn severity(status: &str) -> Severity {
     let key: String = status
@@ -144,7 +131,8 @@ pub fn severity(status: &str) -> Severity {
         .collect();
     match key.as_str() {
         "FAILED" | "FAILURE" | "ERROR" | "TIMEDOUT" | "TIMEOUT" | "ABORTED" => Severity::Error,
-        "STOPPED" | "NONCOMPLIANT" | "DEGRADED" | "WARNING" => Severity::Warning,
+        "STOPPED" | "CANCELLED" | "CANCELED" | "INTERRUPTED" | "NONCOMPLIANT" | "DEGRADED"
+        | "IMPAIRED" | "UNHEALTHY" | "WARNING" => Severity::Warning,
         "SUCCEEDED" | "SUCCESS" | "COMPLETED" | "OK" | "COMPLIANT" | "HEALTHY" => Severity::Ok,
         _ => Severity::Info,
     }
@@ -238,6 +226,11 @@ mod tests {
             ("stopped", Severity::Warning),
             ("NON_COMPLIANT", Severity::Warning),
             ("Degraded", Severity::Warning),
+            ("CANCELLED", Severity::Warning),
+            ("Canceled", Severity::Warning),
+            ("INTERRUPTED", Severity::Warning),
+            ("Unhealthy", Severity::Warning),
+            ("IMPAIRED", Severity::Warning),
             ("Completed", Severity::Ok),
             ("SUCCESS", Severity::Ok),
             ("healthy", Severity::Ok),

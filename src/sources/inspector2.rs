@@ -1,7 +1,6 @@
 //! Amazon Inspector findings (`aws.inspector2`, "Inspector2 Finding"): a vulnerable package
 //! or an open network path in an ECR image, an EC2 instance or a Lambda function.
 
-use chrono::NaiveDateTime;
 use serde_json::Value;
 
 use super::shared::*;
@@ -171,16 +170,16 @@ fn short_resource_id(id: &str) -> String {
 /// Inspector's events write times as `Fri Nov 20 08:14:55.021 UTC 2026`; ISO 8601 is
 /// read too, and anything else is shown as it is.
 fn inspector_time(raw: &str) -> String {
-    let parsed = NaiveDateTime::parse_from_str(raw.trim(), "%a %b %d %H:%M:%S%.f UTC %Y")
-        .ok()
-        .map(|t| t.and_utc());
-    when(parsed).unwrap_or_else(|| when_text(raw))
+    when(parse_utc_text_time(raw)).unwrap_or_else(|| when_text(raw))
 }
 
-/// How bad a finding is: Inspector's own severity, and good news once it is closed.
+/// How bad a finding is: Inspector's own severity, good news once it is closed, and
+/// news once someone suppressed it (a suppression rule judged it acceptable).
 pub fn severity(severity: Option<&str>, status: Option<&str>) -> Severity {
-    if status == Some("CLOSED") {
-        return Severity::Ok;
+    match status {
+        Some("CLOSED") => return Severity::Ok,
+        Some("SUPPRESSED") => return Severity::Info,
+        _ => {}
     }
     match severity {
         Some("CRITICAL") => Severity::Critical,
@@ -232,10 +231,10 @@ impl Notice for InspectorFinding {
 pub fn card(f: &InspectorFinding) -> Card {
     let severity = severity(f.severity.as_deref(), f.status.as_deref());
     let label = f.severity.as_deref().unwrap_or("UNKNOWN");
-    let closed = if f.status.as_deref() == Some("CLOSED") {
-        " closed"
-    } else {
-        ""
+    let closed = match f.status.as_deref() {
+        Some("CLOSED") => " closed",
+        Some("SUPPRESSED") => " suppressed",
+        _ => "",
     };
     let emoji = severity.emoji("🔎");
     let title = f
@@ -363,6 +362,7 @@ mod tests {
             ("LOW", "ACTIVE", Severity::Info),
             ("INFORMATIONAL", "ACTIVE", Severity::Info),
             ("CRITICAL", "CLOSED", Severity::Ok),
+            ("CRITICAL", "SUPPRESSED", Severity::Info),
         ] {
             assert_eq!(severity(Some(sev), Some(status)), expected, "{sev} {status}");
         }

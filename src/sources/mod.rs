@@ -59,6 +59,11 @@ registry![
     inspector2,
     glue,
     stepfunctions,
+    cloudtrail,
+    ecr,
+    access_analyzer,
+    cost_anomaly,
+    lambda_destination,
     eventbridge_generic,
     text,
 ];

@@ -270,17 +270,6 @@ fn event_time(raw: &str) -> Option<DateTime<Utc>> {
         .or_else(|| parse_time(raw))
 }
 
-/// A link into the AWS console, or nothing: the link is shown as a button.
-fn console_link(raw: &str) -> Option<String> {
-    let link = raw.trim();
-    let host = link.strip_prefix("https://")?.split(['/', '?', '#']).next()?;
-    let console = ["console.aws.amazon.com", "console.amazonaws.cn", "console.amazonaws-us-gov.com"]
-        .iter()
-        .any(|c| host == *c || host.ends_with(&format!(".{c}")));
-    (console && !link.chars().any(char::is_whitespace) && link.len() <= 1000)
-        .then(|| link.to_owned())
-}
-
 /// The `region=` of a console link.
 fn region_in_link(link: &str) -> Option<String> {
     let (_, rest) = link.split_once("region=")?;
@@ -358,8 +347,11 @@ pub(crate) const DONE_WORDS: [&str; 5] = ["complete", "completed", "finished", "
 
 /// How bad an RDS event is. The instance that failed and the storage that filled up
 /// (the database shut down) are the worst; any other failure is an error; low storage
-/// and other shortfalls, a failover or recovery under way and a shutdown are warnings; a
-/// finished backup or recovery is good news; the rest is routine.
+/// and other shortfalls, any failover, a recovery under way and a shutdown are warnings;
+/// a finished backup or recovery is good news; the rest is routine.
+///
+/// A failover is amber even once it completed: the primary failed or was taken away,
+/// clients lost their connections, and someone should find out why.
 pub fn severity(event_id: Option<&str>, categories: &[String], message: Option<&str>) -> Severity {
     let id = event_id.unwrap_or_default();
     if matches!(id, "RDS-EVENT-0031" | "RDS-EVENT-0221") {
@@ -381,7 +373,7 @@ pub fn severity(event_id: Option<&str>, categories: &[String], message: Option<&
         return Severity::Warning;
     }
     if has("failover") || has("recovery") {
-        return if done { Severity::Info } else { Severity::Warning };
+        return Severity::Warning;
     }
     if has("availability") && (has_any(&words, &["shutdown"]) || message_says(message, "shut down"))
     {
@@ -527,7 +519,7 @@ mod tests {
             ("RDS-EVENT-0045", &["read replica"], "An error occurred in replication.", Severity::Error),
             ("RDS-EVENT-0089", &["low storage"], "Free storage is low at 8%.", Severity::Warning),
             ("RDS-EVENT-0013", &["failover"], "A Multi-AZ failover has started.", Severity::Warning),
-            ("RDS-EVENT-0049", &["failover"], "A Multi-AZ failover has completed.", Severity::Info),
+            ("RDS-EVENT-0049", &["failover"], "A Multi-AZ failover has completed.", Severity::Warning),
             ("RDS-EVENT-0004", &["availability"], "DB instance shutdown.", Severity::Warning),
             ("RDS-EVENT-0006", &["availability"], "DB instance restarted.", Severity::Info),
             ("RDS-EVENT-0020", &["recovery"], "Recovery of the DB instance has started.", Severity::Warning),

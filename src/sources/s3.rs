@@ -231,15 +231,9 @@ impl S3Record {
         let partition = partition_of(self.bucket_arn.as_deref());
         let region = self.region.as_deref();
         match self.key.as_deref() {
-            Some(key) if !object_gone(&self.event_name) => service_console_url(
-                partition,
-                region,
-                &format!(
-                    "s3/object/{}?region={{region}}&bucketType=general&prefix={}",
-                    url_encode(bucket),
-                    url_encode(key)
-                ),
-            ),
+            Some(key) if !object_gone(&self.event_name) => {
+                s3_object_url(partition, region, bucket, key)
+            }
             key => {
                 let folder = key
                     .and_then(|k| k.rsplit_once('/'))

@@ -32,6 +32,8 @@ pub struct SecurityHubFinding {
     pub product: Option<String>,
     pub compliance_status: Option<String>,
     pub workflow_status: Option<String>,
+    /// `ACTIVE` or `ARCHIVED`.
+    pub record_state: Option<String>,
     pub resources: Vec<String>,
     pub account: Option<String>,
     pub region: Option<String>,
@@ -55,6 +57,7 @@ fn read(d: &Obj, event: &Event) -> SecurityHubFinding {
         product: str_at(f, "ProductName").or_else(|| str_at(f, "GeneratorId")),
         compliance_status: obj_at(f, "Compliance").and_then(|c| str_at(c, "Status")),
         workflow_status: obj_at(f, "Workflow").and_then(|w| str_at(w, "Status")),
+        record_state: str_at(f, "RecordState"),
         resources: arr_at(f, "Resources")
             .iter()
             .filter_map(|r| {
@@ -84,25 +87,52 @@ impl Notice for SecurityHubFinding {
     }
 }
 
-/// The finding as a card: severity, product, status, resources, and a link.
+impl SecurityHubFinding {
+    /// Where the finding stands when it is no longer open: `resolved` (someone fixed it,
+    /// or its control passes now), `suppressed` or `archived`.
+    pub fn closed(&self) -> Option<&'static str> {
+        let is = |v: &Option<String>, want: &str| {
+            v.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(want))
+        };
+        if is(&self.workflow_status, "RESOLVED") || is(&self.compliance_status, "PASSED") {
+            Some("resolved")
+        } else if is(&self.workflow_status, "SUPPRESSED") {
+            Some("suppressed")
+        } else if is(&self.record_state, "ARCHIVED") {
+            Some("archived")
+        } else {
+            None
+        }
+    }
+}
+
+/// The finding as a card: severity, product, status, resources, and a link. A resolved
+/// finding is good news and a suppressed or archived one is news, whatever its label:
+/// Security Hub sends an update when someone closes a finding, and that is no alarm.
 pub fn card(s: &SecurityHubFinding) -> Card {
     let label = s
         .severity_label
         .as_deref()
         .unwrap_or("UNKNOWN")
         .to_ascii_uppercase();
-    let (severity, grey) = match label.as_str() {
-        "CRITICAL" => (Severity::Critical, false),
-        "HIGH" => (Severity::Error, false),
-        "MEDIUM" => (Severity::Warning, false),
-        "LOW" => (Severity::Info, false),
+    let (severity, grey) = match (s.closed(), label.as_str()) {
+        (Some("resolved"), _) => (Severity::Ok, false),
+        (Some(_), _) => (Severity::Info, false),
+        (None, "CRITICAL") => (Severity::Critical, false),
+        (None, "HIGH") => (Severity::Error, false),
+        (None, "MEDIUM") => (Severity::Warning, false),
+        (None, "LOW") => (Severity::Info, false),
         _ => (Severity::Info, true),
     };
     let title = s.title.as_deref().unwrap_or("finding");
-    let fallback = format!("Security Hub {label}: {}", escape_within(title, 200));
+    let closed = s.closed().map(|c| format!(" ({c})")).unwrap_or_default();
+    let fallback = format!(
+        "Security Hub {label}: {}{closed}",
+        escape_within(title, 200)
+    );
     let mut m = Card::new(
         severity.emoji("🔐"),
-        format!("Security Hub {label}: {title}"),
+        format!("Security Hub {label}: {title}{closed}"),
         fallback,
         severity,
     );
@@ -138,4 +168,41 @@ pub fn card(s: &SecurityHubFinding) -> Card {
         ),
     );
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(label: &str, workflow: &str, compliance: &str, record: &str) -> Card {
+        card(&SecurityHubFinding {
+            title: Some("S3 buckets should block <!here> public access".into()),
+            severity_label: Some(label.into()),
+            workflow_status: Some(workflow.into()),
+            compliance_status: Some(compliance.into()),
+            record_state: Some(record.into()),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn an_open_finding_goes_by_its_label_and_a_closed_one_does_not() {
+        let open = finding("HIGH", "NEW", "FAILED", "ACTIVE");
+        assert_eq!(open.severity, Severity::Error);
+        assert_eq!(
+            open.headline,
+            "Security Hub HIGH: S3 buckets should block &lt;!here&gt; public access"
+        );
+        let resolved = finding("HIGH", "RESOLVED", "FAILED", "ACTIVE");
+        assert_eq!(resolved.severity, Severity::Ok);
+        assert!(resolved.headline.ends_with(" (resolved)"), "{}", resolved.headline);
+        assert_eq!(finding("CRITICAL", "NOTIFIED", "PASSED", "ACTIVE").severity, Severity::Ok);
+        assert_eq!(finding("CRITICAL", "SUPPRESSED", "FAILED", "ACTIVE").severity, Severity::Info);
+        let archived = finding("HIGH", "NEW", "FAILED", "ARCHIVED");
+        assert_eq!(archived.severity, Severity::Info);
+        assert_eq!(
+            archived.title,
+            "Security Hub HIGH: S3 buckets should block <!here> public access (archived)"
+        );
+    }
 }

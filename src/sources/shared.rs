@@ -1,7 +1,7 @@
 //! What several sources use: lenient readers over JSON objects, AWS ARNs, times and console
 //! links, and small mrkdwn pieces.
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use serde_json::{Map, Value};
 
 use crate::mrkdwn::{code_safe, escape};
@@ -47,6 +47,15 @@ pub(crate) fn arr_at<'a>(obj: &'a Obj, key: &str) -> &'a [Value] {
         .unwrap_or(&[])
 }
 
+/// A field as JSON, where an object or array written as a JSON string is read as what it
+/// holds (Auto Scaling's `Details`, CodeDeploy's `errorInformation`).
+pub(crate) fn nested_at(obj: &Obj, key: &str) -> Option<Value> {
+    match obj.get(key)? {
+        Value::String(s) if s.trim_start().starts_with(['{', '[']) => serde_json::from_str(s).ok(),
+        other => Some(other.clone()),
+    }
+}
+
 pub(crate) fn time_at(obj: &Obj, key: &str) -> Option<DateTime<Utc>> {
     str_at(obj, key).as_deref().and_then(parse_time)
 }
@@ -64,6 +73,14 @@ pub fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
         .or_else(|_| DateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f%z"))
         .ok()
         .map(|t| t.with_timezone(&Utc))
+}
+
+/// Inspector and CodeDeploy's triggers write times as `Fri Nov 20 08:14:55.021 UTC 2026`,
+/// the fraction optional.
+pub(crate) fn parse_utc_text_time(raw: &str) -> Option<DateTime<Utc>> {
+    NaiveDateTime::parse_from_str(raw.trim(), "%a %b %d %H:%M:%S%.f UTC %Y")
+        .ok()
+        .map(|t| t.and_utc())
 }
 
 /// The fields of an ARN: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
@@ -88,6 +105,21 @@ pub fn parse_arn(arn: &str) -> Option<Arn<'_>> {
         account: parts.next()?,
         resource: parts.next()?,
     })
+}
+
+/// `arn:…:training-job/orders-forecast` → `orders-forecast`; `…:function:resize` →
+/// `resize`; anything not an ARN as it is.
+pub(crate) fn arn_short_name(resource: &str) -> &str {
+    let Some(arn) = parse_arn(resource) else {
+        return resource;
+    };
+    let tail = arn.resource.rsplit('/').next().unwrap_or(arn.resource);
+    let tail = tail.rsplit(':').next().unwrap_or(tail);
+    if tail.is_empty() {
+        resource
+    } else {
+        tail
+    }
 }
 
 /// The console host for an ARN partition, and whether the region goes into the host name.
@@ -137,6 +169,43 @@ pub(crate) fn service_console_url(
 ) -> Option<String> {
     let region = region.filter(|r| is_region_code(r))?;
     Some(format!("https://{}/{path}", console_host(partition, region)).replace("{region}", region))
+}
+
+/// An S3 object's page in the console.
+pub(crate) fn s3_object_url(
+    partition: &str,
+    region: Option<&str>,
+    bucket: &str,
+    key: &str,
+) -> Option<String> {
+    service_console_url(
+        partition,
+        region,
+        &format!(
+            "s3/object/{}?region={{region}}&bucketType=general&prefix={}",
+            url_encode(bucket),
+            url_encode(key)
+        ),
+    )
+}
+
+/// A link a message gives into the AWS console, or nothing: it is shown as a button, so
+/// anything else (another host, a script, a link with spaces) is dropped.
+pub(crate) fn console_link(raw: &str) -> Option<String> {
+    let link = raw.trim();
+    let host = link
+        .strip_prefix("https://")?
+        .split(['/', '?', '#'])
+        .next()?;
+    let console = [
+        "console.aws.amazon.com",
+        "console.amazonaws.cn",
+        "console.amazonaws-us-gov.com",
+    ]
+    .iter()
+    .any(|c| host == *c || host.ends_with(&format!(".{c}")));
+    (console && !link.chars().any(char::is_whitespace) && link.len() <= 1000)
+        .then(|| link.to_owned())
 }
 
 /// `us-east-1`, `cn-north-1`, `us-gov-west-1`: not a display name like `US East (N. Virginia)`.
@@ -312,6 +381,10 @@ mod tests {
         let b = parse_time("2021-09-02T16:03:39.434Z").unwrap();
         assert_eq!(a, b);
         assert!(parse_time("yesterday").is_none());
+        let c = parse_utc_text_time("Fri Nov 20 08:14:55.021 UTC 2026").unwrap();
+        let d = parse_utc_text_time("Fri Nov 20 08:14:55 UTC 2026").unwrap();
+        assert_eq!(c.timestamp(), d.timestamp());
+        assert!(parse_utc_text_time("Mon Nov 20 08:14:55 UTC 2026").is_none());
     }
 
     #[test]
@@ -367,6 +440,23 @@ mod tests {
             path_value_lines(&serde_json::json!("plain"), 5),
             vec!["plain"]
         );
+    }
+
+    #[test]
+    fn nested_json_strings_read_as_what_they_hold() {
+        let obj = serde_json::json!({
+            "a": "{\"Failed\":\"1\"}", "b": {"x": 1}, "c": "[1]", "d": "{broken", "e": "text"
+        });
+        let obj = obj.as_object().unwrap();
+        assert_eq!(
+            nested_at(obj, "a"),
+            Some(serde_json::json!({"Failed": "1"}))
+        );
+        assert_eq!(nested_at(obj, "b"), Some(serde_json::json!({"x": 1})));
+        assert_eq!(nested_at(obj, "c"), Some(serde_json::json!([1])));
+        assert_eq!(nested_at(obj, "d"), None);
+        assert_eq!(nested_at(obj, "e"), Some(serde_json::json!("text")));
+        assert_eq!(nested_at(obj, "missing"), None);
     }
 
     #[test]

@@ -1,60 +1,37 @@
 //! slack-alarm-notifier: CloudWatch alarms and other AWS notifications, delivered to Slack.
 //!
-//! Data flows one way: event bytes are [`parse`]d (the envelopes) and handed to the
-//! [`sources`] registry, which reads each into a [`model::Notification`]; its source turns it
-//! into a neutral [`card`], which [`blocks`] lays out as a Slack payload ([`render`] ties the
-//! two); [`slack`] posts it with the webhook from [`secret`]. [`handler`] orchestrates;
-//! [`lambda`] and [`cli`] are the two ways in; [`http`] is the one HTTP stack. In app mode,
-//! a metric alarm's graph ([`widget`], drawn by CloudWatch in [`graph`]) follows its message.
+//! Data flows one way, and the folders say so:
+//!
+//! - `app`: the ways in (the Lambda runtime, the command line), configuration, logging and
+//!   the clients built once;
+//! - `ingest`: the envelopes (SNS, the direct alarm action, EventBridge, an SQS batch);
+//! - `sources`: one module per AWS source, which reads what is inside into a
+//!   [`model::Notification`] and makes its card;
+//! - `render`: the card as Block Kit, and digests;
+//! - `deliver`: what happens to each notification (filters, redelivery, threads, graphs);
+//! - `slack`, `threads`, `graphs`, `secret`: the edges (Slack, DynamoDB, CloudWatch,
+//!   Secrets Manager); `rotation` renews the Slack token; `net` is the one HTTP stack.
+//!
+//! The public surface is what the binary, the tests and the fuzz target use.
+#![warn(unreachable_pub)]
 
-pub mod blocks;
-pub mod card;
-pub mod cli;
-pub mod config;
-pub mod digest;
-pub mod graph;
-pub mod handler;
-pub mod http;
-pub mod incident;
-pub mod lambda;
-pub mod logging;
+mod app;
+mod deliver;
+mod graphs;
+mod ingest;
 pub mod model;
-pub mod mrkdwn;
-pub mod parse;
-pub mod queue;
-pub mod redact;
-pub mod render;
-pub mod rotation;
-pub mod secret;
-pub mod slack;
-pub mod sources;
-pub mod threads;
-pub mod widget;
+mod net;
+mod render;
+mod rotation;
+mod secret;
+mod slack;
+mod sources;
+mod threads;
 
-use std::process::ExitCode;
-
-/// Logs go to stderr locally, so `render`'s stdout stays pure JSON.
-pub fn init_cli_logging() -> Result<(), config::ConfigError> {
-    logging::init(std::io::stderr)
-}
-
-/// Entry point: a Lambda function under the Runtime API, the command line otherwise.
-pub fn main_entry() -> ExitCode {
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        return cli::main(&args);
-    }
-    // Before any other thread exists: the cap is written into the environment.
-    let capped_concurrency = config::cap_concurrency();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(lambda::run(capped_concurrency))
-}
+pub use app::cli::render_event;
+pub use app::main_entry;
+pub use ingest::parse_event_bytes;
+pub use net::{sdk_http_client, tls_config};
+pub use render::digest::plan;
+pub use render::{check_limits, colour, render, RenderOptions};
+pub use sources::parse_sns_message;

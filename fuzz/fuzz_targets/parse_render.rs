@@ -3,9 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use slack_alarm_notifier::digest::plan;
-use slack_alarm_notifier::parse::parse_event_bytes;
-use slack_alarm_notifier::render::{check_limits, render, RenderOptions};
+use slack_alarm_notifier::{check_limits, parse_event_bytes, plan, render, RenderOptions};
 
 fn check(payload: &serde_json::Value) {
     if let Err(e) = check_limits(payload) {

@@ -11,11 +11,11 @@ use serde_json::Value;
 
 use super::shared::*;
 use super::{Body, Event, Notice, Source};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::{escape, escape_within};
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "access-analyzer",
     event: Some(from_event),
     sns: None,
@@ -32,7 +32,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
 
 /// A finding about one resource's external access.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct AccessFinding {
+pub(crate) struct AccessFinding {
     /// The resource's ARN (or name).
     pub resource: Option<String>,
     /// `AWS::S3::Bucket`, `AWS::IAM::Role`, …
@@ -134,7 +134,7 @@ fn principal_words(kind: &str, value: &str) -> String {
 
 impl AccessFinding {
     /// How bad it is, by the rule in the module's docs.
-    pub fn severity(&self) -> Severity {
+    pub(crate) fn severity(&self) -> Severity {
         match self.status.as_deref() {
             Some("RESOLVED") => Severity::Ok,
             _ if self.is_deleted => Severity::Ok,
@@ -201,7 +201,7 @@ impl Notice for AccessFinding {
 }
 
 /// The finding as a card: the resource, who it is exposed to and for what, and a link.
-pub fn card(f: &AccessFinding) -> Card {
+pub(crate) fn card(f: &AccessFinding) -> Card {
     let severity = f.severity();
     let state = match (f.status.as_deref(), f.is_deleted) {
         (Some("RESOLVED"), _) => " resolved",

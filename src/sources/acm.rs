@@ -3,11 +3,11 @@
 
 use super::shared::*;
 use super::{Body, Event, Source, Notice};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::escape;
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::escape;
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "acm",
     event: Some(from_event),
     sns: None,
@@ -27,7 +27,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
 
 /// An ACM certificate that is about to expire, or has.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct CertificateExpiry {
+pub(crate) struct CertificateExpiry {
     pub expired: bool,
     /// ACM could not renew it without someone's help (a validation, say).
     pub renewal_action: bool,
@@ -44,7 +44,7 @@ pub struct CertificateExpiry {
 
 impl CertificateExpiry {
     /// The certificate's id, the last part of its ARN.
-    pub fn short_id(&self) -> Option<&str> {
+    pub(crate) fn short_id(&self) -> Option<&str> {
         let arn = self.arn.as_deref()?;
         Some(
             parse_arn(arn)
@@ -79,7 +79,7 @@ fn read(expired: bool, renewal_action: bool, d: &Obj, event: &Event) -> Certific
 /// days ahead (30 for a public certificate), for a certificate that is still to expire: an
 /// imported one must be reimported, and one ACM renews is waiting on someone (a
 /// validation, a renewal that failed). Each asks for action.
-pub fn severity(c: &CertificateExpiry) -> Severity {
+pub(crate) fn severity(c: &CertificateExpiry) -> Severity {
     match (c.expired, c.days_to_expiry) {
         (true, _) if c.in_use == Some(true) => Severity::Critical,
         (true, _) | (false, Some(0..=7)) => Severity::Error,
@@ -115,7 +115,7 @@ impl Notice for CertificateExpiry {
 }
 
 /// The certificate as a card: name, days left, id, and a link to it in ACM.
-pub fn card(c: &CertificateExpiry) -> Card {
+pub(crate) fn card(c: &CertificateExpiry) -> Card {
     let severity = severity(c);
     let emoji = match severity {
         Severity::Critical | Severity::Error => "🔴",

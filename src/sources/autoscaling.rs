@@ -8,11 +8,11 @@ use serde_json::Value;
 
 use super::shared::*;
 use super::{Body, Event, Notice, SnsMessage, Source};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::{escape, escape_within};
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "autoscaling",
     event: Some(from_event),
     sns: Some(from_sns),
@@ -71,7 +71,7 @@ fn from_sns(message: &SnsMessage) -> Option<Body> {
 
 /// What the group did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum ActivityKind {
+pub(crate) enum ActivityKind {
     #[default]
     Launch,
     Terminate,
@@ -84,7 +84,7 @@ pub enum ActivityKind {
 /// A scaling activity of an Auto Scaling group: an instance launched or terminated, or
 /// not.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct ScalingActivity {
+pub(crate) struct ScalingActivity {
     pub kind: ActivityKind,
     pub failed: bool,
     pub group: Option<String>,
@@ -144,7 +144,7 @@ impl ScalingActivity {
     /// (`Launching a new EC2 instance.  Status Reason: …`), else the description.
     /// AWS ends the message with `Launching EC2 instance failed.`, which the headline
     /// already says; that sentence is left out.
-    pub fn failure(&self) -> Option<&str> {
+    pub(crate) fn failure(&self) -> Option<&str> {
         let why = self.status_message.as_deref().or_else(|| {
             let description = self.description.as_deref()?;
             Some(
@@ -162,7 +162,7 @@ impl ScalingActivity {
 
     /// Why an instance was taken out of service, e.g. `an ELB system health check
     /// failure`; not a mere difference between desired and actual capacity.
-    pub fn taken_out_because(&self) -> Option<&str> {
+    pub(crate) fn taken_out_because(&self) -> Option<&str> {
         let cause = self.cause.as_deref()?;
         let (_, rest) = cause.split_once("taken out of service in response to ")?;
         let reason = rest.split_once('.').map_or(rest, |(r, _)| r).trim();
@@ -172,7 +172,7 @@ impl ScalingActivity {
 
     /// Whether it was taken out of service because a health or status check failed
     /// (EC2, ELB, or one the application set), not to scale in or rebalance.
-    pub fn unhealthy(&self) -> bool {
+    pub(crate) fn unhealthy(&self) -> bool {
         self.taken_out_because().is_some_and(|why| {
             let why = why.to_ascii_lowercase();
             why.contains("health") || why.contains("status check")
@@ -180,7 +180,7 @@ impl ScalingActivity {
     }
 
     /// `(from, to)` of the desired capacity, when the cause says it changed.
-    pub fn capacity_change(&self) -> Option<(u64, u64)> {
+    pub(crate) fn capacity_change(&self) -> Option<(u64, u64)> {
         let cause = self.cause.as_deref()?;
         let (_, rest) = cause.split_once("desired capacity from ")?;
         let mut words = rest.split_whitespace();
@@ -198,7 +198,7 @@ impl ScalingActivity {
 /// A failed launch or termination is an error; a termination because a health or status
 /// check failed is a warning (the group replaced it, but an instance was unhealthy);
 /// everything else is routine.
-pub fn severity(a: &ScalingActivity) -> Severity {
+pub(crate) fn severity(a: &ScalingActivity) -> Severity {
     if a.failed {
         Severity::Error
     } else if a.kind == ActivityKind::Terminate && a.unhealthy() {
@@ -220,7 +220,7 @@ impl Notice for ScalingActivity {
 
 /// The activity as a card: what happened to which instance, why, the cause, and a link
 /// to the group's activity.
-pub fn card(a: &ScalingActivity) -> Card {
+pub(crate) fn card(a: &ScalingActivity) -> Card {
     let severity = severity(a);
     let emoji = severity.emoji("⚖️");
     let group = a.group.as_deref().unwrap_or("group");

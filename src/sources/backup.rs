@@ -3,11 +3,11 @@
 
 use super::shared::*;
 use super::{Body, Event, SnsMessage, Source, Notice};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::{escape, escape_within};
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "backup",
     event: Some(from_event),
     sns: Some(from_sns),
@@ -30,7 +30,7 @@ fn from_sns(message: &SnsMessage) -> Option<Body> {
 
 /// An AWS Backup, copy or restore job, from an event or a vault's text notification.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct BackupJob {
+pub(crate) struct BackupJob {
     pub job_kind: Option<String>,
     pub job_id: Option<String>,
     pub state: Option<String>,
@@ -124,7 +124,7 @@ fn backup_from_text(subject: Option<&str>, text: &str) -> Option<BackupJob> {
 
 impl BackupJob {
     /// The resource's own name: the last part of its ARN.
-    pub fn resource_name(&self) -> Option<&str> {
+    pub(crate) fn resource_name(&self) -> Option<&str> {
         let arn = self.resource_arn.as_deref()?;
         let resource = parse_arn(arn).map_or(arn, |a| a.resource);
         resource.rsplit(['/', ':']).next().filter(|r| !r.is_empty())
@@ -144,7 +144,7 @@ impl Notice for BackupJob {
 /// How bad a job is: a failed, aborted, expired or partial job is red, and so is a malware
 /// scan that found threats, whatever its state says (`COMPLETED`); a scan completed with
 /// issues is amber (part of it went unscanned); a completed job is green.
-pub fn severity(state: &str, scan_result: Option<&str>) -> Severity {
+pub(crate) fn severity(state: &str, scan_result: Option<&str>) -> Severity {
     match (state, scan_result) {
         (_, Some("THREATS_FOUND")) => Severity::Error,
         ("FAILED" | "ABORTED" | "EXPIRED" | "PARTIAL", _) => Severity::Error,
@@ -155,7 +155,7 @@ pub fn severity(state: &str, scan_result: Option<&str>) -> Severity {
 }
 
 /// The job as a card: state, job, vault, resource, and a link to the jobs.
-pub fn card(b: &BackupJob) -> Card {
+pub(crate) fn card(b: &BackupJob) -> Card {
     let state = b.state.as_deref().unwrap_or("UNKNOWN").to_ascii_uppercase();
     let threats = b.scan_result.as_deref() == Some("THREATS_FOUND");
     let severity = severity(&state, b.scan_result.as_deref());

@@ -5,11 +5,11 @@ use serde_json::Value;
 
 use super::shared::*;
 use super::{Body, Event, Notice, Source};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::{escape, escape_within};
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "batch",
     event: Some(from_event),
     sns: None,
@@ -23,7 +23,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
 
 /// A Batch job that changed state, with how its container ended.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct BatchJob {
+pub(crate) struct BatchJob {
     pub job_name: Option<String>,
     pub job_id: Option<String>,
     pub job_arn: Option<String>,
@@ -110,12 +110,12 @@ fn name_after<'a>(arn: &'a str, marker: &str) -> &'a str {
 }
 
 impl BatchJob {
-    pub fn queue_name(&self) -> Option<&str> {
+    pub(crate) fn queue_name(&self) -> Option<&str> {
         self.queue.as_deref().map(|q| name_after(q, ":job-queue/"))
     }
 
     /// `name:revision`.
-    pub fn definition_name(&self) -> Option<&str> {
+    pub(crate) fn definition_name(&self) -> Option<&str> {
         self.job_definition
             .as_deref()
             .map(|d| name_after(d, ":job-definition/"))
@@ -133,7 +133,7 @@ impl BatchJob {
 }
 
 /// How bad a job status is.
-pub fn severity(status: &str) -> Severity {
+pub(crate) fn severity(status: &str) -> Severity {
     match status {
         "FAILED" => Severity::Error,
         "SUCCEEDED" => Severity::Ok,
@@ -153,7 +153,7 @@ impl Notice for BatchJob {
 
 /// The job as a card: status, why it failed and how its container exited, and a link
 /// to the job.
-pub fn card(j: &BatchJob) -> Card {
+pub(crate) fn card(j: &BatchJob) -> Card {
     let status = j.status.as_deref().unwrap_or("UNKNOWN");
     let severity = severity(status);
     let emoji = severity.emoji("🧮");

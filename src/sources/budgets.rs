@@ -2,10 +2,10 @@
 
 use super::shared::*;
 use super::{Body, SnsMessage, Source, Notice};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::{escape, escape_within};
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "budget",
     event: None,
     sns: Some(from_sns),
@@ -23,7 +23,7 @@ fn from_sns(message: &SnsMessage) -> Option<Body> {
 
 /// An AWS Budgets alert, read from its text.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct BudgetAlert {
+pub(crate) struct BudgetAlert {
     pub subject: Option<String>,
     pub summary: Option<String>,
     pub account: Option<String>,
@@ -66,7 +66,7 @@ impl Notice for BudgetAlert {
 }
 
 /// The alert as a card: its summary and its `Key: Value` lines as facts.
-pub fn card(b: &BudgetAlert) -> Card {
+pub(crate) fn card(b: &BudgetAlert) -> Card {
     let subject = b.subject.as_deref().unwrap_or("AWS Budgets alert");
     let mut m = Card::new(
         Severity::Warning.emoji("💰"),

@@ -6,11 +6,11 @@ use chrono::{DateTime, Utc};
 
 use super::shared::*;
 use super::{Body, Event, Notice, SnsMessage, Source};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::{escape, escape_within};
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "cloudformation",
     event: Some(from_event),
     sns: Some(from_sns),
@@ -121,7 +121,7 @@ fn read_sns(fields: &[(&str, String)]) -> StackChange {
 
 /// What changed: the stack, one of its resources, or its drift detection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ChangeKind {
+pub(crate) enum ChangeKind {
     #[default]
     Stack,
     Resource,
@@ -131,7 +131,7 @@ pub enum ChangeKind {
 /// A status change of a CloudFormation stack or of one of its resources, or the result of
 /// a drift detection.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct StackChange {
+pub(crate) struct StackChange {
     pub kind: ChangeKind,
     /// The stack's ARN.
     pub stack_id: Option<String>,
@@ -156,7 +156,7 @@ pub struct StackChange {
 
 impl StackChange {
     /// The name inside the stack ARN (`…:stack/NAME/ID`), or the ARN when it is not one.
-    pub fn stack_name(&self) -> Option<&str> {
+    pub(crate) fn stack_name(&self) -> Option<&str> {
         let id = self.stack_id.as_deref()?;
         Some(
             parse_arn(id)
@@ -203,7 +203,7 @@ fn read(kind: ChangeKind, d: &Obj, event: &Event) -> StackChange {
 
 /// A stack or resource status: failures and rollbacks are errors, finished operations good
 /// news, anything under way or skipped routine.
-pub fn status_severity(status: &str) -> Severity {
+pub(crate) fn status_severity(status: &str) -> Severity {
     if status.ends_with("_FAILED") || status.contains("ROLLBACK") {
         Severity::Error
     } else if status.ends_with("_IN_PROGRESS") {
@@ -217,7 +217,7 @@ pub fn status_severity(status: &str) -> Severity {
 
 /// A drift detection: drift is a warning. So is a detection that failed: it is no outage,
 /// but nobody knows whether the stack drifted.
-pub fn drift_severity(drift_status: &str, detection_status: Option<&str>) -> Severity {
+pub(crate) fn drift_severity(drift_status: &str, detection_status: Option<&str>) -> Severity {
     match (drift_status, detection_status) {
         (_, Some("DETECTION_FAILED")) | ("DRIFTED", _) => Severity::Warning,
         (_, Some("DETECTION_IN_PROGRESS")) => Severity::Info,
@@ -247,7 +247,7 @@ impl Notice for StackChange {
 
 /// The change as a card: stack, status and reason, the resource if any, and a link to the
 /// stack's events (or its drifts).
-pub fn card(c: &StackChange) -> Card {
+pub(crate) fn card(c: &StackChange) -> Card {
     let status = drift_or_status(c);
     let stack = c.stack_name().unwrap_or("stack");
     let severity = match c.kind {

@@ -14,11 +14,11 @@ use chrono::{DateTime, Utc};
 
 use super::shared::*;
 use super::{Body, Event, Notice, Source};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::{escape, escape_within};
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "cloudtrail",
     event: Some(from_event),
     sns: None,
@@ -36,7 +36,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
 
 /// One CloudTrail record: who did what, from where, and how it went.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct TrailRecord {
+pub(crate) struct TrailRecord {
     /// A console sign-in event rather than an API call.
     pub sign_in: bool,
     /// `ConsoleLogin`, `CreateAccessKey`, …
@@ -116,12 +116,12 @@ fn who(identity: &Obj) -> Option<String> {
 }
 
 impl TrailRecord {
-    pub fn is_root(&self) -> bool {
+    pub(crate) fn is_root(&self) -> bool {
         self.identity_type.as_deref() == Some("Root")
     }
 
     /// A sign-in that AWS refused.
-    pub fn failed(&self) -> bool {
+    pub(crate) fn failed(&self) -> bool {
         self.result
             .as_deref()
             .is_some_and(|r| r.eq_ignore_ascii_case("failure"))
@@ -132,7 +132,7 @@ impl TrailRecord {
     }
 
     /// How bad it is, by the rule in the module's docs.
-    pub fn severity(&self) -> Severity {
+    pub(crate) fn severity(&self) -> Severity {
         if self.failed() {
             Severity::Warning
         } else if self.is_root() && self.console_login() && self.mfa != Some(true) {
@@ -216,7 +216,7 @@ impl Notice for TrailRecord {
 }
 
 /// The record as a card: who did what from where, how it went, and a link to the event.
-pub fn card(r: &TrailRecord) -> Card {
+pub(crate) fn card(r: &TrailRecord) -> Card {
     let severity = r.severity();
     let summary = r.summary();
     let mut headline = escape_within(&summary, 250);

@@ -5,11 +5,11 @@ use serde_json::Value;
 
 use super::shared::*;
 use super::{Body, Event, Source, Notice};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::{escape, escape_within};
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "codebuild",
     event: Some(from_event),
     sns: None,
@@ -23,7 +23,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
 
 /// A build that changed state, with the phase that failed, if one did.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Build {
+pub(crate) struct Build {
     pub project: Option<String>,
     /// The build's ARN (`…:build/<project>:<uuid>`), or its `<project>:<uuid>` id.
     pub build_id: Option<String>,
@@ -78,7 +78,7 @@ fn read(d: &Obj, event: &Event) -> Build {
 }
 
 /// How bad a build status is.
-pub fn severity(status: &str) -> Severity {
+pub(crate) fn severity(status: &str) -> Severity {
     match status {
         "FAILED" | "FAULT" | "TIMED_OUT" => Severity::Error,
         "STOPPED" => Severity::Warning,
@@ -105,7 +105,7 @@ impl Notice for Build {
 }
 
 /// The build as a card: status, the failed phase and why, and a link to the build.
-pub fn card(b: &Build) -> Card {
+pub(crate) fn card(b: &Build) -> Card {
     let status = b.status.as_deref().unwrap_or("UNKNOWN");
     let severity = severity(status);
     let emoji = severity.emoji("🏗️");

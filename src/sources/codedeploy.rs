@@ -9,11 +9,11 @@ use serde_json::Value;
 
 use super::shared::*;
 use super::{Body, Event, Notice, SnsMessage, Source};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::{escape, escape_within};
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "codedeploy",
     event: Some(from_event),
     sns: Some(from_sns),
@@ -40,7 +40,7 @@ fn from_sns(message: &SnsMessage) -> Option<Body> {
 
 /// A deployment, or one instance of it, that changed state.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Deployment {
+pub(crate) struct Deployment {
     pub application: Option<String>,
     pub deployment_group: Option<String>,
     pub deployment_id: Option<String>,
@@ -162,7 +162,7 @@ fn trigger_time(raw: &str) -> Option<DateTime<Utc>> {
 }
 
 /// How bad a deployment's or an instance's state is, in either vocabulary.
-pub fn severity(state: &str) -> Severity {
+pub(crate) fn severity(state: &str) -> Severity {
     match state {
         "FAILURE" | "FAILED" => Severity::Error,
         "STOP" | "STOPPED" => Severity::Warning,
@@ -181,7 +181,7 @@ impl Deployment {
     }
 
     /// Why it failed or stopped: `CODE: message`, or the lifecycle event that failed.
-    pub fn failure(&self) -> Option<String> {
+    pub(crate) fn failure(&self) -> Option<String> {
         match (self.error_code.as_deref(), self.error_message.as_deref()) {
             (Some(code), Some(message)) => Some(format!("{code}: {message}")),
             (code, message) => code
@@ -215,7 +215,7 @@ impl Notice for Deployment {
 
 /// The deployment as a card: application, group, deployment, state, the instance if any,
 /// and a link to the deployment.
-pub fn card(c: &Deployment) -> Card {
+pub(crate) fn card(c: &Deployment) -> Card {
     let state = c.state.as_deref().unwrap_or("UNKNOWN");
     let severity = severity(state);
     let emoji = severity.emoji("🚀");
@@ -462,7 +462,7 @@ mod tests {
             ..Default::default()
         };
         let link = card(&c).parts.into_iter().find_map(|p| match p {
-            crate::card::Part::Link { url, .. } => Some(url),
+            crate::model::card::Part::Link { url, .. } => Some(url),
             _ => None,
         });
         assert_eq!(

@@ -5,11 +5,11 @@ use chrono::{DateTime, Utc};
 
 use super::shared::*;
 use super::{Body, Event, Source, Notice};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::escape;
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::escape;
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "codepipeline",
     event: Some(from_event),
     sns: None,
@@ -38,7 +38,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
 
 /// Which part of the pipeline changed state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Level {
+pub(crate) enum Level {
     #[default]
     Pipeline,
     Stage,
@@ -47,7 +47,7 @@ pub enum Level {
 
 /// A state change of a pipeline execution, or of one of its stages or actions.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct PipelineExecution {
+pub(crate) struct PipelineExecution {
     pub level: Level,
     pub pipeline: Option<String>,
     pub execution_id: Option<String>,
@@ -90,7 +90,7 @@ fn read(level: Level, d: &Obj, event: &Event) -> PipelineExecution {
 }
 
 /// How bad a pipeline, stage or action state is.
-pub fn severity(state: &str) -> Severity {
+pub(crate) fn severity(state: &str) -> Severity {
     match state {
         "FAILED" => Severity::Error,
         "CANCELED" | "SUPERSEDED" | "STOPPED" | "ABANDONED" => Severity::Warning,
@@ -110,7 +110,7 @@ impl Notice for PipelineExecution {
 }
 
 /// The execution as a card: what changed, its state, and a link to the execution.
-pub fn card(p: &PipelineExecution) -> Card {
+pub(crate) fn card(p: &PipelineExecution) -> Card {
     let state = p.state.as_deref().unwrap_or("UNKNOWN");
     let severity = severity(state);
     let emoji = severity.emoji("🚀");
@@ -230,6 +230,6 @@ mod tests {
     #[test]
     fn without_a_state_the_card_is_grey() {
         let card = card(&PipelineExecution::default());
-        assert_eq!(card.colour, crate::card::colour::NO_DATA);
+        assert_eq!(card.colour, crate::model::card::colour::NO_DATA);
     }
 }

@@ -12,11 +12,11 @@ use serde_json::{Map, Value};
 
 use super::shared::*;
 use super::{eventbridge_generic, Body, Event, Notice, SnsMessage, Source};
-use crate::card::{Card, Part};
-use crate::mrkdwn::escape;
-use crate::parse::parse_eventbridge;
+use crate::model::card::{Card, Part};
+use crate::model::mrkdwn::escape;
+use super::parse_eventbridge;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "codestar-notification",
     event: None,
     sns: Some(from_sns),
@@ -85,7 +85,7 @@ pub(crate) fn to_event(obj: &Obj) -> Option<Value> {
 
 /// An event's own notice, as a notification rule delivered it.
 #[derive(Debug)]
-pub struct ViaRule {
+pub(crate) struct ViaRule {
     pub inner: Box<dyn Notice>,
     /// The rule's ARN.
     pub rule: String,
@@ -147,7 +147,7 @@ fn attribute_lines(attributes: &Obj, shown: &str) -> Vec<String> {
 
 /// The event's own card, with the rule's extra attributes before its link and the rule
 /// in small print at the end.
-pub fn card(v: &ViaRule) -> Card {
+pub(crate) fn card(v: &ViaRule) -> Card {
     let mut m = v.inner.card();
     let lines = match &v.attributes {
         Some(Value::Object(attributes)) => attribute_lines(attributes, &m.headline),
@@ -176,8 +176,8 @@ pub fn card(v: &ViaRule) -> Card {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::card::Severity;
-    use crate::parse::parse_sns_message;
+    use crate::model::card::Severity;
+    use crate::sources::parse_sns_message;
 
     const RULE: &str = "arn:aws:codestar-notifications:us-east-1:123456789012:notificationrule/0a1b2c3d4e5f";
 

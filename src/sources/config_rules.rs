@@ -2,11 +2,11 @@
 
 use super::shared::*;
 use super::{Body, Event, Source, Notice};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::escape;
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::escape;
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "config",
     event: Some(from_event),
     sns: None,
@@ -20,7 +20,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
 
 /// A resource's compliance with a Config rule, as it is now and as it was.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct ComplianceChange {
+pub(crate) struct ComplianceChange {
     pub rule_name: Option<String>,
     pub rule_arn: Option<String>,
     pub resource_type: Option<String>,
@@ -56,7 +56,7 @@ fn read(d: &Obj, event: &Event) -> ComplianceChange {
 
 /// Non-compliance is a warning; compliance is good news only when it ends non-compliance,
 /// and otherwise routine.
-pub fn severity(compliance: &str, previous: Option<&str>) -> Severity {
+pub(crate) fn severity(compliance: &str, previous: Option<&str>) -> Severity {
     match (compliance, previous) {
         ("NON_COMPLIANT", _) => Severity::Warning,
         ("COMPLIANT", Some("NON_COMPLIANT")) => Severity::Ok,
@@ -76,7 +76,7 @@ impl Notice for ComplianceChange {
 
 /// The change as a card: rule, resource, compliance now and before, the annotation, and a
 /// link to the rule.
-pub fn card(c: &ComplianceChange) -> Card {
+pub(crate) fn card(c: &ComplianceChange) -> Card {
     let compliance = c.compliance.as_deref().unwrap_or("UNKNOWN");
     let severity = severity(compliance, c.previous.as_deref());
     let emoji = match severity {

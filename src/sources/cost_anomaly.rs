@@ -11,11 +11,11 @@ use serde_json::Value;
 
 use super::shared::*;
 use super::{Body, Event, Notice, SnsMessage, Source};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::{escape, escape_within};
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "cost-anomaly",
     event: Some(from_event),
     sns: Some(from_sns),
@@ -23,7 +23,7 @@ pub const SOURCE: Source = Source {
 };
 
 /// The total impact, in US dollars, from which an anomaly is red.
-pub const LARGE_IMPACT_USD: f64 = 1000.0;
+pub(crate) const LARGE_IMPACT_USD: f64 = 1000.0;
 
 /// At most this many root causes are listed.
 const MAX_CAUSES: usize = 5;
@@ -43,7 +43,7 @@ fn from_sns(message: &SnsMessage) -> Option<Body> {
 
 /// One root cause: where the extra spend comes from.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct RootCause {
+pub(crate) struct RootCause {
     pub service: Option<String>,
     pub region: Option<String>,
     pub usage_type: Option<String>,
@@ -55,7 +55,7 @@ pub struct RootCause {
 
 /// A cost anomaly: how much above the expected, since when, and why.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct CostAnomaly {
+pub(crate) struct CostAnomaly {
     pub anomaly_id: Option<String>,
     /// What the monitor watches that went up: a service, an account, a tag's value.
     pub dimension: Option<String>,
@@ -116,7 +116,7 @@ fn read(d: &Obj, time: Option<DateTime<Utc>>) -> CostAnomaly {
 }
 
 /// `$3,612.78`, `-$4.10`.
-pub fn dollars(amount: f64) -> String {
+pub(crate) fn dollars(amount: f64) -> String {
     let cents = (amount.abs() * 100.0).round() as u64;
     let whole = (cents / 100).to_string();
     let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
@@ -158,7 +158,7 @@ impl RootCause {
 
 impl CostAnomaly {
     /// Amber, or red from [`LARGE_IMPACT_USD`].
-    pub fn severity(&self) -> Severity {
+    pub(crate) fn severity(&self) -> Severity {
         match self.total_impact {
             Some(impact) if impact >= LARGE_IMPACT_USD => Severity::Error,
             _ => Severity::Warning,
@@ -206,7 +206,7 @@ impl Notice for CostAnomaly {
 }
 
 /// The anomaly as a card: the impact in money, its root causes, and a link to it.
-pub fn card(a: &CostAnomaly) -> Card {
+pub(crate) fn card(a: &CostAnomaly) -> Card {
     let severity = a.severity();
     let mut m = Card::new(
         severity.emoji("💸"),

@@ -18,10 +18,10 @@ use serde_json::Value;
 
 use super::shared::*;
 use super::{Body, Notice, SnsMessage, Source};
-use crate::card::{Card, Part, Severity};
-use crate::mrkdwn::{escape, escape_within};
+use crate::model::card::{Card, Part, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "custom",
     event: None,
     sns: Some(from_sns),
@@ -48,7 +48,7 @@ fn from_sns(message: &SnsMessage) -> Option<Body> {
 
 /// A custom notification, as its author wrote it.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct CustomNotification {
+pub(crate) struct CustomNotification {
     pub id: Option<String>,
     pub title: Option<String>,
     pub description: Option<String>,
@@ -134,7 +134,7 @@ fn words(text: &str) -> Vec<String> {
 }
 
 /// The severity the keywords and the event type say, by the rule in the module's docs.
-pub fn severity(n: &CustomNotification) -> Severity {
+pub(crate) fn severity(n: &CustomNotification) -> Severity {
     let said: Vec<String> = n
         .keywords
         .iter()
@@ -170,7 +170,7 @@ impl Notice for CustomNotification {
 }
 
 /// The notification as a card: title, description, next steps, facts and small print.
-pub fn card(n: &CustomNotification) -> Card {
+pub(crate) fn card(n: &CustomNotification) -> Card {
     let severity = severity(n);
     let title = n
         .title
@@ -231,7 +231,7 @@ pub fn card(n: &CustomNotification) -> Card {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::parse_sns_message;
+    use crate::sources::parse_sns_message;
 
     fn notification(json: &str) -> CustomNotification {
         let value: Value = serde_json::from_str(json).unwrap();

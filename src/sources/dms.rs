@@ -7,10 +7,10 @@ use chrono::{DateTime, Utc};
 use super::rds::{has_any, read_subscription, words, DONE_WORDS, FAILURE_WORDS};
 use super::shared::*;
 use super::{Body, Notice, SnsMessage, Source};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::{escape, escape_within};
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "dms",
     event: None,
     sns: Some(from_sns),
@@ -48,7 +48,7 @@ fn read_sns(message: &SnsMessage) -> Option<DmsEvent> {
 
 /// A DMS event about a replication task, instance or endpoint.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct DmsEvent {
+pub(crate) struct DmsEvent {
     /// `replication-task`, `replication-instance`, …
     pub source_type: Option<String>,
     /// The task's or instance's identifier.
@@ -69,7 +69,7 @@ pub struct DmsEvent {
 /// warning, unless it stopped because its full load finished. Reading paused at a limit,
 /// low storage and a failover under way are warnings; a resumed or completed step is
 /// good news; creation, start and configuration changes are routine.
-pub fn severity(event_id: Option<&str>, message: Option<&str>) -> Severity {
+pub(crate) fn severity(event_id: Option<&str>, message: Option<&str>) -> Severity {
     let words = words(message);
     let id = event_id.unwrap_or_default();
     let finished_load = message.is_some_and(|m| m.contains("FULL_LOAD_ONLY_FINISHED"));
@@ -125,7 +125,7 @@ impl Notice for DmsEvent {
 }
 
 /// The event as a card: which task or instance, the event and what DMS said, and a link.
-pub fn card(e: &DmsEvent) -> Card {
+pub(crate) fn card(e: &DmsEvent) -> Card {
     let severity = severity(e.event_id.as_deref(), e.message.as_deref());
     let emoji = severity.emoji("🔁");
     let id = e.source_id.as_deref().unwrap_or("replication");

@@ -5,11 +5,11 @@ use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 
 use super::shared::*;
 use super::{Body, Event, Notice, Source};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::escape;
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::escape;
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "ec2",
     event: Some(from_event),
     sns: None,
@@ -27,7 +27,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
 
 /// A state change, or a warning that a Spot instance is about to be interrupted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Kind {
+pub(crate) enum Kind {
     #[default]
     StateChange,
     SpotInterruption,
@@ -35,7 +35,7 @@ pub enum Kind {
 
 /// An EC2 instance that changed state, or is about to be interrupted.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct InstanceNotice {
+pub(crate) struct InstanceNotice {
     pub kind: Kind,
     pub instance_id: Option<String>,
     /// State changes: `pending`, `running`, `stopping`, `stopped`, `shutting-down`,
@@ -82,7 +82,7 @@ fn read(kind: Kind, d: &Obj, event: &Event) -> InstanceNotice {
 /// How bad an instance state is. An instance that stops or terminates takes capacity
 /// away: a degradation unless someone meant it, which the event cannot tell, so amber.
 /// Starting and running are routine.
-pub fn state_severity(state: &str) -> Severity {
+pub(crate) fn state_severity(state: &str) -> Severity {
     match state {
         "stopping" | "stopped" | "shutting-down" | "terminated" => Severity::Warning,
         _ => Severity::Info,
@@ -92,7 +92,7 @@ pub fn state_severity(state: &str) -> Severity {
 impl InstanceNotice {
     /// When the interruption happens: two minutes after the warning, except hibernation,
     /// which starts at once.
-    pub fn interruption_time(&self) -> Option<DateTime<Utc>> {
+    pub(crate) fn interruption_time(&self) -> Option<DateTime<Utc>> {
         let warned = self.time?;
         Some(match self.action.as_deref() {
             Some("hibernate") => warned,
@@ -100,7 +100,7 @@ impl InstanceNotice {
         })
     }
 
-    pub fn severity(&self) -> Severity {
+    pub(crate) fn severity(&self) -> Severity {
         match self.kind {
             Kind::SpotInterruption => Severity::Warning,
             Kind::StateChange => state_severity(self.state.as_deref().unwrap_or_default()),
@@ -142,7 +142,7 @@ impl Notice for InstanceNotice {
 
 /// The instance as a card: its state, or the Spot action and when it happens, and a link
 /// to the instance.
-pub fn card(i: &InstanceNotice) -> Card {
+pub(crate) fn card(i: &InstanceNotice) -> Card {
     let severity = i.severity();
     let instance = i.instance_id.as_deref().unwrap_or("instance");
     let (emoji, text) = match i.kind {

@@ -10,11 +10,11 @@ use chrono::{DateTime, Utc};
 
 use super::shared::*;
 use super::{Body, Event, Notice, Source};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::escape;
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::escape;
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "ecr",
     event: Some(from_event),
     sns: None,
@@ -34,7 +34,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
 
 /// One image's scan: its findings counted by severity.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct ImageScan {
+pub(crate) struct ImageScan {
     pub repository: Option<String>,
     pub tags: Vec<String>,
     pub digest: Option<String>,
@@ -86,7 +86,7 @@ impl ImageScan {
     }
 
     /// How bad the image is, by the rule in the module's docs.
-    pub fn severity(&self) -> Severity {
+    pub(crate) fn severity(&self) -> Severity {
         match self.counts.first().map(|(level, _)| *level) {
             _ if self.failed() => Severity::Warning,
             Some("CRITICAL") => Severity::Critical,
@@ -148,7 +148,7 @@ impl Notice for ImageScan {
 
 /// The scan as a card: `ECR image scan: checkout:v1.4 has 2 critical, 5 high findings`,
 /// the counts, the image, and a link to it.
-pub fn card(s: &ImageScan) -> Card {
+pub(crate) fn card(s: &ImageScan) -> Card {
     let severity = s.severity();
     let image = s.image();
     let what = if s.failed() {

@@ -7,11 +7,11 @@ use serde_json::Value;
 
 use super::shared::*;
 use super::{Body, Event, Source, Notice};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::{escape, escape_within};
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "ecs",
     event: Some(from_event),
     sns: None,
@@ -34,7 +34,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
 
 /// An ECS task that changed state, with its containers.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct EcsTask {
+pub(crate) struct EcsTask {
     pub cluster_arn: Option<String>,
     pub task_arn: Option<String>,
     /// `service:<name>` or `family:<name>`.
@@ -53,7 +53,7 @@ pub struct EcsTask {
 
 /// One container of the task.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Container {
+pub(crate) struct Container {
     pub name: Option<String>,
     pub last_status: Option<String>,
     pub exit_code: Option<i64>,
@@ -90,13 +90,13 @@ fn read(d: &Obj, event: &Event) -> EcsTask {
 
 impl EcsTask {
     /// The cluster's name, from its ARN (`…:cluster/<name>`).
-    pub fn cluster(&self) -> Option<&str> {
+    pub(crate) fn cluster(&self) -> Option<&str> {
         let arn = self.cluster_arn.as_deref()?;
         Some(arn.rsplit_once('/').map_or(arn, |(_, name)| name))
     }
 
     /// The task's id, the last part of its ARN.
-    pub fn task_id(&self) -> Option<&str> {
+    pub(crate) fn task_id(&self) -> Option<&str> {
         let arn = self.task_arn.as_deref()?;
         Some(arn.rsplit_once('/').map_or(arn, |(_, id)| id))
     }
@@ -122,7 +122,7 @@ impl EcsTask {
 const ERROR_WORDS: [&str; 6] = ["fail", "error", "unable", "cannot", "timeout", "timed out"];
 
 /// How bad the task's state is.
-pub fn severity(t: &EcsTask) -> Severity {
+pub(crate) fn severity(t: &EcsTask) -> Severity {
     if t.last_status.as_deref() != Some("STOPPED") {
         return Severity::Info;
     }
@@ -168,7 +168,7 @@ impl Notice for EcsTask {
 }
 
 /// The task as a card: why it stopped, its containers' exits, and a link to the task.
-pub fn card(t: &EcsTask) -> Card {
+pub(crate) fn card(t: &EcsTask) -> Card {
     let status = t.last_status.as_deref().unwrap_or("UNKNOWN");
     let severity = severity(t);
     let emoji = severity.emoji("📦");
@@ -263,7 +263,7 @@ pub fn card(t: &EcsTask) -> Card {
 /// An ECS service action or deployment state change: the scheduler's news about a
 /// service.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct ServiceAction {
+pub(crate) struct ServiceAction {
     /// `INFO`, `WARN` or `ERROR`.
     pub event_type: Option<String>,
     /// `SERVICE_TASK_PLACEMENT_FAILURE`, `SERVICE_STEADY_STATE`,
@@ -299,7 +299,7 @@ fn read_service_action(d: &Obj, event: &Event) -> ServiceAction {
 
 impl ServiceAction {
     /// The service's name, the last part of its ARN.
-    pub fn service(&self) -> Option<&str> {
+    pub(crate) fn service(&self) -> Option<&str> {
         self.service_arn
             .as_deref()
             .and_then(|arn| arn.rsplit('/').next())
@@ -307,7 +307,7 @@ impl ServiceAction {
     }
 
     /// The cluster's name, from the cluster ARN or the service ARN's middle part.
-    pub fn cluster(&self) -> Option<&str> {
+    pub(crate) fn cluster(&self) -> Option<&str> {
         let from_cluster = self.cluster_arn.as_deref().and_then(|a| a.rsplit('/').next());
         let from_service = self.service_arn.as_deref().and_then(|a| {
             let mut parts = a.rsplit('/');
@@ -319,7 +319,7 @@ impl ServiceAction {
 
     /// ECS's own level: ERROR (a deployment the circuit breaker failed among them) red,
     /// WARN amber; a steady state or a completed deployment is green, other news neutral.
-    pub fn severity(&self) -> Severity {
+    pub(crate) fn severity(&self) -> Severity {
         match (self.event_type.as_deref(), self.event_name.as_deref()) {
             (Some("ERROR"), _) | (_, Some("SERVICE_DEPLOYMENT_FAILED")) => Severity::Error,
             (Some("WARN"), _) => Severity::Warning,
@@ -340,7 +340,7 @@ impl Notice for ServiceAction {
 }
 
 /// The action as a card: `ECS service web in prod: task placement failure (RESOURCE:CPU)`.
-pub fn service_action_card(a: &ServiceAction) -> Card {
+pub(crate) fn service_action_card(a: &ServiceAction) -> Card {
     let severity = a.severity();
     let name = a.event_name.as_deref().unwrap_or("service action");
     let what = humanise(name.strip_prefix("SERVICE_").unwrap_or(name));

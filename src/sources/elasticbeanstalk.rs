@@ -5,10 +5,10 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::shared::*;
 use super::{Body, Notice, SnsMessage, Source};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::{escape, escape_within};
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "elasticbeanstalk",
     event: None,
     sns: Some(from_sns),
@@ -39,7 +39,7 @@ fn from_sns(message: &SnsMessage) -> Option<Body> {
 
 /// One notification about an Elastic Beanstalk environment.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct BeanstalkNotice {
+pub(crate) struct BeanstalkNotice {
     /// What happened, e.g. `Environment health has transitioned from Ok to Severe. …`.
     pub message: Option<String>,
     pub environment: Option<String>,
@@ -104,7 +104,7 @@ fn read(subject: Option<&str>, text: &str, topic_arn: Option<&str>) -> Beanstalk
 
 impl BeanstalkNotice {
     /// `(from, to)` of `Environment health has transitioned from Ok to Severe.`
-    pub fn health_transition(&self) -> Option<(&str, &str)> {
+    pub(crate) fn health_transition(&self) -> Option<(&str, &str)> {
         let message = self.message.as_deref()?;
         let at = message.find("has transitioned from ")?;
         let rest = &message[at + "has transitioned from ".len()..];
@@ -124,7 +124,7 @@ impl BeanstalkNotice {
 
     /// The region in the environment's URL (`…​.us-east-1.elasticbeanstalk.com`), else the
     /// topic's.
-    pub fn region(&self) -> Option<String> {
+    pub(crate) fn region(&self) -> Option<String> {
         let from_url = self.url.as_deref().and_then(|url| {
             let host = url.split("://").last()?.split(['/', ':']).next()?;
             let labels: Vec<&str> = host.split('.').collect();
@@ -143,7 +143,7 @@ impl BeanstalkNotice {
         non_empty(arn.account)
     }
 
-    pub fn time(&self) -> Option<DateTime<Utc>> {
+    pub(crate) fn time(&self) -> Option<DateTime<Utc>> {
         let raw = self.timestamp.as_deref()?.trim();
         parse_time(raw).or_else(|| {
             // `Tue Sep 18 01:53:46 UTC 2018`: always UTC.
@@ -157,7 +157,7 @@ impl BeanstalkNotice {
 
 /// A health status's severity: enhanced health (Severe, Degraded, Warning, Ok) and basic
 /// health's colours (Red, Yellow, Green).
-pub fn health_severity(status: &str) -> Severity {
+pub(crate) fn health_severity(status: &str) -> Severity {
     match status.to_ascii_lowercase().as_str() {
         "severe" | "red" => Severity::Error,
         "degraded" | "warning" | "yellow" => Severity::Warning,
@@ -179,7 +179,7 @@ const FAILURE_WORDS: [&str; 7] = [
 
 /// How bad the news is: a health change by where it ended, otherwise failures red, work
 /// done green, the rest routine.
-pub fn severity(n: &BeanstalkNotice) -> Severity {
+pub(crate) fn severity(n: &BeanstalkNotice) -> Severity {
     if let Some((_, to)) = n.health_transition() {
         return health_severity(to);
     }
@@ -208,7 +208,7 @@ impl Notice for BeanstalkNotice {
 
 /// The notification as a card: the environment, what happened to it, and a link to its
 /// application in the Elastic Beanstalk console.
-pub fn card(n: &BeanstalkNotice) -> Card {
+pub(crate) fn card(n: &BeanstalkNotice) -> Card {
     let severity = severity(n);
     let emoji = severity.emoji("🌱");
     let environment = n.environment.as_deref().unwrap_or("environment");

@@ -20,11 +20,11 @@ use serde_json::Value;
 
 use super::shared::*;
 use super::{Body, Event, Notice, Source};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::{escape, escape_within};
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "event",
     event: Some(from_event),
     sns: None,
@@ -53,7 +53,7 @@ pub(crate) fn read(event: &Event) -> GenericEvent {
 
 /// An EventBridge event with no dedicated layout.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct GenericEvent {
+pub(crate) struct GenericEvent {
     pub source: String,
     pub detail_type: String,
     pub account: Option<String>,
@@ -69,7 +69,7 @@ impl GenericEvent {
     }
 
     /// The status the detail gives, as written.
-    pub fn status(&self) -> Option<String> {
+    pub(crate) fn status(&self) -> Option<String> {
         let detail = self.detail()?;
         let lower = |k: &String| k.to_ascii_lowercase();
         ["state", "status", "laststatus", "result"]
@@ -96,7 +96,7 @@ impl GenericEvent {
 
     /// Why, when the detail says: a top-level string such as `FailureReason`,
     /// `stoppedReason` or `reason`, with its key.
-    pub fn reason(&self) -> Option<(String, String)> {
+    pub(crate) fn reason(&self) -> Option<(String, String)> {
         let detail = self.detail()?;
         detail
             .keys()
@@ -106,7 +106,7 @@ impl GenericEvent {
 
     /// What the event is about: the first resource's short name, or else a name or id
     /// in the detail.
-    pub fn subject(&self) -> Option<String> {
+    pub(crate) fn subject(&self) -> Option<String> {
         if let Some(resource) = self.resources.iter().find(|r| !r.trim().is_empty()) {
             return Some(arn_short_name(resource).to_owned());
         }
@@ -123,7 +123,7 @@ impl GenericEvent {
 }
 
 /// How bad a status is, by the rule in the module's docs.
-pub fn severity(status: &str) -> Severity {
+pub(crate) fn severity(status: &str) -> Severity {
     let key: String = status
         .chars()
         .filter(|c| c.is_alphanumeric())
@@ -150,7 +150,7 @@ impl Notice for GenericEvent {
 
 /// The event as a card: what it is about and its status, why if the detail says, the
 /// envelope as facts, the resources, and the rest of the detail as lines.
-pub fn card(e: &GenericEvent) -> Card {
+pub(crate) fn card(e: &GenericEvent) -> Card {
     let status = e.status();
     let severity = status.as_deref().map_or(Severity::Info, severity);
     // A minimal event may have no `source`, or even no `detail-type`.
@@ -307,7 +307,7 @@ mod tests {
             .parts
             .iter()
             .filter_map(|p| match p {
-                crate::card::Part::Titled { title, text } => Some((*title, text.as_str())),
+                crate::model::card::Part::Titled { title, text } => Some((*title, text.as_str())),
                 _ => None,
             })
             .collect();
@@ -322,7 +322,7 @@ mod tests {
         assert!(!card
             .parts
             .iter()
-            .any(|p| matches!(p, crate::card::Part::Titled { .. })));
+            .any(|p| matches!(p, crate::model::card::Part::Titled { .. })));
     }
 
     #[test]

@@ -5,11 +5,11 @@ use chrono::{DateTime, Utc};
 
 use super::shared::*;
 use super::{Body, Event, Notice, Source};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::{escape, escape_within};
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "glue",
     event: Some(from_event),
     sns: None,
@@ -27,7 +27,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
 
 /// A Glue job run that changed state, or that is running longer than it should.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct GlueJobRun {
+pub(crate) struct GlueJobRun {
     /// A "Glue Job Run Status" event: the run passed its notify-delay threshold.
     pub running_long: bool,
     pub job_name: Option<String>,
@@ -60,7 +60,7 @@ fn read(running_long: bool, d: &Obj, event: &Event) -> GlueJobRun {
 
 /// How bad a run's state is: failed, timed out or in error is red, stopped or running
 /// too long amber, succeeded green.
-pub fn severity(state: Option<&str>, running_long: bool) -> Severity {
+pub(crate) fn severity(state: Option<&str>, running_long: bool) -> Severity {
     match state {
         Some("FAILED" | "TIMEOUT" | "ERROR") => Severity::Error,
         Some("STOPPED") => Severity::Warning,
@@ -81,7 +81,7 @@ impl Notice for GlueJobRun {
 }
 
 /// The run as a card: job, state, what Glue said, and a link to the run.
-pub fn card(r: &GlueJobRun) -> Card {
+pub(crate) fn card(r: &GlueJobRun) -> Card {
     let severity = severity(r.state.as_deref(), r.running_long);
     let emoji = severity.emoji("🧪");
     let job = r.job_name.as_deref().unwrap_or("run");
@@ -188,7 +188,7 @@ mod tests {
             c.headline,
             "Glue job nightly orders FAILED: SystemExit: 1 &lt;!here&gt;"
         );
-        assert!(c.parts.iter().any(|p| matches!(p, crate::card::Part::Link { url, .. }
+        assert!(c.parts.iter().any(|p| matches!(p, crate::model::card::Part::Link { url, .. }
             if url == "https://eu-west-1.console.aws.amazon.com/gluestudio/home?region=eu-west-1#/job/nightly%20orders/run/jr_0a1b")));
     }
 

@@ -5,11 +5,11 @@ use chrono::{DateTime, Utc};
 
 use super::shared::*;
 use super::{Body, Event, Notice, Source};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::{escape, escape_within};
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "guardduty",
     event: Some(from_event),
     sns: None,
@@ -29,7 +29,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
 
 /// A GuardDuty finding; `severity` is GuardDuty's score from 0 to 10.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct GuardDutyFinding {
+pub(crate) struct GuardDutyFinding {
     pub title: Option<String>,
     pub finding_type: Option<String>,
     pub severity: Option<f64>,
@@ -79,7 +79,7 @@ impl Notice for GuardDutyFinding {
 }
 
 /// The finding as a card: severity, type, resource, and a link to the finding.
-pub fn card(g: &GuardDutyFinding) -> Card {
+pub(crate) fn card(g: &GuardDutyFinding) -> Card {
     let (label, severity) = g
         .severity
         .map(severity_label)
@@ -135,7 +135,7 @@ pub fn card(g: &GuardDutyFinding) -> Card {
 
 /// A Malware Protection for S3 scan of one uploaded object.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct MalwareScan {
+pub(crate) struct MalwareScan {
     /// `COMPLETED`, `SKIPPED` or `FAILED`.
     pub scan_status: Option<String>,
     /// `THREATS_FOUND`, `NO_THREATS_FOUND`, `UNSUPPORTED`, `ACCESS_DENIED` or `FAILED`.
@@ -185,7 +185,7 @@ impl MalwareScan {
     /// Threats found is as bad as GuardDuty's own finding for a malicious S3 object
     /// (HIGH, red); a scan that failed or was denied leaves the object unchecked (amber);
     /// a clean scan is good news; a skipped or unsupported object is news.
-    pub fn severity(&self) -> Severity {
+    pub(crate) fn severity(&self) -> Severity {
         match (self.scan_status.as_deref(), self.result.as_deref()) {
             (_, Some("THREATS_FOUND")) => Severity::Error,
             (Some("FAILED"), _) | (_, Some("FAILED" | "ACCESS_DENIED")) => Severity::Warning,
@@ -226,7 +226,7 @@ impl Notice for MalwareScan {
 
 /// The scan as a card: `GuardDuty malware scan: threats found in <bucket>/<key>
 /// (<threat>)`, the threats, and a link to the object.
-pub fn scan_card(s: &MalwareScan) -> Card {
+pub(crate) fn scan_card(s: &MalwareScan) -> Card {
     let severity = s.severity();
     let object = s.object();
     let title = format!("GuardDuty malware scan: {} {object}", s.outcome());

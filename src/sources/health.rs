@@ -4,11 +4,11 @@ use serde_json::Value;
 
 use super::shared::*;
 use super::{Body, Event, Source, Notice};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::escape;
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::escape;
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "health",
     event: Some(from_event),
     sns: None,
@@ -21,7 +21,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
 
 /// An AWS Health event: a service issue, a scheduled change, or an account notification.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct HealthEvent {
+pub(crate) struct HealthEvent {
     pub service: Option<String>,
     pub event_type_code: Option<String>,
     pub category: Option<String>,
@@ -69,7 +69,7 @@ fn read(d: &Obj, event: &Event) -> HealthEvent {
 impl HealthEvent {
     /// The event type in words: `AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED` is "Instance
     /// retirement scheduled" (the `AWS_<SERVICE>_` prefix goes).
-    pub fn what(&self) -> String {
+    pub(crate) fn what(&self) -> String {
         let code = self.event_type_code.as_deref().unwrap_or("event");
         let service = self.service.as_deref().unwrap_or_default();
         let short = code
@@ -93,7 +93,7 @@ impl Notice for HealthEvent {
 }
 
 /// The event as a card: what, when, where, and a link to AWS Health.
-pub fn card(h: &HealthEvent) -> Card {
+pub(crate) fn card(h: &HealthEvent) -> Card {
     let closed = h.status.as_deref() == Some("closed");
     let (severity, grey) = match h.category.as_deref() {
         Some("issue") if closed => (Severity::Ok, false),

@@ -5,11 +5,11 @@ use serde_json::Value;
 
 use super::shared::*;
 use super::{Body, Event, Notice, Source};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::{escape, escape_within};
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "inspector2",
     event: Some(from_event),
     sns: None,
@@ -23,7 +23,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
 
 /// An Inspector finding.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct InspectorFinding {
+pub(crate) struct InspectorFinding {
     /// `CVE-2026-0001 - openssl`.
     pub title: Option<String>,
     pub description: Option<String>,
@@ -51,7 +51,7 @@ pub struct InspectorFinding {
 
 /// A vulnerable package, and the version that fixes it.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Package {
+pub(crate) struct Package {
     pub name: Option<String>,
     pub version: Option<String>,
     pub fixed_in: Option<String>,
@@ -60,7 +60,7 @@ pub struct Package {
 
 /// The resource the finding is in.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Resource {
+pub(crate) struct Resource {
     /// `AWS_ECR_CONTAINER_IMAGE`, `AWS_EC2_INSTANCE`, `AWS_LAMBDA_FUNCTION`, …
     pub kind: Option<String>,
     /// An instance id or an ARN.
@@ -175,7 +175,7 @@ fn inspector_time(raw: &str) -> String {
 
 /// How bad a finding is: Inspector's own severity, good news once it is closed, and
 /// news once someone suppressed it (a suppression rule judged it acceptable).
-pub fn severity(severity: Option<&str>, status: Option<&str>) -> Severity {
+pub(crate) fn severity(severity: Option<&str>, status: Option<&str>) -> Severity {
     match status {
         Some("CLOSED") => return Severity::Ok,
         Some("SUPPRESSED") => return Severity::Info,
@@ -228,7 +228,7 @@ impl Notice for InspectorFinding {
 
 /// The finding as a card: severity, the vulnerability and the packages that fix it, the
 /// resource, and a link to the finding.
-pub fn card(f: &InspectorFinding) -> Card {
+pub(crate) fn card(f: &InspectorFinding) -> Card {
     let severity = severity(f.severity.as_deref(), f.status.as_deref());
     let label = f.severity.as_deref().unwrap_or("UNKNOWN");
     let closed = match f.status.as_deref() {

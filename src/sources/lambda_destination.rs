@@ -10,11 +10,11 @@ use serde_json::Value;
 
 use super::shared::*;
 use super::{Body, Event, Notice, SnsMessage, Source};
-use crate::card::{Card, Part, Severity};
-use crate::mrkdwn::{escape, escape_within};
-use crate::parse::ParseError;
+use crate::model::card::{Card, Part, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "lambda-destination",
     event: Some(from_event),
     sns: Some(from_sns),
@@ -44,7 +44,7 @@ fn from_sns(message: &SnsMessage) -> Option<Body> {
 
 /// What became of one asynchronous invocation.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct InvocationRecord {
+pub(crate) struct InvocationRecord {
     /// `arn:aws:lambda:…:function:<name>[:<qualifier>]`.
     pub function_arn: Option<String>,
     /// `Success`, `RetriesExhausted`, `EventAgeExceeded`, …
@@ -102,7 +102,7 @@ fn read(d: &Obj) -> InvocationRecord {
 
 impl InvocationRecord {
     /// Anything but a success is a failure.
-    pub fn failed(&self) -> bool {
+    pub(crate) fn failed(&self) -> bool {
         !self
             .condition
             .as_deref()
@@ -110,7 +110,7 @@ impl InvocationRecord {
             || self.function_error.is_some()
     }
 
-    pub fn severity(&self) -> Severity {
+    pub(crate) fn severity(&self) -> Severity {
         if self.failed() {
             Severity::Error
         } else {
@@ -119,7 +119,7 @@ impl InvocationRecord {
     }
 
     /// The function's name, without its version or alias.
-    pub fn function(&self) -> Option<&str> {
+    pub(crate) fn function(&self) -> Option<&str> {
         let arn = self.function_arn.as_deref()?;
         let after = parse_arn(arn)
             .and_then(|a| a.resource.strip_prefix("function:"))
@@ -173,7 +173,7 @@ impl Notice for InvocationRecord {
 
 /// The record as a card: `Lambda <function> failed: <errorType>: <errorMessage> (after N
 /// attempts)`, the trace, the event, and a link to the function.
-pub fn card(r: &InvocationRecord) -> Card {
+pub(crate) fn card(r: &InvocationRecord) -> Card {
     let severity = r.severity();
     let function = r.function().unwrap_or("function");
     let attempts = r.attempts_text();

@@ -12,23 +12,21 @@
 use std::cell::OnceCell;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::card::Card;
-use crate::parse::ParseError;
-use shared::Obj;
+pub(crate) use crate::model::{at, malformed, Body, Notice, ParseError};
+use shared::{parse_time, Obj};
 
-pub mod alarm_links;
 pub(crate) mod shared;
 
 /// Declares each source's module and lists it in [`REGISTRY`], in the order they are asked.
 macro_rules! registry {
     ($($source:ident),+ $(,)?) => {
-        $(pub mod $source;)+
+        $(pub(crate) mod $source;)+
 
         /// Every source, in the order they are asked. The last resorts come last: any
         /// EventBridge event is a generic event, and any SNS message is text.
-        pub const REGISTRY: &[Source] = &[$($source::SOURCE),+];
+        pub(crate) const REGISTRY: &[Source] = &[$($source::SOURCE),+];
     };
 }
 
@@ -70,17 +68,17 @@ registry![
 
 /// An EventBridge event, delivered directly or inside an SNS message. Its envelope is read
 /// leniently: `source` and `detail-type` are empty when the event leaves them out.
-pub type Event = EventBridgeEvent<Value>;
+pub(crate) type Event = EventBridgeEvent<Value>;
 
 /// Claims an EventBridge event (given with its `detail` as an object, empty if it is not
 /// one), or passes with `None`.
-pub type ClaimEvent = fn(&Event, &Obj) -> Option<Result<Body, ParseError>>;
+pub(crate) type ClaimEvent = fn(&Event, &Obj) -> Option<Result<Body, ParseError>>;
 
 /// Claims an SNS message, or passes with `None`.
-pub type ClaimSns = fn(&SnsMessage<'_>) -> Option<Body>;
+pub(crate) type ClaimSns = fn(&SnsMessage<'_>) -> Option<Body>;
 
 /// How a source recognises what is its own.
-pub struct Source {
+pub(crate) struct Source {
     /// The short label used in logs.
     pub name: &'static str,
     pub event: Option<ClaimEvent>,
@@ -91,7 +89,7 @@ pub struct Source {
 }
 
 /// One SNS message as the sources see it.
-pub struct SnsMessage<'a> {
+pub(crate) struct SnsMessage<'a> {
     pub subject: Option<String>,
     pub text: &'a str,
     pub topic_arn: Option<String>,
@@ -99,7 +97,7 @@ pub struct SnsMessage<'a> {
 }
 
 impl<'a> SnsMessage<'a> {
-    pub fn new(subject: Option<String>, text: &'a str, topic_arn: Option<String>) -> Self {
+    pub(crate) fn new(subject: Option<String>, text: &'a str, topic_arn: Option<String>) -> Self {
         Self {
             subject,
             text,
@@ -109,65 +107,110 @@ impl<'a> SnsMessage<'a> {
     }
 
     /// The parsed JSON, given up by the parse layer when it unwraps an EventBridge event.
-    pub fn into_json(self) -> Option<Value> {
+    pub(crate) fn into_json(self) -> Option<Value> {
         self.json.into_inner().flatten()
     }
 
     /// The message as JSON, parsed once when a source first asks.
-    pub fn json(&self) -> Option<&Value> {
+    pub(crate) fn json(&self) -> Option<&Value> {
         self.json
             .get_or_init(|| serde_json::from_str(self.text).ok())
             .as_ref()
     }
 
     /// The message as a JSON object.
-    pub fn object(&self) -> Option<&Obj> {
+    pub(crate) fn object(&self) -> Option<&Obj> {
         self.json()?.as_object()
     }
 
     /// A JSON object or array: a document, not text.
-    pub fn is_document(&self) -> bool {
+    pub(crate) fn is_document(&self) -> bool {
         self.json().is_some_and(|v| v.is_object() || v.is_array())
     }
 }
 
-/// What a source reads a notification into: its own type, which makes its card.
-pub trait Notice: std::fmt::Debug + Send + Sync {
-    /// The card for Slack.
-    fn card(&self) -> Card;
+// ---- dispatch ----
 
-    /// Its source's label and a short name, for logs.
-    fn describe(&self) -> (&'static str, String);
-}
-
-/// What a notification is about, in its source's own types. Alarms are kept apart: they
-/// are filtered by name and state, which no other source is.
-#[derive(Debug)]
-pub enum Body {
-    Alarm(Box<cloudwatch_alarm::Alarm>),
-    Other(Box<dyn Notice>),
-}
-
-impl Body {
-    /// Any source's notice but an alarm's.
-    pub fn new(notice: impl Notice + 'static) -> Self {
-        Body::Other(Box::new(notice))
-    }
-
-    fn notice(&self) -> &dyn Notice {
-        match self {
-            Body::Alarm(alarm) => alarm.as_ref(),
-            Body::Other(notice) => notice.as_ref(),
+/// Interprets one SNS message: each source in [`REGISTRY`] order may claim it, and an
+/// EventBridge event inside it is unwrapped before the last resorts.
+pub fn parse_sns_message(
+    subject: Option<String>,
+    message: &str,
+    topic_arn: Option<String>,
+) -> Result<Body, ParseError> {
+    let message = SnsMessage::new(subject, message, topic_arn);
+    // A minimal event may leave out `source` (a GuardDuty finding still names itself by its
+    // `detail-type`); a `detail-type` with neither `source` nor `detail` is just JSON.
+    let carries_event = |message: &SnsMessage| {
+        message.object().is_some_and(|obj| {
+            obj.get("detail-type").is_some_and(Value::is_string)
+                && (obj.contains_key("source") || obj.contains_key("detail"))
+        })
+    };
+    for source in REGISTRY {
+        if source.last_resort && carries_event(&message) {
+            let event = message.into_json().unwrap_or_default();
+            return parse_eventbridge(event).map_err(|e| at("Sns.Message".into(), e));
+        }
+        if let Some(body) = source.sns.and_then(|claim| claim(&message)) {
+            return Ok(body);
         }
     }
+    // Not reached: text, the last resort, claims every message.
+    Ok(Body::new(text::read(&message)))
+}
 
-    /// The card its source makes of it.
-    pub fn card(&self) -> Card {
-        self.notice().card()
-    }
+/// Parses an EventBridge event, delivered directly or inside an SNS message, and hands it
+/// to the first source in [`REGISTRY`] order that claims it.
+pub(crate) fn parse_eventbridge(value: Value) -> Result<Body, ParseError> {
+    let event: Event = serde_json::from_value(lenient_envelope(value))
+        .map_err(|e| malformed("EventBridge event", e.to_string()))?;
+    let empty = Map::new();
+    let detail = event.detail.as_object().unwrap_or(&empty);
+    REGISTRY
+        .iter()
+        .filter_map(|source| source.event)
+        .find_map(|claim| claim(&event, detail))
+        // Not reached: the generic event, a last resort, claims every event.
+        .unwrap_or_else(|| Err(malformed("EventBridge event", "no source claims it")))
+}
 
-    /// Its source's label and a short name, for logs.
-    pub fn describe(&self) -> (&'static str, String) {
-        self.notice().describe()
+/// The envelope as the EventBridge type reads it, whatever was left out: a missing or odd
+/// `source` or `detail-type` becomes empty text, a missing `detail` null, and an optional
+/// field of the wrong type (or a time that is not one) is dropped. An event is never lost
+/// to its envelope: at worst it is a generic event.
+fn lenient_envelope(mut value: Value) -> Value {
+    let Value::Object(obj) = &mut value else {
+        return value;
+    };
+    for key in ["source", "detail-type"] {
+        let text = match obj.get(key) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::Bool(b)) => b.to_string(),
+            _ => String::new(),
+        };
+        obj.insert(key.to_owned(), Value::String(text));
     }
+    obj.entry("detail").or_insert(Value::Null);
+    for key in ["version", "id", "account", "region"] {
+        if !obj.get(key).is_some_and(Value::is_string) {
+            obj.remove(key);
+        }
+    }
+    match obj.get("time").and_then(Value::as_str).and_then(parse_time) {
+        Some(time) => {
+            obj.insert("time".to_owned(), Value::String(time.to_rfc3339()));
+        }
+        None => {
+            obj.remove("time");
+        }
+    }
+    match obj.get_mut("resources") {
+        Some(Value::Array(items)) => items.retain(Value::is_string),
+        _ => {
+            obj.remove("resources");
+        }
+    }
+    value
 }

@@ -10,11 +10,11 @@ use serde_json::Value;
 
 use super::shared::*;
 use super::{Body, Event, Notice, SnsMessage, Source};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::{escape, escape_within};
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "rds",
     event: Some(from_event),
     sns: Some(from_sns),
@@ -63,7 +63,7 @@ fn from_sns(message: &SnsMessage) -> Option<Body> {
 
 /// An RDS event about a DB instance, cluster, snapshot or parameter group.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct RdsEvent {
+pub(crate) struct RdsEvent {
     /// `db-instance`, `db-cluster`, `db-snapshot`, …
     pub source_type: Option<String>,
     /// The instance's, cluster's, snapshot's or group's name.
@@ -182,7 +182,7 @@ pub(crate) struct SubscriptionMessage {
 impl SubscriptionMessage {
     /// Account, region and partition: from the source's ARN, else the region from the
     /// console link, else the topic's ARN.
-    pub fn whereabouts(
+    pub(crate) fn whereabouts(
         &self,
         topic_arn: Option<&str>,
     ) -> (Option<String>, Option<String>, Option<String>) {
@@ -352,7 +352,7 @@ pub(crate) const DONE_WORDS: [&str; 5] = ["complete", "completed", "finished", "
 ///
 /// A failover is amber even once it completed: the primary failed or was taken away,
 /// clients lost their connections, and someone should find out why.
-pub fn severity(event_id: Option<&str>, categories: &[String], message: Option<&str>) -> Severity {
+pub(crate) fn severity(event_id: Option<&str>, categories: &[String], message: Option<&str>) -> Severity {
     let id = event_id.unwrap_or_default();
     if matches!(id, "RDS-EVENT-0031" | "RDS-EVENT-0221") {
         return Severity::Critical;
@@ -392,7 +392,7 @@ fn message_says(message: Option<&str>, phrase: &str) -> bool {
 // ---- the card ----
 
 /// `DB instance`, `DB cluster snapshot`, …
-pub fn source_type_words(source_type: &str) -> String {
+pub(crate) fn source_type_words(source_type: &str) -> String {
     match source_type.strip_prefix("db-") {
         Some(rest) => format!("DB {}", rest.replace('-', " ")),
         None => humanise(source_type).replace("Rds", "RDS"),
@@ -438,7 +438,7 @@ impl Notice for RdsEvent {
 }
 
 /// The event as a card: which database, the event and what RDS said, and a link to it.
-pub fn card(e: &RdsEvent) -> Card {
+pub(crate) fn card(e: &RdsEvent) -> Card {
     let severity = severity(e.event_id.as_deref(), &e.categories, e.message.as_deref());
     let emoji = severity.emoji("🛢️");
     let identifier = e.identifier.as_deref().unwrap_or("database");
@@ -595,7 +595,7 @@ mod tests {
         let c = card(&e);
         assert_eq!(c.severity, Severity::Critical);
         assert_eq!(c.headline, "RDS database RDS-EVENT-0031");
-        assert!(c.parts.iter().all(|p| !matches!(p, crate::card::Part::Link { .. })));
+        assert!(c.parts.iter().all(|p| !matches!(p, crate::model::card::Part::Link { .. })));
     }
 
     #[test]

@@ -6,10 +6,10 @@ use serde_json::Value;
 
 use super::shared::*;
 use super::{Body, Notice, SnsMessage, Source};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::{escape, escape_within};
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "s3",
     event: None,
     sns: Some(from_sns),
@@ -30,13 +30,13 @@ fn from_sns(message: &SnsMessage) -> Option<Body> {
 
 /// The records of one S3 notification.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct S3Notice {
+pub(crate) struct S3Notice {
     pub records: Vec<S3Record>,
 }
 
 /// One event on one object.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct S3Record {
+pub(crate) struct S3Record {
     /// `ObjectCreated:Put`, `Replication:OperationFailedReplication`, `s3:TestEvent`, …
     pub event_name: String,
     pub bucket: Option<String>,
@@ -113,7 +113,7 @@ fn read_test(obj: &Obj) -> S3Notice {
 
 /// An object key as S3 writes it in a notification, decoded: `+` is a space and `%XX` a
 /// byte. A `%` not followed by two hex digits is kept as it is.
-pub fn decode_key(raw: &str) -> String {
+pub(crate) fn decode_key(raw: &str) -> String {
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -139,7 +139,7 @@ pub fn decode_key(raw: &str) -> String {
 }
 
 /// An event in words, and how bad it is.
-pub fn event_label(event_name: &str) -> (&'static str, Severity) {
+pub(crate) fn event_label(event_name: &str) -> (&'static str, Severity) {
     let name = event_name.strip_prefix("s3:").unwrap_or(event_name);
     let (family, action) = name.split_once(':').unwrap_or((name, ""));
     match (family, action) {
@@ -190,7 +190,7 @@ fn rank(severity: Severity) -> u8 {
 }
 
 /// `512 B`, `1.5 KiB`, `12.3 MiB`.
-pub fn human_size(bytes: u64) -> String {
+pub(crate) fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
     if bytes < 1024 {
         return format!("{bytes} B");
@@ -269,7 +269,7 @@ impl S3Notice {
             .min_by_key(|r| rank(event_label(&r.event_name).1))
     }
 
-    pub fn severity(&self) -> Severity {
+    pub(crate) fn severity(&self) -> Severity {
         self.lead()
             .map(|r| event_label(&r.event_name).1)
             .unwrap_or(Severity::Info)
@@ -301,7 +301,7 @@ const MAX_RECORDS: usize = 10;
 
 /// The notification as a card: what happened to which object, its facts, and a link to it;
 /// several records are listed, led by the worst.
-pub fn card(n: &S3Notice) -> Card {
+pub(crate) fn card(n: &S3Notice) -> Card {
     let severity = n.severity();
     let emoji = severity.emoji("🪣");
     let Some(lead) = n.lead() else {

@@ -5,11 +5,11 @@ use serde_json::{Map, Value};
 
 use super::shared::*;
 use super::{Body, Event, Source, Notice};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::{escape, escape_within};
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "securityhub",
     event: Some(from_event),
     sns: None,
@@ -25,7 +25,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
 
 /// The first Security Hub finding of an event.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct SecurityHubFinding {
+pub(crate) struct SecurityHubFinding {
     pub title: Option<String>,
     pub severity_label: Option<String>,
     pub description: Option<String>,
@@ -90,7 +90,7 @@ impl Notice for SecurityHubFinding {
 impl SecurityHubFinding {
     /// Where the finding stands when it is no longer open: `resolved` (someone fixed it,
     /// or its control passes now), `suppressed` or `archived`.
-    pub fn closed(&self) -> Option<&'static str> {
+    pub(crate) fn closed(&self) -> Option<&'static str> {
         let is = |v: &Option<String>, want: &str| {
             v.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(want))
         };
@@ -109,7 +109,7 @@ impl SecurityHubFinding {
 /// The finding as a card: severity, product, status, resources, and a link. A resolved
 /// finding is good news and a suppressed or archived one is news, whatever its label:
 /// Security Hub sends an update when someone closes a finding, and that is no alarm.
-pub fn card(s: &SecurityHubFinding) -> Card {
+pub(crate) fn card(s: &SecurityHubFinding) -> Card {
     let label = s
         .severity_label
         .as_deref()

@@ -7,11 +7,11 @@ use serde_json::Value;
 
 use super::shared::*;
 use super::{Body, Event, Notice, SnsMessage, Source};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::{escape, escape_within};
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "ses",
     event: Some(from_event),
     sns: Some(from_sns),
@@ -42,7 +42,7 @@ fn kind_of(obj: &Obj) -> Option<String> {
 
 /// One SES notification about one message sent.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct SesNotice {
+pub(crate) struct SesNotice {
     /// `Bounce`, `Complaint`, `Delivery`, `Reject`, `DeliveryDelay`, …
     pub kind: String,
     /// `Permanent`, `Transient` or `Undetermined`.
@@ -74,7 +74,7 @@ pub struct SesNotice {
 
 /// One recipient and what the receiving server said about it.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Recipient {
+pub(crate) struct Recipient {
     pub address: String,
     pub status: Option<String>,
     pub diagnostic: Option<String>,
@@ -175,7 +175,7 @@ impl SesNotice {
     }
 
     /// The sending identity, from its ARN: a domain or an address.
-    pub fn identity(&self) -> Option<&str> {
+    pub(crate) fn identity(&self) -> Option<&str> {
         let arn = parse_arn(self.source_arn.as_deref()?)?;
         arn.resource
             .strip_prefix("identity/")
@@ -183,7 +183,7 @@ impl SesNotice {
     }
 
     /// The region of the sending identity, else of the topic.
-    pub fn region(&self) -> Option<String> {
+    pub(crate) fn region(&self) -> Option<String> {
         [self.source_arn.as_deref(), self.topic_arn.as_deref()]
             .into_iter()
             .flatten()
@@ -216,7 +216,7 @@ impl SesNotice {
 
 /// A permanent bounce or a complaint hurts the sender's reputation: amber. Mail SES refused
 /// to send or could not render is red, a delay amber, a delivery green; the rest routine.
-pub fn severity(n: &SesNotice) -> Severity {
+pub(crate) fn severity(n: &SesNotice) -> Severity {
     match n.kind.as_str() {
         "Bounce" => match n.bounce_type.as_deref() {
             Some("Permanent") => Severity::Warning,
@@ -244,7 +244,7 @@ const MAX_RECIPIENTS: usize = 10;
 
 /// The notification as a card: what happened to whom, each recipient's diagnostic, the
 /// message it was about, and a link to the sending identity.
-pub fn card(n: &SesNotice) -> Card {
+pub(crate) fn card(n: &SesNotice) -> Card {
     let severity = severity(n);
     let emoji = severity.emoji("✉️");
     let what = n.what();

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use serde_json::{Map, Value};
 
-use crate::mrkdwn::{code_safe, escape};
+use crate::model::mrkdwn::{code_safe, escape};
 
 // ---- field helpers: lenient readers over JSON objects ----
 
@@ -67,7 +67,7 @@ pub(crate) fn non_empty(s: &str) -> Option<String> {
 // ---- AWS ----
 
 /// AWS writes alarm times as `2021-09-02T16:03:39.434+0000`; EventBridge uses RFC 3339.
-pub fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
     let raw = raw.trim();
     DateTime::parse_from_rfc3339(raw)
         .or_else(|_| DateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f%z"))
@@ -85,7 +85,7 @@ pub(crate) fn parse_utc_text_time(raw: &str) -> Option<DateTime<Utc>> {
 
 /// The fields of an ARN: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Arn<'a> {
+pub(crate) struct Arn<'a> {
     pub partition: &'a str,
     pub service: &'a str,
     pub region: &'a str,
@@ -93,7 +93,7 @@ pub struct Arn<'a> {
     pub resource: &'a str,
 }
 
-pub fn parse_arn(arn: &str) -> Option<Arn<'_>> {
+pub(crate) fn parse_arn(arn: &str) -> Option<Arn<'_>> {
     let mut parts = arn.splitn(6, ':');
     if parts.next()? != "arn" {
         return None;
@@ -150,7 +150,7 @@ pub(crate) fn partition_of_region(region: &str) -> &'static str {
 }
 
 /// Percent-encodes everything but unreserved characters.
-pub fn url_encode(text: &str) -> String {
+pub(crate) fn url_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

@@ -5,11 +5,11 @@ use serde_json::Value;
 
 use super::shared::*;
 use super::{Body, Event, Notice, Source};
-use crate::card::{Card, Severity};
-use crate::mrkdwn::{escape, escape_within};
-use crate::parse::ParseError;
+use crate::model::card::{Card, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
+use super::ParseError;
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "stepfunctions",
     event: Some(from_event),
     sns: None,
@@ -23,7 +23,7 @@ fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
 
 /// An execution of a state machine that changed status.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Execution {
+pub(crate) struct Execution {
     pub execution_arn: Option<String>,
     pub state_machine_arn: Option<String>,
     /// The execution's name.
@@ -66,14 +66,14 @@ fn read(d: &Obj, event: &Event) -> Execution {
 impl Execution {
     /// The state machine's name, from its ARN (`…:stateMachine:<name>[:version]`) or the
     /// execution's (`…:execution:<name>:<execution>`, `…:express:<name>:…`).
-    pub fn state_machine(&self) -> Option<&str> {
+    pub(crate) fn state_machine(&self) -> Option<&str> {
         name_in_arn(self.state_machine_arn.as_deref(), &["stateMachine"]).or_else(|| {
             name_in_arn(self.execution_arn.as_deref(), &["execution", "express"])
         })
     }
 
     /// The execution's name, or the last part of its ARN.
-    pub fn execution_name(&self) -> Option<&str> {
+    pub(crate) fn execution_name(&self) -> Option<&str> {
         self.name.as_deref().or_else(|| {
             let arn = self.execution_arn.as_deref()?;
             arn.rsplit(':').next().filter(|n| !n.is_empty())
@@ -131,7 +131,7 @@ fn name_in_arn<'a>(arn: Option<&'a str>, kinds: &[&str]) -> Option<&'a str> {
 
 /// How bad an execution's status is: failed or timed out red; aborted amber (someone or
 /// something stopped it: worth a look, not an outage); succeeded green; running routine.
-pub fn severity(status: &str) -> Severity {
+pub(crate) fn severity(status: &str) -> Severity {
     match status {
         "FAILED" | "TIMED_OUT" => Severity::Error,
         "ABORTED" => Severity::Warning,
@@ -175,7 +175,7 @@ impl Notice for Execution {
 
 /// The execution as a card: state machine, status, error and cause, and a link to the
 /// execution.
-pub fn card(x: &Execution) -> Card {
+pub(crate) fn card(x: &Execution) -> Card {
     let status = x.status.as_deref().unwrap_or("UNKNOWN");
     let severity = severity(status);
     let emoji = severity.emoji("🪜");

@@ -3,10 +3,10 @@
 
 use super::shared::*;
 use super::{Body, SnsMessage, Source, Notice};
-use crate::card::{Card, Part, Severity};
-use crate::mrkdwn::{escape, escape_within};
+use crate::model::card::{Card, Part, Severity};
+use crate::model::mrkdwn::{escape, escape_within};
 
-pub const SOURCE: Source = Source {
+pub(crate) const SOURCE: Source = Source {
     name: "text",
     event: None,
     sns: Some(from_sns),
@@ -39,7 +39,7 @@ pub(crate) fn read(message: &SnsMessage) -> TextMessage {
 
 /// Anything that is not a known notification, shown as text.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct TextMessage {
+pub(crate) struct TextMessage {
     pub subject: Option<String>,
     pub text: String,
     /// True when `text` was a JSON document.
@@ -58,7 +58,7 @@ impl Notice for TextMessage {
 }
 
 /// The message as a card: its subject as the title, its text as the body.
-pub fn card(t: &TextMessage) -> Card {
+pub(crate) fn card(t: &TextMessage) -> Card {
     let topic = t
         .topic_arn
         .as_deref()

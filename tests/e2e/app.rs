@@ -57,7 +57,7 @@ async fn app_mode_posts_the_webhooks_blocks_with_the_channel_through_chat_post_m
         "/events/sns-alarm.json"
     ))
     .unwrap();
-    let mut expected = slack_alarm_notifier::cli::render_event(&bytes, &Default::default())
+    let mut expected = slack_alarm_notifier::render_event(&bytes, &Default::default())
         .unwrap()
         .remove(0);
     assert!(expected.get("channel").is_none());

@@ -41,8 +41,7 @@ fn assert_clean(label: &str, input: &[u8]) -> Option<Vec<Value>> {
             let payloads: Vec<Value> = serde_json::from_slice(&output.stdout)
                 .unwrap_or_else(|e| panic!("{label}: stdout is not JSON: {e}"));
             for p in &payloads {
-                slack_alarm_notifier::render::check_limits(p)
-                    .unwrap_or_else(|e| panic!("{label}: {e}"));
+                slack_alarm_notifier::check_limits(p).unwrap_or_else(|e| panic!("{label}: {e}"));
             }
             Some(payloads)
         }

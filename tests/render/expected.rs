@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use slack_alarm_notifier::card::Severity;
+use slack_alarm_notifier::model::card::Severity;
 
 use crate::{notifications, visible_texts};
 
@@ -123,7 +123,7 @@ fn the_colour_follows_the_severity() {
                 let colour = payload["attachments"][0]["color"].as_str().unwrap();
                 assert!(
                     colour == card.severity.colour()
-                        || colour == slack_alarm_notifier::card::colour::NO_DATA,
+                        || colour == slack_alarm_notifier::model::card::colour::NO_DATA,
                     "{}: {colour} for {:?}",
                     path.display(),
                     card.severity

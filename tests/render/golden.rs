@@ -1,6 +1,6 @@
 //! Golden files: a change in rendering shows up as a reviewed snapshot diff.
 
-use slack_alarm_notifier::render::{check_limits, colour};
+use slack_alarm_notifier::{check_limits, colour};
 
 use slack_alarm_notifier::model::Body;
 

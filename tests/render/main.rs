@@ -6,8 +6,8 @@ mod golden;
 mod properties;
 
 use serde_json::Value;
-use slack_alarm_notifier::cli::render_event;
-use slack_alarm_notifier::render::RenderOptions;
+use slack_alarm_notifier::render_event;
+use slack_alarm_notifier::RenderOptions;
 
 /// Every event file: the console events and the extra test fixtures, including those in a
 /// folder of their source's (`tests/fixtures/<source>/`).
@@ -40,12 +40,12 @@ pub fn notifications(
     path: &std::path::Path,
 ) -> Vec<(slack_alarm_notifier::model::Notification, Value)> {
     let bytes = std::fs::read(path).unwrap();
-    slack_alarm_notifier::parse::parse_event_bytes(&bytes)
+    slack_alarm_notifier::parse_event_bytes(&bytes)
         .unwrap()
         .into_iter()
         .map(|n| {
             let n = n.unwrap();
-            let payload = slack_alarm_notifier::render::render(&n, &RenderOptions::default());
+            let payload = slack_alarm_notifier::render(&n, &RenderOptions::default());
             (n, payload)
         })
         .collect()

@@ -3,8 +3,8 @@
 use proptest::prelude::*;
 use serde_json::json;
 use slack_alarm_notifier::model::Notification;
-use slack_alarm_notifier::parse::parse_sns_message;
-use slack_alarm_notifier::render::{check_limits, render, RenderOptions};
+use slack_alarm_notifier::parse_sns_message;
+use slack_alarm_notifier::{check_limits, render, RenderOptions};
 
 use crate::visible_texts;
 

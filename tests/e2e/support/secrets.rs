@@ -46,8 +46,8 @@ pub fn admin_client() -> aws_sdk_secretsmanager::Client {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
         .endpoint_url(format!("http://127.0.0.1:{}", moto_port()))
-        .http_client(slack_alarm_notifier::http::sdk_http_client(
-            slack_alarm_notifier::http::tls_config(None).expect("built-in roots"),
+        .http_client(slack_alarm_notifier::sdk_http_client(
+            slack_alarm_notifier::tls_config(None).expect("built-in roots"),
         ))
         .build();
     aws_sdk_secretsmanager::Client::from_conf(config)
@@ -260,8 +260,8 @@ pub fn dynamodb_admin() -> aws_sdk_dynamodb::Client {
             "testing", "testing", None, None, "tests",
         ))
         .endpoint_url(format!("http://127.0.0.1:{}", moto_port()))
-        .http_client(slack_alarm_notifier::http::sdk_http_client(
-            slack_alarm_notifier::http::tls_config(None).expect("built-in roots"),
+        .http_client(slack_alarm_notifier::sdk_http_client(
+            slack_alarm_notifier::tls_config(None).expect("built-in roots"),
         ))
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)

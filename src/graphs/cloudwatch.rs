@@ -14,7 +14,7 @@ const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 
 /// Why an alarm's message went without its graph. Never fails the invocation.
 #[derive(Debug, thiserror::Error)]
-pub enum GraphError {
+pub(crate) enum GraphError {
     /// CloudWatch refused or failed the request: its code and message, never the raw answer.
     #[error("GetMetricWidgetImage failed: {code}: {message}")]
     CloudWatch { code: String, message: String },
@@ -36,19 +36,19 @@ pub enum GraphError {
 }
 
 /// Draws metric widgets with one CloudWatch client, built once per process.
-pub struct GraphSource {
+pub(crate) struct GraphSource {
     client: aws_sdk_cloudwatch::Client,
     /// `METRIC_GRAPH_TIMEOUT_SECONDS`.
     pub budget: Duration,
 }
 
 impl GraphSource {
-    pub fn new(client: aws_sdk_cloudwatch::Client, budget: Duration) -> Self {
+    pub(crate) fn new(client: aws_sdk_cloudwatch::Client, budget: Duration) -> Self {
         Self { client, budget }
     }
 
     /// The PNG CloudWatch draws for `widget` (a `MetricWidget` JSON document).
-    pub async fn image(&self, widget: &str) -> Result<Vec<u8>, GraphError> {
+    pub(crate) async fn image(&self, widget: &str) -> Result<Vec<u8>, GraphError> {
         let output = self
             .client
             .get_metric_widget_image()

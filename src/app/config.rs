@@ -3,47 +3,47 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use crate::incident::ThreadSettings;
 use crate::model::AlarmState;
+use crate::threads::incident::ThreadSettings;
 
-pub const DEFAULT_STAGE: &str = "AWSCURRENT";
-pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
-pub const DEFAULT_WEBHOOK_HOSTS: &str = "hooks.slack.com,hooks.slack-gov.com";
+pub(crate) const DEFAULT_STAGE: &str = "AWSCURRENT";
+pub(crate) const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_WEBHOOK_HOSTS: &str = "hooks.slack.com,hooks.slack-gov.com";
 /// Slack's Web API, for app mode.
-pub const DEFAULT_API_URL: &str = "https://slack.com/api/";
-pub const DEFAULT_API_HOSTS: &str = "slack.com,files.slack.com";
-pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-pub const DEFAULT_MAX_ATTEMPTS: u32 = 4;
+pub(crate) const DEFAULT_API_URL: &str = "https://slack.com/api/";
+pub(crate) const DEFAULT_API_HOSTS: &str = "slack.com,files.slack.com";
+pub(crate) const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_MAX_ATTEMPTS: u32 = 4;
 /// Notification ids each instance remembers as delivered, at about 40 bytes each (4 MiB in
 /// all). infra/ sets the queue's visibility timeout to about 3 minutes (6 × the function's
 /// 30 s, plus the batching window); at the storm pace measured (1,000 alarms in about 12 s),
 /// a warm instance takes in some 15,000 notifications in that time, and this is over six
 /// times as many: about 20 minutes of a storm.
-pub const DEFAULT_RECENT_IDS: usize = 100_000;
+pub(crate) const DEFAULT_RECENT_IDS: usize = 100_000;
 /// Slack accepts about one message per second per webhook.
-pub const DEFAULT_MIN_INTERVAL: Duration = Duration::from_secs(1);
-/// A thread lives seven days ([`crate::incident::ITEM_TTL`]); a longer reopen window means nothing.
-pub const MAX_REOPEN_MINUTES: u64 = 7 * 24 * 60;
+pub(crate) const DEFAULT_MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// A thread lives seven days ([`crate::threads::incident::ITEM_TTL`]); a longer reopen window means nothing.
+pub(crate) const MAX_REOPEN_MINUTES: u64 = 7 * 24 * 60;
 /// The metric graph's own budget: a late graph is dropped, the message is already posted.
-pub const DEFAULT_GRAPH_TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const DEFAULT_GRAPH_TIMEOUT: Duration = Duration::from_secs(3);
 /// Longer than this, a graph would hold the invocation up for little.
-pub const MAX_GRAPH_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const MAX_GRAPH_TIMEOUT: Duration = Duration::from_secs(30);
 /// Shorter than this, CloudWatch could never draw a graph in time.
-pub const MIN_GRAPH_TIMEOUT: Duration = Duration::from_millis(500);
+pub(crate) const MIN_GRAPH_TIMEOUT: Duration = Duration::from_millis(500);
 /// One HTTP attempt to Slack is allowed this long at least (a TLS handshake and an answer) and
 /// at most (past it, a hung connection only burns the invocation).
-pub const MIN_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
-pub const MAX_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const MIN_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
+pub(crate) const MAX_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(120);
 /// The most invocations one process serves at once on Lambda Managed Instances: each mostly
 /// waits on Slack, which takes about one message a second per channel, so more would only
 /// hold connections open.
-pub const MAX_CONCURRENCY: u32 = 64;
+pub(crate) const MAX_CONCURRENCY: u32 = 64;
 /// The environment variable Lambda Managed Instances sets, read by `lambda_runtime` itself.
-pub const CONCURRENCY_VAR: &str = "AWS_LAMBDA_MAX_CONCURRENCY";
+pub(crate) const CONCURRENCY_VAR: &str = "AWS_LAMBDA_MAX_CONCURRENCY";
 
 /// Why the environment could not be turned into a [`Config`].
 #[derive(Debug, thiserror::Error, PartialEq)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     #[error("{0} is not set")]
     Missing(&'static str),
     #[error("{name}: {problem}")]
@@ -64,7 +64,7 @@ fn invalid(name: &'static str, problem: impl Into<String>) -> ConfigError {
 
 /// Everything the notifier reads from its environment.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Config {
+pub(crate) struct Config {
     /// `SecretId`: name or ARN of the Slack secret. Optional here; required where a secret is read.
     pub secret_id: Option<String>,
     /// `SECRET_VERSION_STAGE`
@@ -109,7 +109,7 @@ pub struct Config {
 
 /// Which alarm notifications are posted.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Filter {
+pub(crate) struct Filter {
     /// `NOTIFY_STATES`; empty means every state.
     pub states: Vec<AlarmState>,
     /// `ALARM_NAME_INCLUDE`: glob patterns; empty means every name.
@@ -120,7 +120,7 @@ pub struct Filter {
 
 impl Filter {
     /// `None` when the alarm is posted, else why not.
-    pub fn reject_reason(&self, name: &str, state: &AlarmState) -> Option<&'static str> {
+    pub(crate) fn reject_reason(&self, name: &str, state: &AlarmState) -> Option<&'static str> {
         if !self.states.is_empty() && !self.states.contains(state) {
             return Some("state not in NOTIFY_STATES");
         }
@@ -135,7 +135,7 @@ impl Filter {
 }
 
 /// `*` matches any run of characters, `?` one character; everything else is literal.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
+pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0, 0);
@@ -312,7 +312,7 @@ fn concurrency(raw: &str) -> Result<u32, ConfigError> {
 /// Holds `AWS_LAMBDA_MAX_CONCURRENCY` to [`MAX_CONCURRENCY`] in this process's environment,
 /// where `lambda_runtime` reads it; what it was, when it was more. Call it before any other
 /// thread starts: the environment is changed in place.
-pub fn cap_concurrency() -> Option<u32> {
+pub(crate) fn cap_concurrency() -> Option<u32> {
     let asked = std::env::var(CONCURRENCY_VAR)
         .ok()?
         .trim()
@@ -380,12 +380,14 @@ fn mention(raw: &str) -> Result<String, ConfigError> {
 
 impl Config {
     /// Reads the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
+    pub(crate) fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
     /// Reads configuration through `lookup`, so tests need not touch the process environment.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub(crate) fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
         let flag = |name: &'static str, default: bool| {
             get(name)
@@ -400,7 +402,7 @@ impl Config {
         let reopen_minutes = whole_within(
             "THREAD_REOPEN_MINUTES",
             get("THREAD_REOPEN_MINUTES"),
-            crate::incident::DEFAULT_REOPEN.as_secs() / 60,
+            crate::threads::incident::DEFAULT_REOPEN.as_secs() / 60,
             (0, MAX_REOPEN_MINUTES),
         )?;
         Ok(Self {
@@ -455,7 +457,7 @@ impl Config {
             digest_threshold: whole_within(
                 "DIGEST_THRESHOLD",
                 get("DIGEST_THRESHOLD"),
-                crate::digest::DEFAULT_THRESHOLD,
+                crate::render::digest::DEFAULT_THRESHOLD,
                 (0, 100),
             )?,
             min_interval: seconds_within(
@@ -472,7 +474,7 @@ impl Config {
             threads_timeout: seconds_within(
                 "THREADS_TIMEOUT_SECONDS",
                 get("THREADS_TIMEOUT_SECONDS"),
-                crate::threads::CALL_TIMEOUT,
+                crate::threads::store::CALL_TIMEOUT,
                 (Duration::from_millis(100), Duration::from_secs(10)),
             )?,
             metric_graphs: flag("METRIC_GRAPHS", true)?,
@@ -489,7 +491,7 @@ impl Config {
     }
 
     /// The secret's id, required wherever Secrets Manager is read.
-    pub fn require_secret_id(&self) -> Result<&str, ConfigError> {
+    pub(crate) fn require_secret_id(&self) -> Result<&str, ConfigError> {
         self.secret_id
             .as_deref()
             .ok_or(ConfigError::Missing("SecretId"))
@@ -558,7 +560,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.threads_table.as_deref(), Some("slack-threads"));
-        assert_eq!(c.threads_timeout, crate::threads::CALL_TIMEOUT);
+        assert_eq!(c.threads_timeout, crate::threads::store::CALL_TIMEOUT);
         assert_eq!(c.thread_settings.reopen, Duration::ZERO);
         assert!(c.thread_settings.broadcast);
         let c = config(&[

@@ -11,14 +11,14 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::prelude::*;
 
-use crate::config::ConfigError;
+use crate::app::config::ConfigError;
 
 const DEFAULT_FILTER: &str = "info";
 /// The HTTP connection pool's target.
 const QUIET_TARGET: &str = "hyper_util";
 
 /// The filter from a directive string, or why it cannot be one.
-pub fn filter_from(name: &'static str, directives: &str) -> Result<Targets, ConfigError> {
+pub(crate) fn filter_from(name: &'static str, directives: &str) -> Result<Targets, ConfigError> {
     let invalid = || {
         ConfigError::Invalid {
         name,
@@ -70,7 +70,7 @@ fn filter_from_env() -> Result<Targets, ConfigError> {
 
 /// Installs the global subscriber, writing to `writer`. An invalid level is returned as an
 /// error, with logging at INFO installed so that the error itself can be logged.
-pub fn init<W>(writer: W) -> Result<(), ConfigError>
+pub(crate) fn init<W>(writer: W) -> Result<(), ConfigError>
 where
     W: for<'w> MakeWriter<'w, Writer: Write> + Send + Sync + 'static,
 {
@@ -117,10 +117,12 @@ struct ScrubbedLine<W>(W);
 impl<W: Write> Write for ScrubbedLine<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match std::str::from_utf8(buf) {
-            Ok(text) => self.0.write_all(crate::redact::scrub(text).as_bytes())?,
-            Err(_) => self
+            Ok(text) => self
                 .0
-                .write_all(crate::redact::scrub(&String::from_utf8_lossy(buf)).as_bytes())?,
+                .write_all(crate::secret::redact::scrub(text).as_bytes())?,
+            Err(_) => self.0.write_all(
+                crate::secret::redact::scrub(&String::from_utf8_lossy(buf)).as_bytes(),
+            )?,
         }
         Ok(buf.len())
     }

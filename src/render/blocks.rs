@@ -6,29 +6,29 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::card::{Card, Part};
-use crate::mrkdwn::{code_safe, escape_within, truncate};
+use crate::model::card::{Card, Part};
+use crate::model::mrkdwn::{code_safe, escape_within, truncate};
 
 /// Slack's Block Kit limits, with the fallback text kept far below its hard cap.
-pub mod limits {
-    pub const BLOCKS: usize = 50;
-    pub const SECTION_TEXT: usize = 3000;
-    pub const FIELDS: usize = 10;
-    pub const FIELD_TEXT: usize = 2000;
-    pub const HEADER_TEXT: usize = 150;
-    pub const BUTTON_TEXT: usize = 75;
-    pub const BUTTON_URL: usize = 3000;
+pub(crate) mod limits {
+    pub(crate) const BLOCKS: usize = 50;
+    pub(crate) const SECTION_TEXT: usize = 3000;
+    pub(crate) const FIELDS: usize = 10;
+    pub(crate) const FIELD_TEXT: usize = 2000;
+    pub(crate) const HEADER_TEXT: usize = 150;
+    pub(crate) const BUTTON_TEXT: usize = 75;
+    pub(crate) const BUTTON_URL: usize = 3000;
     /// Buttons in one actions block.
-    pub const ACTION_ELEMENTS: usize = 25;
-    pub const CONTEXT_ELEMENTS: usize = 10;
-    pub const TEXT_HARD: usize = 40_000;
+    pub(crate) const ACTION_ELEMENTS: usize = 25;
+    pub(crate) const CONTEXT_ELEMENTS: usize = 10;
+    pub(crate) const TEXT_HARD: usize = 40_000;
     /// Our own cap for the fallback `text`: notifications show a line, not an essay.
-    pub const FALLBACK_TEXT: usize = 300;
+    pub(crate) const FALLBACK_TEXT: usize = 300;
 }
 
 /// Lays a card out as the exact body posted to the webhook (without `channel`), with
 /// `mention` (e.g. `<!here>`) when the card asks for one.
-pub fn payload(card: &Card, mention: Option<&str>) -> Payload {
+pub(crate) fn payload(card: &Card, mention: Option<&str>) -> Payload {
     let mut blocks = Vec::new();
     for part in &card.parts {
         match part {
@@ -206,7 +206,7 @@ pub struct Button {
 
 /// Checks a payload against Slack's limits; used by tests and the fuzz target.
 pub fn check_limits(payload: &Value) -> Result<(), String> {
-    use crate::mrkdwn::slack_len;
+    use crate::model::mrkdwn::slack_len;
     let text = payload["text"].as_str().ok_or("no top-level text")?;
     if slack_len(text) > limits::TEXT_HARD {
         return Err("text too long".into());

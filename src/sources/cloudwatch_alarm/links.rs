@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::cloudwatch_alarm::{Alarm, AlarmKind, Metric};
-use super::shared::{console_host, partition_of, url_encode};
+use super::super::shared::{console_host, partition_of, url_encode};
+use crate::model::alarm::{Alarm, AlarmKind, Metric};
 
 /// Region display names, as alarm messages without an ARN carry them, by the part that
 /// tells regions apart: the place ("N. Virginia", "Ireland") with its area where a place
@@ -55,7 +55,7 @@ const REGIONS: &[(&str, &str)] = &[
 
 /// The region code for a display name: `US East (N. Virginia)`, the older `EU - Ireland`
 /// and `US East - N. Virginia`, or `AWS GovCloud (US-West)`. A code is returned as it is.
-pub fn region_code(display: &str) -> Option<&'static str> {
+pub(crate) fn region_code(display: &str) -> Option<&'static str> {
     let display = display.trim();
     let fold = |s: &str| -> String {
         s.chars()
@@ -87,11 +87,11 @@ pub fn region_code(display: &str) -> Option<&'static str> {
 }
 
 /// Links beyond the alarm itself, each with its button label.
-pub fn resource_links(alarm: &Alarm) -> Vec<(&'static str, String)> {
+pub(crate) fn resource_links(alarm: &Alarm) -> Vec<(&'static str, String)> {
     let Some(region) = alarm
         .region
         .as_deref()
-        .filter(|r| super::shared::is_region_code(r))
+        .filter(|r| super::super::shared::is_region_code(r))
     else {
         return Vec::new();
     };

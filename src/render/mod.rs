@@ -1,11 +1,15 @@
-//! Notification → Slack payload: its source makes a card, and [`crate::blocks`] lays the
-//! card out. Pure: no I/O, no env.
+//! Notification → Slack payload: its source makes a card, and [`blocks`] lays the card out;
+//! a queue batch's many notifications become [`digest`]s. Pure: no I/O, no env.
+
+pub(crate) mod blocks;
+pub(crate) mod digest;
 
 use serde_json::Value;
 
-pub use crate::blocks::{check_limits, limits, Payload};
-pub use crate::card::colour;
+pub use crate::model::card::colour;
 use crate::model::{Body, Notification};
+pub use blocks::check_limits;
+pub(crate) use blocks::Payload;
 
 /// Rendering choices that come from configuration, not from the event.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -15,8 +19,8 @@ pub struct RenderOptions {
 }
 
 /// Renders one notification as the exact body posted to the webhook (without `channel`).
-pub fn render_payload(notification: &Notification, options: &RenderOptions) -> Payload {
-    crate::blocks::payload(&notification.body.card(), options.mention.as_deref())
+pub(crate) fn render_payload(notification: &Notification, options: &RenderOptions) -> Payload {
+    blocks::payload(&notification.body.card(), options.mention.as_deref())
 }
 
 /// [`render_payload`] as a JSON value, for printing and inspection.
@@ -25,15 +29,15 @@ pub fn render(notification: &Notification, options: &RenderOptions) -> Value {
 }
 
 /// A short label used in logs and metrics.
-pub fn describe(body: &Body) -> (&'static str, String) {
+pub(crate) fn describe(body: &Body) -> (&'static str, String) {
     body.describe()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::alarm::{Alarm, AlarmState};
     use crate::sources::cloudwatch_alarm::tests::metric_alarm;
-    use crate::sources::cloudwatch_alarm::{Alarm, AlarmState};
 
     #[test]
     fn mention_only_for_alarm_state() {

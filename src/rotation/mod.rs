@@ -20,17 +20,17 @@ use crate::secret::{
 };
 use crate::slack::{ApiBody, RefreshGrant, SlackClient, SlackError};
 
-pub const AWSCURRENT: &str = "AWSCURRENT";
-pub const AWSPENDING: &str = "AWSPENDING";
+pub(crate) const AWSCURRENT: &str = "AWSCURRENT";
+pub(crate) const AWSPENDING: &str = "AWSPENDING";
 
 /// The secret's keys that rotation reads and writes, beside `SLACK_BOT_TOKEN`.
-pub const REFRESH_TOKEN: &str = "SLACK_REFRESH_TOKEN";
-pub const CLIENT_ID: &str = "SLACK_CLIENT_ID";
-pub const CLIENT_SECRET: &str = "SLACK_CLIENT_SECRET";
+pub(crate) const REFRESH_TOKEN: &str = "SLACK_REFRESH_TOKEN";
+pub(crate) const CLIENT_ID: &str = "SLACK_CLIENT_ID";
+pub(crate) const CLIENT_SECRET: &str = "SLACK_CLIENT_SECRET";
 /// Who the token belongs to, recorded at each renewal: `testSecret` compares with them when
 /// the current token has already expired and `auth.test` can no longer say.
-pub const TEAM_ID: &str = "SLACK_TEAM_ID";
-pub const BOT_USER_ID: &str = "SLACK_BOT_USER_ID";
+pub(crate) const TEAM_ID: &str = "SLACK_TEAM_ID";
+pub(crate) const BOT_USER_ID: &str = "SLACK_BOT_USER_ID";
 
 /// Time kept for storing a new pair: the exchange never starts with less than this left.
 const STORE_RESERVE: Duration = Duration::from_secs(4);
@@ -38,11 +38,11 @@ const STORE_RESERVE: Duration = Duration::from_secs(4);
 const STORE_ATTEMPTS: u32 = 4;
 const STORE_BACKOFF: Duration = Duration::from_millis(250);
 /// The longest token life `oauth.v2.access` is believed: Slack's rotating tokens live 12 hours.
-pub const MAX_TOKEN_LIFE: Duration = Duration::from_secs(7 * 24 * 3600);
+pub(crate) const MAX_TOKEN_LIFE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The four steps of a rotation, named as Secrets Manager names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Step {
+pub(crate) enum Step {
     #[serde(rename = "createSecret")]
     Create,
     #[serde(rename = "setSecret")]
@@ -64,7 +64,7 @@ impl Step {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Create => "createSecret",
             Self::Set => "setSecret",
@@ -82,7 +82,7 @@ impl fmt::Display for Step {
 
 /// One rotation step, as Secrets Manager asks for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RotationRequest {
+pub(crate) struct RotationRequest {
     /// The secret's ARN (or name).
     pub secret_id: String,
     /// The new version's id (`ClientRequestToken`); not a credential.
@@ -93,7 +93,7 @@ pub struct RotationRequest {
 impl RotationRequest {
     /// `Some` when `event` has the rotation shape (`Step` and `ClientRequestToken`), with the
     /// request or why it cannot be one; `None` for any other event.
-    pub fn detect(event: &[u8]) -> Option<Result<Self, RotationError>> {
+    pub(crate) fn detect(event: &[u8]) -> Option<Result<Self, RotationError>> {
         let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(event) else {
             return None;
         };
@@ -127,14 +127,14 @@ impl RotationRequest {
 
 /// What a step did, returned to Secrets Manager (which only looks at success or failure).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StepDone {
+pub(crate) struct StepDone {
     pub step: Step,
     pub done: &'static str,
 }
 
 /// Why a rotation step failed. Never carries a token, a refresh token or the client secret.
 #[derive(Debug, thiserror::Error)]
-pub enum RotationError {
+pub(crate) enum RotationError {
     #[error("rotation request: {0}")]
     BadRequest(String),
     #[error("{step}: rotation is not enabled for secret {secret_id}")]
@@ -214,7 +214,7 @@ fn suffix(detail: &str) -> String {
 
 impl RotationError {
     /// A short name for Lambda's `errorType`.
-    pub fn error_type(&self) -> &'static str {
+    pub(crate) fn error_type(&self) -> &'static str {
         match self {
             Self::BadRequest(_) => "RotationRequestInvalid",
             Self::NotEnabled { .. } => "RotationNotEnabled",
@@ -231,7 +231,7 @@ impl RotationError {
 }
 
 /// A secret that can be rotated: app mode, with the refresh token and the app's credentials.
-pub struct RotatingSecret {
+pub(crate) struct RotatingSecret {
     fields: Map<String, Value>,
     pub refresh_token: Credential,
     pub client_id: String,
@@ -240,7 +240,7 @@ pub struct RotatingSecret {
 
 impl RotatingSecret {
     /// Reads the current value; the problem never quotes a credential.
-    pub fn parse(secret_id: &str, raw: &str) -> Result<Self, String> {
+    pub(crate) fn parse(secret_id: &str, raw: &str) -> Result<Self, String> {
         match parse_secret(secret_id, raw) {
             Ok(SlackSecret::App { .. }) => {}
             Ok(SlackSecret::Webhook { .. }) => {
@@ -276,7 +276,7 @@ impl RotatingSecret {
 
     /// The secret as it is, with the pair and expiry from `oauth.v2.access`'s answer, and who
     /// the token belongs to. Every other key is kept.
-    pub fn renewed(&self, answer: &Value, now: SystemTime) -> Result<String, String> {
+    pub(crate) fn renewed(&self, answer: &Value, now: SystemTime) -> Result<String, String> {
         let text = |key: &str| {
             answer
                 .get(key)
@@ -288,8 +288,8 @@ impl RotatingSecret {
                 "oauth.v2.access answered ok without an access_token and a refresh_token".into(),
             );
         };
-        crate::redact::register(crate::redact::Kind::Credential, access);
-        crate::redact::register(crate::redact::Kind::Credential, refresh);
+        crate::secret::redact::register(crate::secret::redact::Kind::Credential, access);
+        crate::secret::redact::register(crate::secret::redact::Kind::Credential, refresh);
         let mut fields = self.fields.clone();
         fields.insert("SLACK_BOT_TOKEN".into(), access.into());
         fields.insert(REFRESH_TOKEN.into(), refresh.into());
@@ -339,14 +339,14 @@ impl fmt::Debug for RotatingSecret {
 
 /// Whose token it is: the team and the bot user.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
+pub(crate) struct Identity {
     pub team_id: String,
     pub user_id: String,
 }
 
 impl Identity {
     /// From `auth.test`'s answer.
-    pub fn from_auth_test(answer: &Value) -> Option<Self> {
+    pub(crate) fn from_auth_test(answer: &Value) -> Option<Self> {
         let text = |key: &str| answer.get(key).and_then(Value::as_str).map(str::to_owned);
         Some(Self {
             team_id: text("team_id")?,
@@ -355,7 +355,7 @@ impl Identity {
     }
 
     /// As the secret recorded it at the last renewal.
-    pub fn recorded(raw: &str) -> Option<Self> {
+    pub(crate) fn recorded(raw: &str) -> Option<Self> {
         let value: Value = serde_json::from_str(raw.trim()).ok()?;
         let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
         Some(Self {
@@ -374,16 +374,16 @@ enum Standing {
 }
 
 /// Runs rotation steps against Secrets Manager and Slack.
-pub struct Rotator {
+pub(crate) struct Rotator {
     secrets: aws_sdk_secretsmanager::Client,
 }
 
 impl Rotator {
-    pub fn new(secrets: aws_sdk_secretsmanager::Client) -> Self {
+    pub(crate) fn new(secrets: aws_sdk_secretsmanager::Client) -> Self {
         Self { secrets }
     }
 
-    pub async fn run(
+    pub(crate) async fn run(
         &self,
         slack: &SlackClient,
         request: &RotationRequest,

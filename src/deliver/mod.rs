@@ -7,17 +7,20 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::sqs::SqsBatchResponse;
 use serde::Serialize;
 
-use crate::config::Config;
-use crate::digest;
-use crate::graph::{GraphError, GraphSource};
-use crate::incident::{decide, thread_key, with_status, Clock, Decision, Thread, ThreadSettings};
+use crate::app::config::Config;
+use crate::graphs::cloudwatch::{GraphError, GraphSource};
+use crate::ingest::queue::QueueRecord;
+use crate::ingest::{parse_delivery, Delivery, Parsed};
+use crate::model::ParseError;
 use crate::model::{Alarm, Body, Notification};
-use crate::parse::{parse_delivery, Delivery, ParseError, Parsed};
-use crate::queue::QueueRecord;
+use crate::render::digest;
 use crate::render::{describe, render_payload, Payload, RenderOptions};
 use crate::secret::{Call, SecretError, SecretSource, SlackSecret};
 use crate::slack::{ApiBody, ApiReply, SlackClient, SlackError, Upload};
-use crate::threads::{ThreadStore, ThreadsError};
+use crate::threads::incident::{
+    decide, thread_key, with_status, Clock, Decision, Thread, ThreadSettings,
+};
+use crate::threads::store::{ThreadStore, ThreadsError};
 
 /// Web API codes that say a thread's parent is gone (deleted, or never there).
 const THREAD_GONE: [&str; 2] = ["thread_not_found", "message_not_found"];
@@ -29,7 +32,7 @@ const CLAIM_WAIT: Duration = Duration::from_secs(3);
 
 /// Why one notification was not delivered.
 #[derive(Debug, thiserror::Error)]
-pub enum RecordError {
+pub(crate) enum RecordError {
     #[error(transparent)]
     Malformed(#[from] ParseError),
     #[error(transparent)]
@@ -47,7 +50,7 @@ pub enum RecordError {
 }
 
 impl RecordError {
-    pub fn error_type(&self) -> &'static str {
+    pub(crate) fn error_type(&self) -> &'static str {
         match self {
             Self::Malformed(_) => "MalformedEvent",
             Self::Secret(e) => e.error_type(),
@@ -58,7 +61,7 @@ impl RecordError {
 
 /// Why an invocation failed. Lambda's retries and on-failure destination take it from here.
 #[derive(Debug, thiserror::Error)]
-pub enum HandlerError {
+pub(crate) enum HandlerError {
     /// The event as a whole is not something this function handles.
     #[error("malformed event: {0}")]
     MalformedEvent(#[source] ParseError),
@@ -75,7 +78,7 @@ pub enum HandlerError {
 
 impl HandlerError {
     /// Lambda's `errorType`.
-    pub fn error_type(&self) -> &'static str {
+    pub(crate) fn error_type(&self) -> &'static str {
         match self {
             Self::MalformedEvent(_) => "MalformedEvent",
             Self::NotDelivered { first, .. } => first.error_type(),
@@ -85,7 +88,7 @@ impl HandlerError {
 
 /// What an invocation did, returned to Lambda as its result.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub delivered: usize,
     /// Left out by `NOTIFY_STATES` or the name patterns.
     pub filtered: usize,
@@ -105,16 +108,16 @@ fn is_zero(n: &usize) -> bool {
 /// naming the records that were not delivered for a queue batch.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
-pub enum Response {
+pub(crate) enum Response {
     Direct(Outcome),
     Queue(SqsBatchResponse),
 }
 
 /// A bounded record of recently delivered notification ids, oldest forgotten first. Each id
 /// is kept as a 128-bit digest, so the record costs about 40 bytes an id whatever the ids'
-/// length (4 MiB for [`crate::config::DEFAULT_RECENT_IDS`]); two ids sharing a digest, which
+/// length (4 MiB for [`crate::app::config::DEFAULT_RECENT_IDS`]); two ids sharing a digest, which
 /// would make one look delivered, is as likely as guessing a random 128-bit number.
-pub struct RecentIds {
+pub(crate) struct RecentIds {
     capacity: usize,
     order: VecDeque<u128>,
     set: HashSet<u128>,
@@ -134,7 +137,7 @@ fn digest(id: &str) -> u128 {
 }
 
 impl RecentIds {
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         Self {
             capacity: capacity.max(1),
             order: VecDeque::new(),
@@ -142,11 +145,11 @@ impl RecentIds {
         }
     }
 
-    pub fn contains(&self, id: &str) -> bool {
+    pub(crate) fn contains(&self, id: &str) -> bool {
         self.set.contains(&digest(id))
     }
 
-    pub fn insert(&mut self, id: &str) {
+    pub(crate) fn insert(&mut self, id: &str) {
         let d = digest(id);
         if !self.set.insert(d) {
             return;
@@ -162,7 +165,7 @@ impl RecentIds {
 
 /// The request body for `secret`: the payload with the secret's channel, if any (app mode
 /// always has one).
-pub fn body_for(payload: &mut Payload, secret: &SlackSecret) -> Vec<u8> {
+pub(crate) fn body_for(payload: &mut Payload, secret: &SlackSecret) -> Vec<u8> {
     payload.channel = secret.channel().map(str::to_owned);
     serde_json::to_vec(payload).unwrap_or_default()
 }
@@ -187,8 +190,8 @@ fn graph_filename(alarm: &str) -> String {
 }
 
 /// The long-lived parts of the function, built once per process.
-pub struct Notifier {
-    pub filter: crate::config::Filter,
+pub(crate) struct Notifier {
+    pub filter: crate::app::config::Filter,
     pub render_options: RenderOptions,
     pub secrets: SecretSource,
     pub slack: SlackClient,
@@ -202,7 +205,7 @@ pub struct Notifier {
 }
 
 /// The threads table and how threads behave.
-pub struct Threads {
+pub(crate) struct Threads {
     pub store: ThreadStore,
     pub settings: ThreadSettings,
 }
@@ -262,10 +265,10 @@ struct Spot {
 }
 
 /// When a message's claim lapses, in epoch seconds: the invocation's deadline, rounded up,
-/// and never more than [`crate::threads::CLAIM_LEASE`] away.
+/// and never more than [`crate::threads::store::CLAIM_LEASE`] away.
 fn lease_until(deadline: Instant) -> u64 {
     let left = deadline.saturating_duration_since(Instant::now()).as_secs() + 1;
-    epoch_now() + left.min(crate::threads::CLAIM_LEASE.as_secs())
+    epoch_now() + left.min(crate::threads::store::CLAIM_LEASE.as_secs())
 }
 
 fn epoch_now() -> u64 {
@@ -285,7 +288,7 @@ fn table_failed(error: &ThreadsError, alarm: &str) {
 }
 
 impl Notifier {
-    pub fn new(config: &Config, secrets: SecretSource, slack: SlackClient) -> Self {
+    pub(crate) fn new(config: &Config, secrets: SecretSource, slack: SlackClient) -> Self {
         Self {
             filter: config.filter.clone(),
             render_options: RenderOptions {
@@ -295,20 +298,20 @@ impl Notifier {
             slack,
             digest_threshold: config.digest_threshold,
             min_interval: config.min_interval,
-            recent: Mutex::new(RecentIds::new(crate::config::DEFAULT_RECENT_IDS)),
+            recent: Mutex::new(RecentIds::new(crate::app::config::DEFAULT_RECENT_IDS)),
             threads: None,
             graphs: None,
         }
     }
 
     /// Metric graphs in app mode, drawn by `graphs`.
-    pub fn with_graphs(mut self, graphs: GraphSource) -> Self {
+    pub(crate) fn with_graphs(mut self, graphs: GraphSource) -> Self {
         self.graphs = Some(graphs);
         self
     }
 
     /// Threads in app mode, kept in `store`.
-    pub fn with_threads(mut self, store: ThreadStore, settings: ThreadSettings) -> Self {
+    pub(crate) fn with_threads(mut self, store: ThreadStore, settings: ThreadSettings) -> Self {
         self.threads = Some(Threads { store, settings });
         self
     }
@@ -318,7 +321,7 @@ impl Notifier {
     }
 
     /// Filtering rules apply to alarms; other notifications always go through.
-    pub fn filtered_out(&self, n: &Notification) -> Option<&'static str> {
+    pub(crate) fn filtered_out(&self, n: &Notification) -> Option<&'static str> {
         match &n.body {
             Body::Alarm(a) => self.filter.reject_reason(&a.name, &a.state),
             _ => None,
@@ -327,7 +330,11 @@ impl Notifier {
 
     /// Handles one event: a queue batch answers with the records not delivered; any other
     /// delivery fails as a whole if one notification was not delivered.
-    pub async fn handle(&self, event: &[u8], call: &Call<'_>) -> Result<Response, HandlerError> {
+    pub(crate) async fn handle(
+        &self,
+        event: &[u8],
+        call: &Call<'_>,
+    ) -> Result<Response, HandlerError> {
         match parse_delivery(event).map_err(HandlerError::MalformedEvent)? {
             Delivery::Direct(records) => self
                 .handle_direct(records, call)
@@ -901,7 +908,7 @@ impl Notifier {
     /// late is a warning, never a failed invocation.
     async fn share_graph(&self, alarm: &Alarm, spot: &Spot, call: &Call<'_>) {
         let Some(graphs) = &self.graphs else { return };
-        let Some(widget) = crate::widget::metric_widget(alarm) else {
+        let Some(widget) = crate::graphs::widget::metric_widget(alarm) else {
             return;
         };
         let started = Instant::now();
@@ -970,7 +977,7 @@ mod tests {
 
     #[test]
     fn recent_ids_hold_what_a_warm_instance_sees_in_a_storm() {
-        let capacity = crate::config::DEFAULT_RECENT_IDS;
+        let capacity = crate::app::config::DEFAULT_RECENT_IDS;
         assert!(capacity >= 100_000, "{capacity}");
         let mut r = RecentIds::new(capacity);
         let id = |i: usize| format!("5f2c7a1e-0000-4000-8000-{i:012}");

@@ -13,20 +13,20 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
-use crate::incident::{Thread, ITEM_TTL};
+use crate::threads::incident::{Thread, ITEM_TTL};
 
 /// One call may take this long at most by default, retries included (the SDK's operation
 /// timeout; `THREADS_TIMEOUT_SECONDS`).
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One attempt of a call that may take `call` (the SDK's attempt timeout): room for two
 /// attempts and the backoff between them.
-pub fn attempt_timeout(call: Duration) -> Duration {
+pub(crate) fn attempt_timeout(call: Duration) -> Duration {
     call.mul_f64(0.35)
 }
 /// Attempts per call, and the backoff between them (throttling, 5xx, connection errors).
-pub const MAX_ATTEMPTS: u32 = 2;
-pub const BACKOFF: Duration = Duration::from_millis(100);
+pub(crate) const MAX_ATTEMPTS: u32 = 2;
+pub(crate) const BACKOFF: Duration = Duration::from_millis(100);
 /// The SDK's operation timeout fires first, with its cause; this one is the backstop.
 const BACKSTOP: Duration = Duration::from_millis(250);
 /// Time left for Slack: a call that would eat into it is not made.
@@ -36,12 +36,12 @@ const MIN_CALL: Duration = Duration::from_millis(50);
 /// The longest a message's claim holds: less than the minute Lambda waits before it retries
 /// a failed asynchronous invocation, so a retry after a crash never finds the claim still
 /// held, whatever the function's timeout.
-pub const CLAIM_LEASE: Duration = Duration::from_secs(50);
+pub(crate) const CLAIM_LEASE: Duration = Duration::from_secs(50);
 
 /// Why the table could not be used. Never carries the SDK's error, whose raw response holds
 /// items (alarm names, channels).
 #[derive(Debug, thiserror::Error)]
-pub enum ThreadsError {
+pub(crate) enum ThreadsError {
     /// DynamoDB answered with an error (`ResourceNotFoundException`, throttling, access
     /// denied …) or could not be reached. `code` is AWS's code, or what went wrong; `detail`
     /// a short, safe description.
@@ -69,7 +69,7 @@ fn detail_suffix(detail: &str) -> String {
 }
 
 /// The threads table.
-pub struct ThreadStore {
+pub(crate) struct ThreadStore {
     client: Client,
     table: String,
     call_timeout: Duration,
@@ -84,7 +84,7 @@ fn n(v: u64) -> AttributeValue {
 }
 
 impl ThreadStore {
-    pub fn new(client: Client, table: String, call_timeout: Duration) -> Self {
+    pub(crate) fn new(client: Client, table: String, call_timeout: Duration) -> Self {
         Self {
             client,
             table,
@@ -137,7 +137,7 @@ impl ThreadStore {
     /// died lapses with its lease; Lambda's retry of that invocation (the same request id)
     /// takes it over at once. An item that is not a claim as this function writes them (no
     /// lease, a lease of another type, or one further off than a lease can be) holds nothing.
-    pub async fn claim_message(
+    pub(crate) async fn claim_message(
         &self,
         id: &str,
         owner: &str,
@@ -167,7 +167,7 @@ impl ThreadStore {
     }
 
     /// Records message `id` as delivered: its claim then holds for good (until the TTL).
-    pub async fn mark_delivered(
+    pub(crate) async fn mark_delivered(
         &self,
         id: &str,
         now: u64,
@@ -177,7 +177,7 @@ impl ThreadStore {
     }
 
     /// Releases message `id`, so that Lambda's retry of a failed delivery posts it.
-    pub async fn release_message(
+    pub(crate) async fn release_message(
         &self,
         id: &str,
         now: u64,
@@ -209,7 +209,11 @@ impl ThreadStore {
     /// this function writes them is as good as none (a warning says so): with a version that
     /// can be read, it comes back expired, so the next write replaces it under that version;
     /// without one, as absent, which a write without a version may replace.
-    pub async fn load(&self, key: &str, deadline: Instant) -> Result<Option<Thread>, ThreadsError> {
+    pub(crate) async fn load(
+        &self,
+        key: &str,
+        deadline: Instant,
+    ) -> Result<Option<Thread>, ThreadsError> {
         let get = self
             .client
             .get_item()
@@ -236,7 +240,7 @@ impl ThreadStore {
 
     /// Writes `thread` under `key` if the item is still at `expected` (`None`: if there is no
     /// item); `false` when another instance wrote first.
-    pub async fn save(
+    pub(crate) async fn save(
         &self,
         key: &str,
         thread: &Thread,
@@ -263,7 +267,7 @@ impl ThreadStore {
 
     /// Drops `claim` (stored under `key`), whose parent could not be posted: it is written
     /// back as long abandoned, so the next ALARM opens the thread afresh at once.
-    pub async fn abandon(
+    pub(crate) async fn abandon(
         &self,
         key: &str,
         claim: &Thread,

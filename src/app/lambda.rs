@@ -8,14 +8,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 
-use crate::config::{Config, ConfigError};
-use crate::graph::GraphSource;
-use crate::handler::{Notifier, Response};
-use crate::http::HttpSetupError;
+use crate::app::config::{Config, ConfigError};
+use crate::deliver::{Notifier, Response};
+use crate::graphs::cloudwatch::GraphSource;
+use crate::net::HttpSetupError;
 use crate::rotation::{RotationRequest, Rotator, StepDone};
 use crate::secret::{Call, SecretSource, SecretStore};
 use crate::slack::SlackClient;
-use crate::threads::ThreadStore;
+use crate::threads::store::ThreadStore;
 
 /// Time kept back from Lambda's deadline so the function can still report its result.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
@@ -24,7 +24,7 @@ const EPOCH_FLOOR_MS: u64 = 946_684_800_000;
 
 /// Why the function could not start serving.
 #[derive(Debug, thiserror::Error)]
-pub enum InitError {
+pub(crate) enum InitError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
@@ -35,7 +35,7 @@ pub enum InitError {
 ///
 /// Lambda sends epoch milliseconds. Some local emulators send the timeout itself (e.g.
 /// `600000`); a value before the year 2000 is read as a duration from now, with one warning.
-pub fn deadline_from_ms(deadline_ms: u64) -> Instant {
+pub(crate) fn deadline_from_ms(deadline_ms: u64) -> Instant {
     static WARNED: AtomicBool = AtomicBool::new(false);
     let remaining = if deadline_ms < EPOCH_FLOOR_MS {
         if !WARNED.swap(true, Ordering::Relaxed) {
@@ -56,14 +56,14 @@ pub fn deadline_from_ms(deadline_ms: u64) -> Instant {
 }
 
 /// What the deployed function serves: notifications, and rotation steps of the Slack token.
-pub struct Function {
+pub(crate) struct Function {
     pub notifier: Notifier,
     pub rotator: Rotator,
 }
 
 /// Builds the function from configuration.
-pub async fn function_from_config(config: &Config) -> Result<Function, InitError> {
-    let tls = crate::http::tls_config(config.extra_ca_file.as_deref())?;
+pub(crate) async fn function_from_config(config: &Config) -> Result<Function, InitError> {
+    let tls = crate::net::tls_config(config.extra_ca_file.as_deref())?;
     let aws = aws_sdk_config(&tls).await;
     require_region(&aws)?;
     let secrets = SecretSource::Manager(secret_store(config, &aws)?);
@@ -75,7 +75,7 @@ pub async fn function_from_config(config: &Config) -> Result<Function, InitError
 
 /// The notifier as the function wires it, with the secret from `secrets`: threads with
 /// `THREADS_TABLE`, metric graphs unless `METRIC_GRAPHS` is off. `send` uses it too.
-pub fn notifier_with(
+pub(crate) fn notifier_with(
     config: &Config,
     tls: &rustls::ClientConfig,
     aws: &aws_config::SdkConfig,
@@ -113,7 +113,7 @@ fn graph_source(aws: &aws_config::SdkConfig, budget: Duration) -> GraphSource {
 /// The SDK's shared configuration: the default credential chain, the region from
 /// `AWS_REGION` or the AWS profile, sending through the shared HTTP stack. The region is not
 /// asked of EC2's instance metadata, whose failure fills a local run with the SDK's warnings.
-pub async fn aws_sdk_config(tls: &rustls::ClientConfig) -> aws_config::SdkConfig {
+pub(crate) async fn aws_sdk_config(tls: &rustls::ClientConfig) -> aws_config::SdkConfig {
     use aws_config::meta::region::RegionProviderChain;
     let region = RegionProviderChain::first_try(
         aws_config::environment::EnvironmentVariableRegionProvider::new(),
@@ -121,21 +121,21 @@ pub async fn aws_sdk_config(tls: &rustls::ClientConfig) -> aws_config::SdkConfig
     .or_else(aws_config::profile::ProfileFileRegionProvider::new());
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(region)
-        .http_client(crate::http::sdk_http_client(tls.clone()))
+        .http_client(crate::net::sdk_http_client(tls.clone()))
         .load()
         .await
 }
 
 /// Every AWS call needs a region: without one, each would fail later with the SDK's
 /// `missing signing region`.
-pub fn require_region(aws: &aws_config::SdkConfig) -> Result<(), ConfigError> {
+pub(crate) fn require_region(aws: &aws_config::SdkConfig) -> Result<(), ConfigError> {
     aws.region().map(|_| ()).ok_or(ConfigError::NoRegion)
 }
 
 /// The threads table's client: short timeouts and one quick retry, so a slow or throttled
 /// table costs little of the invocation.
 fn thread_store(aws: &aws_config::SdkConfig, table: String, call: Duration) -> ThreadStore {
-    let attempt = crate::threads::attempt_timeout(call);
+    let attempt = crate::threads::store::attempt_timeout(call);
     let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
         .operation_timeout(call)
         .operation_attempt_timeout(attempt)
@@ -143,9 +143,9 @@ fn thread_store(aws: &aws_config::SdkConfig, table: String, call: Duration) -> T
         .build();
     // Throttling is retried once, soon: backing off for seconds would only delay the post.
     let retries = aws_smithy_types::retry::RetryConfig::standard()
-        .with_max_attempts(crate::threads::MAX_ATTEMPTS)
-        .with_initial_backoff(crate::threads::BACKOFF)
-        .with_max_backoff(crate::threads::BACKOFF);
+        .with_max_attempts(crate::threads::store::MAX_ATTEMPTS)
+        .with_initial_backoff(crate::threads::store::BACKOFF)
+        .with_max_backoff(crate::threads::store::BACKOFF);
     let config = aws_sdk_dynamodb::config::Builder::from(aws)
         .timeout_config(timeouts)
         .retry_config(retries)
@@ -154,7 +154,7 @@ fn thread_store(aws: &aws_config::SdkConfig, table: String, call: Duration) -> T
 }
 
 /// The cached Secrets Manager reader for `SecretId`.
-pub fn secret_store(
+pub(crate) fn secret_store(
     config: &Config,
     aws: &aws_config::SdkConfig,
 ) -> Result<SecretStore, ConfigError> {
@@ -168,12 +168,12 @@ pub fn secret_store(
 }
 
 /// The Slack client (webhooks and Web API) with the configured limits.
-pub fn slack_client(
+pub(crate) fn slack_client(
     config: &Config,
     tls: &rustls::ClientConfig,
 ) -> Result<SlackClient, HttpSetupError> {
     Ok(SlackClient::new(
-        crate::http::slack_client(tls)?,
+        crate::net::slack_client(tls)?,
         config.webhook_hosts.clone(),
         config.api_hosts.clone(),
         config.api_url.clone(),
@@ -187,14 +187,14 @@ pub fn slack_client(
 fn diagnostic(error_type: &str, error: &dyn std::fmt::Display) -> Diagnostic {
     Diagnostic {
         error_type: error_type.to_owned(),
-        error_message: crate::redact::scrub(&error.to_string()).into_owned(),
+        error_message: crate::secret::redact::scrub(&error.to_string()).into_owned(),
     }
 }
 
 /// What an invocation answers.
 #[derive(Debug, serde::Serialize)]
 #[serde(untagged)]
-pub enum Answer {
+pub(crate) enum Answer {
     Notifications(Response),
     Rotation(StepDone),
 }
@@ -236,12 +236,12 @@ async fn handle(
 /// Runs as a Lambda function until the runtime stops. An invalid configuration is reported
 /// to Lambda as an init error (`InvalidConfiguration`), and the process exits.
 /// `capped_concurrency`: what `AWS_LAMBDA_MAX_CONCURRENCY` was, when it was capped.
-pub async fn run(capped_concurrency: Option<u32>) -> ExitCode {
-    let logging = crate::logging::init(std::io::stdout);
+pub(crate) async fn run(capped_concurrency: Option<u32>) -> ExitCode {
+    let logging = crate::app::logging::init(std::io::stdout);
     if let Some(asked) = capped_concurrency {
         tracing::warn!(
             asked,
-            serving = crate::config::MAX_CONCURRENCY,
+            serving = crate::app::config::MAX_CONCURRENCY,
             "AWS_LAMBDA_MAX_CONCURRENCY is more than this function serves at once; polling for that many"
         );
     }

@@ -6,12 +6,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
-use crate::blocks::Payload;
-use crate::config::Config;
-use crate::handler::Notifier;
-use crate::handler::Response;
+use crate::app::config::Config;
+use crate::deliver::Notifier;
+use crate::deliver::Response;
+use crate::ingest::{parse_delivery, Delivery};
 use crate::model::Notification;
-use crate::parse::{parse_delivery, Delivery};
+use crate::render::blocks::Payload;
 use crate::render::{describe, render_payload, RenderOptions};
 use crate::secret::{
     parse_secret, BotToken, Call, ChannelId, Rotation, SecretError, SecretSource, SlackSecret,
@@ -19,7 +19,7 @@ use crate::secret::{
 };
 use crate::slack::{check_webhook, error_chain, Answer, ApiBody, SlackClient, SlackError};
 
-pub const USAGE: &str = "\
+pub(crate) const USAGE: &str = "\
 usage:
   slack-alarm-notifier render EVENT.json
       Print the Slack payloads for EVENT.json (a JSON array, one per notification). No network.
@@ -35,7 +35,7 @@ const MAX_TIMEOUT_SECONDS: f64 = 900.0;
 
 /// Parsed command line.
 #[derive(Debug, PartialEq)]
-pub enum Command {
+pub(crate) enum Command {
     Render { event: String },
     Send(SendArgs),
     Check(SecretArgs),
@@ -45,20 +45,20 @@ pub enum Command {
 
 /// Where the secret comes from, and how long the command may take.
 #[derive(Debug, PartialEq, Default)]
-pub struct SecretArgs {
+pub(crate) struct SecretArgs {
     pub secret_id: Option<String>,
     pub secret_file: Option<String>,
     pub timeout: Duration,
 }
 
 #[derive(Debug, PartialEq, Default)]
-pub struct SendArgs {
+pub(crate) struct SendArgs {
     pub event: String,
     pub secret: SecretArgs,
     pub dry_run: bool,
 }
 
-pub fn parse_args(args: &[String]) -> Result<Command, String> {
+pub(crate) fn parse_args(args: &[String]) -> Result<Command, String> {
     let mut it = args.iter();
     let command = match it.next().map(String::as_str) {
         None | Some("-h" | "--help" | "help") => return Ok(Command::Help),
@@ -130,12 +130,12 @@ fn read_input(path: &str) -> Result<Vec<u8>, String> {
 
 /// Renders every notification in the event, or names the first bad record.
 pub fn render_event(bytes: &[u8], options: &RenderOptions) -> Result<Vec<Value>, String> {
-    render_event_with(bytes, options, crate::digest::DEFAULT_THRESHOLD)
+    render_event_with(bytes, options, crate::render::digest::DEFAULT_THRESHOLD)
 }
 
 /// [`render_event`] with a digest threshold: an SQS batch is shown as the messages it would
 /// be posted as, digests included.
-pub fn render_event_with(
+pub(crate) fn render_event_with(
     bytes: &[u8],
     options: &RenderOptions,
     digest_threshold: usize,
@@ -148,7 +148,7 @@ pub fn render_event_with(
 }
 
 /// The payloads an event becomes: one per notification, or for an SQS batch, what
-/// [`crate::digest::plan`] makes of it. Notifications `keep` refuses are left out. A
+/// [`crate::render::digest::plan`] makes of it. Notifications `keep` refuses are left out. A
 /// record that is not a notification is an error.
 fn planned(
     bytes: &[u8],
@@ -184,10 +184,12 @@ fn planned(
                 }
             }
             let refs: Vec<&Notification> = batch.iter().collect();
-            Ok(crate::digest::plan(&refs, options, digest_threshold)
-                .into_iter()
-                .map(|o| o.payload)
-                .collect())
+            Ok(
+                crate::render::digest::plan(&refs, options, digest_threshold)
+                    .into_iter()
+                    .map(|o| o.payload)
+                    .collect(),
+            )
         }
     }
 }
@@ -199,11 +201,11 @@ fn print_json(value: &Value) {
 /// Prints a line of output. No credential reaches it, whatever Slack echoed into an answer;
 /// channel IDs may (`check` names the channel it checked).
 fn say(line: &str) {
-    println!("{}", crate::redact::scrub_credentials(line));
+    println!("{}", crate::secret::redact::scrub_credentials(line));
 }
 
 /// Runs the command line and returns the process exit code.
-pub fn main(args: &[String]) -> ExitCode {
+pub(crate) fn main(args: &[String]) -> ExitCode {
     let command = match parse_args(args) {
         Ok(c) => c,
         Err(e) => {
@@ -237,7 +239,7 @@ pub fn main(args: &[String]) -> ExitCode {
         Err(e) => {
             if !e.is_empty() {
                 let line = e.lines().collect::<Vec<_>>().join(" ");
-                eprintln!("error: {}", crate::redact::scrub(&line));
+                eprintln!("error: {}", crate::secret::redact::scrub(&line));
             }
             ExitCode::FAILURE
         }
@@ -245,7 +247,7 @@ pub fn main(args: &[String]) -> ExitCode {
 }
 
 fn with_runtime(work: impl std::future::Future<Output = Result<(), String>>) -> Result<(), String> {
-    crate::init_cli_logging().map_err(|e| e.to_string())?;
+    crate::app::init_cli_logging().map_err(|e| e.to_string())?;
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -284,8 +286,8 @@ impl Setup {
             );
         }
         let tls =
-            crate::http::tls_config(config.extra_ca_file.as_deref()).map_err(|e| e.to_string())?;
-        let slack = crate::lambda::slack_client(&config, &tls).map_err(|e| e.to_string())?;
+            crate::net::tls_config(config.extra_ca_file.as_deref()).map_err(|e| e.to_string())?;
+        let slack = crate::app::lambda::slack_client(&config, &tls).map_err(|e| e.to_string())?;
         Ok(Self { config, tls, slack })
     }
 
@@ -297,8 +299,8 @@ impl Setup {
     ) -> Result<SecretSource, String> {
         match &args.secret_file {
             Some(path) => Ok(SecretSource::Fixed(Arc::new(read_secret_file(path)?))),
-            None => crate::lambda::require_region(aws)
-                .and_then(|()| crate::lambda::secret_store(&self.config, aws))
+            None => crate::app::lambda::require_region(aws)
+                .and_then(|()| crate::app::lambda::secret_store(&self.config, aws))
                 .map(SecretSource::Manager)
                 .map_err(|e| e.to_string()),
         }
@@ -307,12 +309,12 @@ impl Setup {
     /// The notifier the function runs, threads and graphs included, with the secret from
     /// `args`.
     async fn notifier(self, args: &SecretArgs) -> Result<Notifier, String> {
-        let aws = crate::lambda::aws_sdk_config(&self.tls).await;
+        let aws = crate::app::lambda::aws_sdk_config(&self.tls).await;
         if self.config.threads_table.is_some() {
-            crate::lambda::require_region(&aws).map_err(|e| e.to_string())?;
+            crate::app::lambda::require_region(&aws).map_err(|e| e.to_string())?;
         }
         let secrets = self.secrets(args, &aws)?;
-        crate::lambda::notifier_with(&self.config, &self.tls, &aws, secrets)
+        crate::app::lambda::notifier_with(&self.config, &self.tls, &aws, secrets)
             .map_err(|e| e.to_string())
     }
 }
@@ -373,7 +375,7 @@ async fn send(args: SendArgs) -> Result<(), String> {
 
 /// Slack's answers to an empty message, read as the webhook's health.
 #[derive(Debug, PartialEq, Eq)]
-pub enum WebhookHealth {
+pub(crate) enum WebhookHealth {
     /// 400 naming the missing text: the webhook exists and takes messages.
     Live,
     /// 403, 404 or 410: revoked, deleted, or its channel archived.
@@ -384,7 +386,7 @@ pub enum WebhookHealth {
 
 /// What an answer to an empty payload says of the webhook. Slack refuses a message without
 /// text with 400 `no_text` (legacy webhooks: `missing_text_or_fallback_or_attachments`).
-pub fn webhook_health(answer: &Answer) -> WebhookHealth {
+pub(crate) fn webhook_health(answer: &Answer) -> WebhookHealth {
     match (answer.status, answer.reason.as_str()) {
         (400, "no_text" | "missing_text_or_fallback_or_attachments") => WebhookHealth::Live,
         (403 | 404 | 410, _) => WebhookHealth::Dead,
@@ -434,10 +436,10 @@ fn rotation_text(rotating: bool, rotation: &Rotation, now: SystemTime) -> Option
             match at.duration_since(now) {
                 Ok(left) => format!(
                     "the token expires at {when}, in {}",
-                    crate::incident::human(left.as_secs())
+                    crate::threads::incident::human(left.as_secs())
                 ),
                 Err(e) => {
-                    let ago = crate::incident::human(e.duration().as_secs());
+                    let ago = crate::threads::incident::human(e.duration().as_secs());
                     return Some(format!(
                         "warn  rotation: the token expired at {when}, {ago} ago: the last rotations failed (see the rotation function's log)"
                     ));
@@ -481,7 +483,7 @@ async fn check(args: SecretArgs) -> Result<(), String> {
         };
         format!("environment read; the secret comes from {origin}")
     })?;
-    let aws = crate::lambda::aws_sdk_config(&setup.tls).await;
+    let aws = crate::app::lambda::aws_sdk_config(&setup.tls).await;
     let secret = match setup.secrets(&args, &aws) {
         Ok(source) => source.get(&call).await.map_err(|e| e.to_string()),
         Err(e) => Err(e),

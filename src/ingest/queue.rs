@@ -7,20 +7,20 @@
 
 use serde_json::{Map, Value};
 
-use crate::model::Notification;
-use crate::parse::{at, malformed, parse_eventbridge, parse_sns_message, ParseError};
+use crate::model::{at, malformed, Notification, ParseError};
 use crate::sources::shared::str_at;
+use crate::sources::{parse_eventbridge, parse_sns_message};
 
 /// One record of a batch: its SQS message id (what a partial batch response names) and
 /// what it carries.
 #[derive(Debug)]
-pub struct QueueRecord {
+pub(crate) struct QueueRecord {
     pub message_id: String,
     pub notification: Result<Notification, ParseError>,
 }
 
 /// Whether `records` is an SQS batch rather than SNS records.
-pub fn is_queue_batch(records: &[Value]) -> bool {
+pub(crate) fn is_queue_batch(records: &[Value]) -> bool {
     records
         .first()
         .and_then(|r| r.get("eventSource"))
@@ -30,7 +30,7 @@ pub fn is_queue_batch(records: &[Value]) -> bool {
 
 /// Reads every record of an SQS batch; a bad record does not hide the good ones. A record
 /// without a `messageId` cannot be named in a partial batch response, so it fails the batch.
-pub fn parse_queue_batch(records: &[Value]) -> Result<Vec<QueueRecord>, ParseError> {
+pub(crate) fn parse_queue_batch(records: &[Value]) -> Result<Vec<QueueRecord>, ParseError> {
     records
         .iter()
         .enumerate()

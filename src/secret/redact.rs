@@ -13,12 +13,12 @@ use std::collections::HashSet;
 use std::sync::{OnceLock, RwLock};
 
 /// The shortest piece of a credential that is taken out of an output.
-pub const PIECE: usize = 8;
-pub const REDACTED: &str = "[redacted]";
+pub(crate) const PIECE: usize = 8;
+pub(crate) const REDACTED: &str = "[redacted]";
 
 /// What kind of value a registered one is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A token, a webhook's path, a client secret: never in any output.
     Credential,
     /// A channel ID: out of logs and errors, but `check` shows it on purpose.
@@ -99,7 +99,7 @@ const TOKEN_PREFIXES: [&str; 7] = [
 ];
 
 /// Registers `value` so that no output shows it, or any piece of it. Blank values are ignored.
-pub fn register(kind: Kind, value: &str) {
+pub(crate) fn register(kind: Kind, value: &str) {
     let value = value.trim();
     let value = TOKEN_PREFIXES
         .iter()
@@ -117,7 +117,7 @@ pub fn register(kind: Kind, value: &str) {
 
 /// Registers the parts of a webhook URL that are its credential: the path's segments and
 /// the query, not the scheme and host (`hooks.slack.com` says nothing).
-pub fn register_webhook(url: &str) {
+pub(crate) fn register_webhook(url: &str) {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let Some((_, path)) = rest.split_once('/') else {
         return;
@@ -132,12 +132,12 @@ pub fn register_webhook(url: &str) {
 }
 
 /// `text` without any piece of a registered value.
-pub fn scrub(text: &str) -> Cow<'_, str> {
+pub(crate) fn scrub(text: &str) -> Cow<'_, str> {
     scrub_with(text, true)
 }
 
 /// `text` without any piece of a credential; channel IDs are left (for `check`).
-pub fn scrub_credentials(text: &str) -> Cow<'_, str> {
+pub(crate) fn scrub_credentials(text: &str) -> Cow<'_, str> {
     scrub_with(text, false)
 }
 

@@ -8,17 +8,17 @@ use serde_json::{json, Value};
 use crate::model::{Alarm, AlarmState};
 
 /// Items expire (DynamoDB's TTL, `expires_at`) this long after their last write.
-pub const ITEM_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+pub(crate) const ITEM_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// A parent claimed but still not posted after this is taken as abandoned (its instance died).
-pub const CLAIM_STALE: Duration = Duration::from_secs(60);
+pub(crate) const CLAIM_STALE: Duration = Duration::from_secs(60);
 /// `THREAD_REOPEN_MINUTES`' default.
-pub const DEFAULT_REOPEN: Duration = Duration::from_secs(60 * 60);
+pub(crate) const DEFAULT_REOPEN: Duration = Duration::from_secs(60 * 60);
 /// The parent's status line is a context block with this id, so a later one replaces it.
-pub const STATUS_BLOCK_ID: &str = "incident-status";
+pub(crate) const STATUS_BLOCK_ID: &str = "incident-status";
 
 /// How threads behave (`THREAD_REOPEN_MINUTES`, `THREAD_BROADCAST`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ThreadSettings {
+pub(crate) struct ThreadSettings {
     /// A new ALARM less than this after the OK that resolved a thread reopens it (flapping);
     /// zero never reopens.
     pub reopen: Duration,
@@ -37,7 +37,7 @@ impl Default for ThreadSettings {
 
 /// An incident's thread, as stored. Times are epoch seconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Thread {
+pub(crate) struct Thread {
     pub channel: String,
     /// The parent's `ts`; `None` while the instance that claimed the thread posts the parent.
     pub ts: Option<String>,
@@ -61,14 +61,14 @@ pub struct Thread {
 /// the alarm's state changed, from the notification itself, so that a late delivery still
 /// measures the incident by its own times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Clock {
+pub(crate) struct Clock {
     pub now: u64,
     pub changed: u64,
 }
 
 impl Clock {
     /// `changed` falls back to `now` for a notification without a time.
-    pub fn new(now: u64, changed: Option<u64>) -> Self {
+    pub(crate) fn new(now: u64, changed: Option<u64>) -> Self {
         Self {
             now,
             changed: changed.unwrap_or(now),
@@ -86,7 +86,7 @@ impl From<u64> for Clock {
 impl Thread {
     /// A thread claimed at `clock.now`, opened by the state change at `clock.changed`, whose
     /// parent is yet to be posted, replacing version `replacing`.
-    pub fn claim(channel: &str, clock: impl Into<Clock>, replacing: Option<u64>) -> Self {
+    pub(crate) fn claim(channel: &str, clock: impl Into<Clock>, replacing: Option<u64>) -> Self {
         let Clock { now, changed } = clock.into();
         Self {
             channel: channel.to_owned(),
@@ -104,7 +104,7 @@ impl Thread {
 
     /// What an item the table holds under version `version`, but that cannot be read, stands
     /// for: a thread long expired, which the next write replaces under that version.
-    pub fn unreadable(version: u64) -> Self {
+    pub(crate) fn unreadable(version: u64) -> Self {
         Self {
             channel: String::new(),
             ts: None,
@@ -120,7 +120,7 @@ impl Thread {
     }
 
     /// This thread once its parent is posted as `ts`, with `parent` as its payload.
-    pub fn posted(&self, channel: &str, ts: &str, parent: String) -> Self {
+    pub(crate) fn posted(&self, channel: &str, ts: &str, parent: String) -> Self {
         Self {
             channel: channel.to_owned(),
             ts: Some(ts.to_owned()),
@@ -133,7 +133,7 @@ impl Thread {
 
 /// What to do with one alarm notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Post it on its own, as without threads: a state that opens nothing, or no live thread.
     TopLevel,
     /// Claim a new thread and post its parent. `replacing`: the version of a dead item the
@@ -150,7 +150,7 @@ pub enum Decision {
 }
 
 /// The decision for an alarm in `state` at `now`, posted to `channel`, given the `stored` item.
-pub fn decide(
+pub(crate) fn decide(
     stored: Option<&Thread>,
     state: &AlarmState,
     channel: &str,
@@ -239,7 +239,7 @@ fn resolved_line(state: &AlarmState, lasted: u64, cycles: u32) -> String {
 }
 
 /// `45 s`, `14 min`, `2 h 5 min`, `3 d 4 h`.
-pub fn human(secs: u64) -> String {
+pub(crate) fn human(secs: u64) -> String {
     match secs {
         0..=59 => format!("{secs} s"),
         60..=3599 => format!("{} min", secs / 60),
@@ -255,7 +255,7 @@ pub fn human(secs: u64) -> String {
 }
 
 /// `1st`, `2nd`, `3rd`, `4th` … `11th`, `21st`.
-pub fn ordinal(n: u32) -> String {
+pub(crate) fn ordinal(n: u32) -> String {
     let suffix = match (n % 10, n % 100) {
         (_, 11..=13) => "th",
         (1, _) => "st",
@@ -267,7 +267,7 @@ pub fn ordinal(n: u32) -> String {
 }
 
 /// The item key of an alarm's thread: its ARN, or its account, region and name without one.
-pub fn thread_key(alarm: &Alarm) -> String {
+pub(crate) fn thread_key(alarm: &Alarm) -> String {
     match &alarm.arn {
         Some(arn) => format!("alarm#{arn}"),
         None => format!(
@@ -281,7 +281,7 @@ pub fn thread_key(alarm: &Alarm) -> String {
 
 /// The parent's payload with `status` as a context line above its own blocks (replacing an
 /// earlier status line), for `chat.update`. Its content is otherwise kept as posted.
-pub fn with_status(parent: &Value, status: &str) -> Value {
+pub(crate) fn with_status(parent: &Value, status: &str) -> Value {
     let mut updated = parent.clone();
     let line = json!({
         "type": "context",
@@ -294,7 +294,7 @@ pub fn with_status(parent: &Value, status: &str) -> Value {
     };
     blocks.retain(|b| b["block_id"] != STATUS_BLOCK_ID);
     // Slack's limit is 50 blocks a message.
-    blocks.truncate(crate::blocks::limits::BLOCKS - 1);
+    blocks.truncate(crate::render::blocks::limits::BLOCKS - 1);
     blocks.insert(0, line);
     updated["blocks"] = Value::Array(blocks);
     updated

@@ -19,7 +19,7 @@ const BACKOFF_CAP: Duration = Duration::from_secs(5);
 const MAX_RATE_LIMIT_WAITS: u32 = 30;
 /// The longest `Retry-After` honoured: a longer one is read as this, so that one answer never
 /// holds the process's posts back for longer.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// Slack's error bodies are short codes; anything longer is cut to this many characters.
 const MAX_REASON_LEN: usize = 120;
 /// A webhook answers in a few bytes; no more than this is read of an answer.
@@ -28,7 +28,7 @@ const MAX_ANSWER: usize = 16 * 1024;
 /// full up to this: a success cut short would read as a failure, and be posted again.
 const MAX_API_ANSWER: usize = 1024 * 1024;
 /// Web API errors that say the bot token itself is no good: worth re-reading the secret.
-pub const TOKEN_ERRORS: [&str; 4] = [
+pub(crate) const TOKEN_ERRORS: [&str; 4] = [
     "invalid_auth",
     "token_expired",
     "token_revoked",
@@ -40,7 +40,7 @@ const REDACTED: &str = "[redacted]";
 
 /// Why a notification was not accepted. Never carries the webhook URL.
 #[derive(Debug, thiserror::Error)]
-pub enum SlackError {
+pub(crate) enum SlackError {
     /// The secret's URL is not one this function may post to.
     #[error("webhook URL rejected: {0}")]
     UrlNotAllowed(String),
@@ -61,7 +61,7 @@ pub enum SlackError {
     #[error("Slack did not answer in time after {attempts} attempts")]
     Timeout { attempts: u32 },
     /// Connection refused, reset, TLS, proxy or DNS failure, on the last attempt.
-    #[error("cannot reach Slack after {attempts} attempts: {}{}", error_chain(.source), crate::http::through(.proxy))]
+    #[error("cannot reach Slack after {attempts} attempts: {}{}", error_chain(.source), crate::net::through(.proxy))]
     Transport {
         attempts: u32,
         /// Stripped of its URL.
@@ -101,7 +101,7 @@ fn detail_suffix(detail: &str) -> String {
 impl SlackError {
     /// Slack says the webhook or the bot token is gone, revoked or expired: worth re-reading
     /// the secret for a new one.
-    pub fn credential_gone(&self) -> bool {
+    pub(crate) fn credential_gone(&self) -> bool {
         matches!(
             self,
             Self::Rejected {
@@ -112,7 +112,7 @@ impl SlackError {
     }
 
     /// A short name for Lambda's `errorType`.
-    pub fn error_type(&self) -> &'static str {
+    pub(crate) fn error_type(&self) -> &'static str {
         match self {
             Self::UrlNotAllowed(_) => "WebhookNotAllowed",
             Self::Rejected { .. } => "SlackRejected",
@@ -129,7 +129,7 @@ impl SlackError {
 
 /// `error: cause: cause`, on one line. reqwest's own message stops at "error sending
 /// request"; the reason (refused, certificate, proxy) is further down the chain.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -145,7 +145,7 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
 
 /// Checks a URL Slack is reached at against `allowed_hosts` (the setting `hosts_setting`):
 /// https, or http to a loopback address, and no credentials. The problem never quotes the URL.
-pub fn check_url(
+pub(crate) fn check_url(
     raw: &str,
     allowed_hosts: &[String],
     hosts_setting: &str,
@@ -172,7 +172,7 @@ pub fn check_url(
 }
 
 /// Checks a webhook URL against the allowed hosts (`SLACK_WEBHOOK_HOSTS`).
-pub fn check_webhook(
+pub(crate) fn check_webhook(
     url: &WebhookUrl,
     allowed_hosts: &[String],
 ) -> Result<reqwest::Url, SlackError> {
@@ -181,7 +181,7 @@ pub fn check_webhook(
 
 /// A delivered message: how many attempts it took.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivered {
+pub(crate) struct Delivered {
     pub attempts: u32,
     /// Slack answered HTTP 200, which for a webhook is its acceptance, but the body was not
     /// `ok` or broke off: what was odd. Counted as delivered, never sent again.
@@ -190,7 +190,7 @@ pub struct Delivered {
 
 /// Slack's answer to one POST, read in full (up to `MAX_ANSWER` bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: u16,
     /// The first line of the body, cut short, with the webhook's path taken out.
     pub reason: String,
@@ -203,7 +203,7 @@ pub struct Answer {
 
 /// A Web API method's answer with `ok: true`.
 #[derive(Clone)]
-pub struct ApiReply {
+pub(crate) struct ApiReply {
     pub attempts: u32,
     /// The whole JSON answer (`Null` when it could not be read).
     pub body: Value,
@@ -232,7 +232,7 @@ impl std::fmt::Debug for ApiReply {
 
 /// A file to share with [`SlackClient::upload_file`].
 #[derive(Debug, Clone, Copy)]
-pub struct Upload<'a> {
+pub(crate) struct Upload<'a> {
     pub filename: &'a str,
     pub title: &'a str,
     pub bytes: &'a [u8],
@@ -244,7 +244,7 @@ pub struct Upload<'a> {
 
 /// What `oauth.v2.access` needs to renew a rotating token.
 #[derive(Debug, Clone, Copy)]
-pub struct RefreshGrant<'a> {
+pub(crate) struct RefreshGrant<'a> {
     pub refresh_token: &'a Credential,
     pub client_id: &'a str,
     pub client_secret: &'a Credential,
@@ -252,7 +252,7 @@ pub struct RefreshGrant<'a> {
 
 /// What a Web API method is sent.
 #[derive(Debug, Clone, Copy)]
-pub enum ApiBody<'a> {
+pub(crate) enum ApiBody<'a> {
     /// A JSON document, for methods that write (`chat.postMessage`).
     Json(&'a [u8]),
     /// Form fields, for methods that read (`conversations.info` takes no JSON).
@@ -293,7 +293,7 @@ struct Answered {
 }
 
 /// Slack client, for webhooks and the Web API; one per process so connections are reused.
-pub struct SlackClient {
+pub(crate) struct SlackClient {
     http: reqwest::Client,
     allowed_hosts: Vec<String>,
     /// `SLACK_API_HOSTS`: where the Web API, and the upload URLs it hands out, may be.
@@ -326,7 +326,7 @@ fn jitter(max: Duration) -> Duration {
 
 /// The first line of an answer, cut short, with anything of the webhook's path replaced:
 /// a server may echo the request line (`Cannot POST /services/T0/B0/XXXX`).
-pub fn short_reason(body: &str, webhook: &reqwest::Url) -> String {
+pub(crate) fn short_reason(body: &str, webhook: &reqwest::Url) -> String {
     let line = body.lines().next().unwrap_or_default().trim();
     let mut reason = line.to_owned();
     let path = webhook.path();
@@ -359,7 +359,7 @@ fn retry_after(header: Option<&str>) -> Duration {
 }
 
 impl SlackClient {
-    pub fn new(
+    pub(crate) fn new(
         http: reqwest::Client,
         allowed_hosts: Vec<String>,
         api_hosts: Vec<String>,
@@ -393,7 +393,7 @@ impl SlackClient {
     }
 
     /// Checks the URL without posting.
-    pub fn check(&self, url: &WebhookUrl) -> Result<(), SlackError> {
+    pub(crate) fn check(&self, url: &WebhookUrl) -> Result<(), SlackError> {
         check_webhook(url, &self.allowed_hosts).map(|_| ())
     }
 
@@ -412,7 +412,7 @@ impl SlackClient {
     /// Waits for the next free slot, `interval` after the last paced post of this process,
     /// so concurrent invocations together never post faster than the webhook accepts.
     /// `false` when the slot would come too late for `deadline`; no slot is taken then.
-    pub async fn pace(&self, interval: Duration, deadline: Instant) -> bool {
+    pub(crate) async fn pace(&self, interval: Duration, deadline: Instant) -> bool {
         let slot = {
             let mut last = self.last_slot.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
@@ -428,7 +428,7 @@ impl SlackClient {
     }
 
     /// Posts `body` (JSON) until Slack answers 200 `ok`, a permanent error, or the deadline is near.
-    pub async fn post(
+    pub(crate) async fn post(
         &self,
         url: &WebhookUrl,
         body: &[u8],
@@ -449,7 +449,7 @@ impl SlackClient {
     /// Calls Web API `method` with `token` until Slack answers `ok: true`, a permanent error, or
     /// the deadline is near; retried, paced and rate limited as webhook posts are. An answer
     /// that cannot be read after HTTP 200 is an error ([`SlackError::AnswerUnreadable`]).
-    pub async fn call(
+    pub(crate) async fn call(
         &self,
         method: &'static str,
         token: &BotToken,
@@ -462,7 +462,7 @@ impl SlackClient {
     /// As [`SlackClient::call`], for a method that posts or changes a message: an answer that
     /// cannot be read after HTTP 200 counts as done, flagged `unconfirmed`, and is never sent
     /// again.
-    pub async fn send_api(
+    pub(crate) async fn send_api(
         &self,
         method: &'static str,
         token: &BotToken,
@@ -483,7 +483,7 @@ impl SlackClient {
     /// Sent at most once unless it surely never reached Slack (a refused connection, a 429):
     /// Slack revokes a refresh token once it is used, so a second exchange after one that may
     /// have worked would only fail with `invalid_refresh_token` and hide what happened.
-    pub async fn refresh_token(
+    pub(crate) async fn refresh_token(
         &self,
         grant: &RefreshGrant<'_>,
         deadline: Instant,
@@ -523,7 +523,7 @@ impl SlackClient {
 
     /// Posts a message (the payload with its `channel`) with `chat.postMessage`; Slack's answer
     /// names the message's channel and `ts`.
-    pub async fn post_message(
+    pub(crate) async fn post_message(
         &self,
         token: &BotToken,
         body: &[u8],
@@ -536,7 +536,7 @@ impl SlackClient {
     /// Shares a file in a channel (in a thread, with `thread_ts`) through Slack's external
     /// upload: `files.getUploadURLExternal`, the bytes to the URL it gives, then
     /// `files.completeUploadExternal`. Needs the `files:write` scope.
-    pub async fn upload_file(
+    pub(crate) async fn upload_file(
         &self,
         token: &BotToken,
         file: &Upload<'_>,
@@ -758,7 +758,7 @@ impl SlackClient {
     }
 
     /// One POST of `body`, read back as an [`Answer`].
-    pub async fn send_once(
+    pub(crate) async fn send_once(
         &self,
         target: &reqwest::Url,
         body: Vec<u8>,
@@ -880,9 +880,9 @@ fn transport_failure<T>(e: reqwest::Error, attempts: u32, target: &reqwest::Url)
     if e.is_timeout() {
         return Attempt::Transient("timeout".into(), SlackError::Timeout { attempts });
     }
-    let proxy = crate::http::proxy_for(target);
+    let proxy = crate::net::proxy_for(target);
     Attempt::Transient(
-        format!("{}{}", error_chain(&e), crate::http::through(&proxy)),
+        format!("{}{}", error_chain(&e), crate::net::through(&proxy)),
         SlackError::Transport {
             attempts,
             source: e,
@@ -913,7 +913,7 @@ fn readable(method: &'static str, reply: ApiReply) -> Result<ApiReply, SlackErro
 /// sent with the call in it.
 fn api_text(text: &str, secrets: &[&str]) -> String {
     let line = text.lines().next().unwrap_or_default().trim();
-    let mut text = crate::redact::scrub(line).into_owned();
+    let mut text = crate::secret::redact::scrub(line).into_owned();
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
         text = text.replace(secret, REDACTED);
     }

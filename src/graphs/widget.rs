@@ -7,20 +7,20 @@ use std::time::Duration;
 use chrono::SecondsFormat;
 use serde_json::{json, Map, Value};
 
-use crate::sources::cloudwatch_alarm::{Alarm, AlarmKind, Evaluation, Metric, MetricQuery};
+use crate::model::alarm::{Alarm, AlarmKind, Evaluation, Metric, MetricQuery};
 use crate::sources::shared::is_region_code;
 
 /// The image's size in pixels: wide enough to read in a Slack thread.
-pub const WIDTH: u32 = 600;
-pub const HEIGHT: u32 = 300;
+pub(crate) const WIDTH: u32 = 600;
+pub(crate) const HEIGHT: u32 = 300;
 /// How far back the graph starts from the state change.
-pub const WINDOW: Duration = Duration::from_secs(3 * 3600);
+pub(crate) const WINDOW: Duration = Duration::from_secs(3 * 3600);
 /// How far past the state change it ends, so that the line marking the change is clear of the
 /// edge.
-pub const AFTER: Duration = Duration::from_secs(10 * 60);
+pub(crate) const AFTER: Duration = Duration::from_secs(10 * 60);
 
 /// The widget for `alarm`, or `None` for an alarm with nothing to draw (composite, unknown).
-pub fn metric_widget(alarm: &Alarm) -> Option<Value> {
+pub(crate) fn metric_widget(alarm: &Alarm) -> Option<Value> {
     let (metrics, evaluation, threshold) = match &alarm.kind {
         AlarmKind::Metric(c) => {
             let row = metric_row(&c.metric, None, true)?;
@@ -200,10 +200,8 @@ fn anomaly_rows(band: Option<&str>, queries: &[MetricQuery]) -> Option<Vec<Value
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::alarm::{AnomalyCondition, CompositeRule, MathCondition, MetricCondition};
     use crate::sources::cloudwatch_alarm::tests::metric_alarm;
-    use crate::sources::cloudwatch_alarm::{
-        AnomalyCondition, CompositeRule, MathCondition, MetricCondition,
-    };
 
     fn query(
         id: &str,

@@ -20,13 +20,13 @@ use aws_smithy_types::body::SdkBody;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 
-pub const USER_AGENT: &str = concat!("slack-alarm-notifier/", env!("CARGO_PKG_VERSION"));
+pub(crate) const USER_AGENT: &str = concat!("slack-alarm-notifier/", env!("CARGO_PKG_VERSION"));
 /// The most read of any AWS answer. The largest legitimate ones are a metric graph's PNG
 /// (tens of KiB) and a DynamoDB item (400 KiB at most); a larger answer is cut off with an
 /// error, so that no answer can take the function past its memory.
-pub const MAX_AWS_ANSWER: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_AWS_ANSWER: usize = 4 * 1024 * 1024;
 /// `SSL_CERT_FILE` is read up to this size: a bundle of every public CA is about 200 KiB.
-pub const MAX_CA_FILE: u64 = 1024 * 1024;
+pub(crate) const MAX_CA_FILE: u64 = 1024 * 1024;
 
 /// Why the HTTP clients could not be built. Raised at start, never per request.
 #[derive(Debug, thiserror::Error)]
@@ -97,7 +97,7 @@ fn read_ca_file(path: &Path) -> Result<Vec<u8>, String> {
 /// The proxy the environment sends a request for `url` through (`HTTPS_PROXY`, `HTTP_PROXY`
 /// or `ALL_PROXY`, less `NO_PROXY`, as reqwest reads them), named without its credentials:
 /// `http://proxy.internal:3128 (HTTPS_PROXY)`. `None` when the request goes direct.
-pub fn proxy_for(url: &reqwest::Url) -> Option<String> {
+pub(crate) fn proxy_for(url: &reqwest::Url) -> Option<String> {
     let env = |names: &[&'static str]| {
         names.iter().find_map(|name| {
             std::env::var(name)
@@ -142,7 +142,7 @@ pub fn proxy_for(url: &reqwest::Url) -> Option<String> {
 }
 
 /// ` (through the proxy …)`, or nothing for a direct request.
-pub fn through(proxy: &Option<String>) -> String {
+pub(crate) fn through(proxy: &Option<String>) -> String {
     proxy
         .as_deref()
         .map(|p| format!(" (through the proxy {p})"))
@@ -159,7 +159,7 @@ fn builder(tls: &rustls::ClientConfig) -> reqwest::ClientBuilder {
 }
 
 /// The client for Slack. Each request sets its own timeout from the invocation's deadline.
-pub fn slack_client(tls: &rustls::ClientConfig) -> Result<reqwest::Client, HttpSetupError> {
+pub(crate) fn slack_client(tls: &rustls::ClientConfig) -> Result<reqwest::Client, HttpSetupError> {
     builder(tls).build().map_err(HttpSetupError::Client)
 }
 
@@ -277,7 +277,7 @@ impl std::fmt::Display for AnswerTooLarge {
 impl std::error::Error for AnswerTooLarge {}
 
 /// Whether `error`, or a cause of it, is an AWS answer over [`MAX_AWS_ANSWER`].
-pub fn is_answer_too_large(error: &(dyn std::error::Error + 'static)) -> bool {
+pub(crate) fn is_answer_too_large(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(error);
     while let Some(e) = next {
         if e.is::<http_body_util::LengthLimitError>() || e.is::<AnswerTooLarge>() {

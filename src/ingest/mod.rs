@@ -6,45 +6,21 @@
 //! here, and what it carries goes to the [`crate::sources`] registry. Fields are read
 //! leniently: a missing or `null` optional field never fails an event.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::model::{Body, Notification};
-use crate::queue::{self, QueueRecord};
+pub(crate) mod queue;
+
+use crate::model::{at, malformed, Body, Notification, ParseError};
 use crate::sources::shared::{obj_at, str_at, time_at, Obj};
-use crate::sources::{cloudwatch_alarm, text, Event, SnsMessage, REGISTRY};
-
-pub use crate::sources::shared::{parse_arn, parse_time, Arn};
-
-/// Why an event, or one record in it, could not be understood.
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum ParseError {
-    /// The bytes are not JSON.
-    #[error("event is not valid JSON: {0}")]
-    Json(String),
-    /// The JSON is not any event shape this function handles.
-    #[error("unrecognised event: expected an SNS or SQS event (Records), a CloudWatch alarm action (alarmData) or an EventBridge event (detail-type); got {0}")]
-    UnknownShape(String),
-    /// An SNS event with an empty `Records` list.
-    #[error("SNS event has no records")]
-    NoRecords,
-    /// A record or field is present but not what AWS sends.
-    #[error("{location}: {problem}")]
-    Malformed { location: String, problem: String },
-}
-
-pub(crate) fn malformed(location: impl Into<String>, problem: impl Into<String>) -> ParseError {
-    ParseError::Malformed {
-        location: location.into(),
-        problem: problem.into(),
-    }
-}
+use crate::sources::{cloudwatch_alarm, parse_eventbridge, parse_sns_message};
+use queue::QueueRecord;
 
 /// One entry per record: a bad record does not hide the good ones.
-pub type Parsed = Vec<Result<Notification, ParseError>>;
+pub(crate) type Parsed = Vec<Result<Notification, ParseError>>;
 
 /// How an invocation's notifications arrived.
 #[derive(Debug)]
-pub enum Delivery {
+pub(crate) enum Delivery {
     /// A batch from an SQS queue: each record named by its message id, answered with a
     /// partial batch response.
     Queue(Vec<QueueRecord>),
@@ -53,7 +29,7 @@ pub enum Delivery {
 }
 
 /// Parses raw event bytes, keeping an SQS batch's record ids.
-pub fn parse_delivery(bytes: &[u8]) -> Result<Delivery, ParseError> {
+pub(crate) fn parse_delivery(bytes: &[u8]) -> Result<Delivery, ParseError> {
     if let Some(parsed) = parse_plain_sns(bytes) {
         return Ok(Delivery::Direct(parsed));
     }
@@ -129,7 +105,7 @@ fn parse_plain_sns(bytes: &[u8]) -> Option<Parsed> {
 }
 
 /// Parses an event already decoded as JSON (as the Lambda runtime hands it over).
-pub fn parse_event(value: Value) -> Result<Parsed, ParseError> {
+pub(crate) fn parse_event(value: Value) -> Result<Parsed, ParseError> {
     let Value::Object(obj) = value else {
         return Err(ParseError::UnknownShape(json_kind(&value).to_owned()));
     };
@@ -163,15 +139,6 @@ pub fn parse_event(value: Value) -> Result<Parsed, ParseError> {
     Err(ParseError::UnknownShape(format!(
         "an object with keys {keys:?}"
     )))
-}
-
-pub(crate) fn at(prefix: String, err: ParseError) -> ParseError {
-    match err {
-        ParseError::Malformed { location, problem } => {
-            malformed(format!("{prefix}.{location}"), problem)
-        }
-        other => malformed(prefix, other.to_string()),
-    }
 }
 
 fn json_kind(v: &Value) -> &'static str {
@@ -211,35 +178,6 @@ fn parse_sns_record(record: &Value) -> Result<Notification, ParseError> {
     })
 }
 
-/// Interprets one SNS message: each source in [`REGISTRY`] order may claim it, and an
-/// EventBridge event inside it is unwrapped before the last resorts.
-pub fn parse_sns_message(
-    subject: Option<String>,
-    message: &str,
-    topic_arn: Option<String>,
-) -> Result<Body, ParseError> {
-    let message = SnsMessage::new(subject, message, topic_arn);
-    // A minimal event may leave out `source` (a GuardDuty finding still names itself by its
-    // `detail-type`); a `detail-type` with neither `source` nor `detail` is just JSON.
-    let carries_event = |message: &SnsMessage| {
-        message.object().is_some_and(|obj| {
-            obj.get("detail-type").is_some_and(Value::is_string)
-                && (obj.contains_key("source") || obj.contains_key("detail"))
-        })
-    };
-    for source in REGISTRY {
-        if source.last_resort && carries_event(&message) {
-            let event = message.into_json().unwrap_or_default();
-            return parse_eventbridge(event).map_err(|e| at("Sns.Message".into(), e));
-        }
-        if let Some(body) = source.sns.and_then(|claim| claim(&message)) {
-            return Ok(body);
-        }
-    }
-    // Not reached: text, the last resort, claims every message.
-    Ok(Body::new(text::read(&message)))
-}
-
 // ---- direct alarm action ----
 
 /// The direct alarm action: the alarm detail under `alarmData`, the rest around it.
@@ -265,67 +203,11 @@ fn parse_alarm_action(obj: &Obj) -> Result<Notification, ParseError> {
     })
 }
 
-// ---- EventBridge ----
-
-/// Parses an EventBridge event, delivered directly or inside an SNS message, and hands it
-/// to the first source in [`REGISTRY`] order that claims it.
-pub fn parse_eventbridge(value: Value) -> Result<Body, ParseError> {
-    let event: Event = serde_json::from_value(lenient_envelope(value))
-        .map_err(|e| malformed("EventBridge event", e.to_string()))?;
-    let empty = Map::new();
-    let detail = event.detail.as_object().unwrap_or(&empty);
-    REGISTRY
-        .iter()
-        .filter_map(|source| source.event)
-        .find_map(|claim| claim(&event, detail))
-        // Not reached: the generic event, a last resort, claims every event.
-        .unwrap_or_else(|| Err(malformed("EventBridge event", "no source claims it")))
-}
-
-/// The envelope as the EventBridge type reads it, whatever was left out: a missing or odd
-/// `source` or `detail-type` becomes empty text, a missing `detail` null, and an optional
-/// field of the wrong type (or a time that is not one) is dropped. An event is never lost
-/// to its envelope: at worst it is a generic event.
-fn lenient_envelope(mut value: Value) -> Value {
-    let Value::Object(obj) = &mut value else {
-        return value;
-    };
-    for key in ["source", "detail-type"] {
-        let text = match obj.get(key) {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            Some(Value::Bool(b)) => b.to_string(),
-            _ => String::new(),
-        };
-        obj.insert(key.to_owned(), Value::String(text));
-    }
-    obj.entry("detail").or_insert(Value::Null);
-    for key in ["version", "id", "account", "region"] {
-        if !obj.get(key).is_some_and(Value::is_string) {
-            obj.remove(key);
-        }
-    }
-    match obj.get("time").and_then(Value::as_str).and_then(parse_time) {
-        Some(time) => {
-            obj.insert("time".to_owned(), Value::String(time.to_rfc3339()));
-        }
-        None => {
-            obj.remove("time");
-        }
-    }
-    match obj.get_mut("resources") {
-        Some(Value::Array(items)) => items.retain(Value::is_string),
-        _ => {
-            obj.remove("resources");
-        }
-    }
-    value
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::cloudwatch_alarm::{AlarmKind, AlarmState};
+    use crate::model::alarm::{AlarmKind, AlarmState};
+    use crate::sources::REGISTRY;
 
     #[test]
     fn the_sns_fast_path_agrees_with_the_general_path() {

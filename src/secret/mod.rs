@@ -7,8 +7,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use serde_json::Value;
 
+pub(crate) mod redact;
+
 /// The secret's key for when its bot token expires (epoch seconds), written by token rotation.
-pub const TOKEN_EXPIRES_AT: &str = "SLACK_TOKEN_EXPIRES_AT";
+pub(crate) const TOKEN_EXPIRES_AT: &str = "SLACK_TOKEN_EXPIRES_AT";
 /// A cached token this close to its expiry is read again, so no post outlives it.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 
@@ -17,18 +19,18 @@ const MAX_AWS_MESSAGE: usize = 200;
 
 /// A webhook URL. Its path is a credential, so `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct WebhookUrl(String);
+pub(crate) struct WebhookUrl(String);
 
 impl WebhookUrl {
     /// The URL, registered so that no output shows its path ([`crate::redact`]).
-    pub fn new(url: impl Into<String>) -> Self {
+    pub(crate) fn new(url: impl Into<String>) -> Self {
         let url = url.into();
-        crate::redact::register_webhook(&url);
+        crate::secret::redact::register_webhook(&url);
         Self(url)
     }
 
     /// The URL itself, for the HTTP request only.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -41,11 +43,11 @@ impl fmt::Debug for WebhookUrl {
 
 /// A Slack bot token (`xoxb-…`, or `xoxe.xoxb-…` with token rotation). `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct BotToken(String);
+pub(crate) struct BotToken(String);
 
 impl BotToken {
     /// The token itself, for the `Authorization` header only.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -59,18 +61,18 @@ impl fmt::Debug for BotToken {
 /// Another credential the secret holds for token rotation: the refresh token, the app's client
 /// secret. `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Credential(String);
+pub(crate) struct Credential(String);
 
 impl Credential {
     /// The value, registered so that no output shows it ([`crate::redact`]).
-    pub fn new(value: impl Into<String>) -> Self {
+    pub(crate) fn new(value: impl Into<String>) -> Self {
         let value = value.into();
-        crate::redact::register(crate::redact::Kind::Credential, &value);
+        crate::secret::redact::register(crate::secret::redact::Kind::Credential, &value);
         Self(value)
     }
 
     /// The value itself, for the request that needs it only.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -116,16 +118,16 @@ fn bot_token(raw: &str) -> Result<BotToken, String> {
             "has a bot token's prefix but not its shape (letters, digits and dashes)".into(),
         );
     }
-    crate::redact::register(crate::redact::Kind::Credential, raw);
+    crate::secret::redact::register(crate::secret::redact::Kind::Credential, raw);
     Ok(BotToken(raw.to_owned()))
 }
 
 /// A channel ID (`C0123ABCD`): a public (`C`) or private (`G`) channel, or a DM (`D`).
 #[derive(Clone, PartialEq, Eq)]
-pub struct ChannelId(String);
+pub(crate) struct ChannelId(String);
 
 impl ChannelId {
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -158,13 +160,13 @@ fn channel_id(raw: &str) -> Result<ChannelId, String> {
                 .into(),
         );
     }
-    crate::redact::register(crate::redact::Kind::Private, raw);
+    crate::secret::redact::register(crate::secret::redact::Kind::Private, raw);
     Ok(ChannelId(raw.to_owned()))
 }
 
 /// What the secret holds, and so how messages are posted.
 #[derive(Clone, PartialEq, Eq)]
-pub enum SlackSecret {
+pub(crate) enum SlackSecret {
     /// An incoming webhook (`SLACK_HOOK_URL`).
     Webhook {
         url: WebhookUrl,
@@ -181,7 +183,7 @@ pub enum SlackSecret {
 
 /// What an app-mode secret says of token rotation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Rotation {
+pub(crate) struct Rotation {
     /// `SLACK_TOKEN_EXPIRES_AT`: when the bot token expires, as the last renewal recorded it.
     pub token_expires: Option<SystemTime>,
     /// `SLACK_REFRESH_TOKEN`, `SLACK_CLIENT_ID` and `SLACK_CLIENT_SECRET` are all there, so
@@ -191,7 +193,7 @@ pub struct Rotation {
 
 impl SlackSecret {
     /// The `channel` a payload is posted with.
-    pub fn channel(&self) -> Option<&str> {
+    pub(crate) fn channel(&self) -> Option<&str> {
         match self {
             Self::Webhook { channel, .. } => channel.as_deref(),
             Self::App { channel, .. } => Some(channel.as_str()),
@@ -199,7 +201,7 @@ impl SlackSecret {
     }
 
     /// Whether `other` holds the same credential (webhook URL or token) as this.
-    pub fn same_credential(&self, other: &Self) -> bool {
+    pub(crate) fn same_credential(&self, other: &Self) -> bool {
         match (self, other) {
             (Self::Webhook { url: a, .. }, Self::Webhook { url: b, .. }) => a == b,
             (Self::App { token: a, .. }, Self::App { token: b, .. }) => a == b,
@@ -208,7 +210,7 @@ impl SlackSecret {
     }
 
     /// What the credential is, in words: `webhook` or `bot token`.
-    pub fn credential(&self) -> &'static str {
+    pub(crate) fn credential(&self) -> &'static str {
         match self {
             Self::Webhook { .. } => "webhook",
             Self::App { .. } => "bot token",
@@ -240,7 +242,7 @@ impl fmt::Debug for SlackSecret {
 
 /// Why the secret could not be used. Messages name the secret id, never its value.
 #[derive(Debug, thiserror::Error)]
-pub enum SecretError {
+pub(crate) enum SecretError {
     /// GetSecretValue failed. `code` is the AWS error code, or a name for what went wrong
     /// when AWS sent none; `detail` is a short, safe description.
     ///
@@ -315,12 +317,12 @@ where
         }
         cut
     };
-    if crate::http::is_answer_too_large(e) {
+    if crate::net::is_answer_too_large(e) {
         return (
             "AnswerTooLarge".into(),
             format!(
                 "the answer is larger than {} MiB, so it was not read",
-                crate::http::MAX_AWS_ANSWER / (1024 * 1024)
+                crate::net::MAX_AWS_ANSWER / (1024 * 1024)
             ),
         );
     }
@@ -370,7 +372,7 @@ where
 
 impl SecretError {
     /// A short name for Lambda's `errorType`.
-    pub fn error_type(&self) -> &'static str {
+    pub(crate) fn error_type(&self) -> &'static str {
         match self {
             Self::Fetch { code, .. } => match code.as_str() {
                 "ResourceNotFoundException" => "SecretNotFound",
@@ -391,7 +393,7 @@ impl SecretError {
 /// Parses a secret value: `{"SLACK_BOT_TOKEN": "xoxb-...", "SLACK_CHANNEL": "C..."}` (app
 /// mode, which wins when a webhook is there too), `{"SLACK_HOOK_URL": "...", "SLACK_CHANNEL":
 /// "..."}`, or a bare webhook URL.
-pub fn parse_secret(secret_id: &str, raw: &str) -> Result<SlackSecret, SecretError> {
+pub(crate) fn parse_secret(secret_id: &str, raw: &str) -> Result<SlackSecret, SecretError> {
     let raw = raw.trim();
     if raw.starts_with('{') {
         let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(raw) else {
@@ -455,7 +457,7 @@ pub fn parse_secret(secret_id: &str, raw: &str) -> Result<SlackSecret, SecretErr
         };
         let channel = text("SLACK_CHANNEL").map(str::to_owned);
         if let Some(channel) = &channel {
-            crate::redact::register(crate::redact::Kind::Private, channel);
+            crate::secret::redact::register(crate::secret::redact::Kind::Private, channel);
         }
         return Ok(SlackSecret::Webhook {
             url: WebhookUrl::new(hook),
@@ -493,7 +495,7 @@ struct Cached {
 
 /// When the secret's bot token expires: its `SLACK_TOKEN_EXPIRES_AT`, a number or a string of
 /// epoch seconds. `None` for a token that does not expire or a value that is not a time.
-pub fn token_expiry(raw: &str) -> Option<SystemTime> {
+pub(crate) fn token_expiry(raw: &str) -> Option<SystemTime> {
     let value: Value = serde_json::from_str(raw.trim()).ok()?;
     let field = value.get(TOKEN_EXPIRES_AT)?;
     let seconds = field
@@ -503,7 +505,7 @@ pub fn token_expiry(raw: &str) -> Option<SystemTime> {
 }
 
 /// Reads the secret from Secrets Manager and keeps it for `ttl`.
-pub struct SecretStore {
+pub(crate) struct SecretStore {
     client: aws_sdk_secretsmanager::Client,
     secret_id: String,
     stage: String,
@@ -514,7 +516,7 @@ pub struct SecretStore {
 }
 
 impl SecretStore {
-    pub fn new(
+    pub(crate) fn new(
         client: aws_sdk_secretsmanager::Client,
         secret_id: String,
         stage: String,
@@ -543,7 +545,7 @@ impl SecretStore {
     }
 
     /// Drops the cached value so the next read goes to Secrets Manager.
-    pub fn invalidate(&self) {
+    pub(crate) fn invalidate(&self) {
         *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
@@ -618,7 +620,7 @@ impl SecretStore {
 
 /// What a secret read needs to know of the invocation it serves.
 #[derive(Debug, Clone, Copy)]
-pub struct Call<'a> {
+pub(crate) struct Call<'a> {
     /// No read outlives this.
     pub deadline: Instant,
     /// The X-Ray trace header, passed on to Secrets Manager.
@@ -628,14 +630,14 @@ pub struct Call<'a> {
 }
 
 /// Where the webhook comes from: Secrets Manager, or a fixed value (`--secret-file`).
-pub enum SecretSource {
+pub(crate) enum SecretSource {
     Manager(SecretStore),
     Fixed(Arc<SlackSecret>),
 }
 
 impl SecretSource {
     /// The cached secret, or a fresh read when there is none or it has expired.
-    pub async fn get(&self, call: &Call<'_>) -> Result<Arc<SlackSecret>, SecretError> {
+    pub(crate) async fn get(&self, call: &Call<'_>) -> Result<Arc<SlackSecret>, SecretError> {
         match self {
             Self::Fixed(s) => Ok(s.clone()),
             Self::Manager(store) => store.get(call).await,
@@ -643,7 +645,7 @@ impl SecretSource {
     }
 
     /// Reads again now, e.g. after Slack says the webhook is gone.
-    pub async fn refresh(&self, call: &Call<'_>) -> Result<Arc<SlackSecret>, SecretError> {
+    pub(crate) async fn refresh(&self, call: &Call<'_>) -> Result<Arc<SlackSecret>, SecretError> {
         match self {
             Self::Fixed(s) => Ok(s.clone()),
             Self::Manager(store) => {
@@ -654,7 +656,7 @@ impl SecretSource {
     }
 
     /// Forgets the cached value, so a later invocation reads again.
-    pub fn invalidate(&self) {
+    pub(crate) fn invalidate(&self) {
         if let Self::Manager(store) = self {
             store.invalidate();
         }

@@ -11,15 +11,16 @@
 
 use std::collections::BTreeMap;
 
-use crate::blocks::{limits, payload, Payload};
-use crate::card::{Card, Part, Severity};
+use crate::model::alarm::AlarmKind;
+use crate::model::card::{Card, Part, Severity};
+use crate::model::mrkdwn::{escape, escape_within, slack_len, truncate};
 use crate::model::{Alarm, AlarmState, Body, Notification};
-use crate::mrkdwn::{escape, escape_within, slack_len, truncate};
+use crate::render::blocks::{limits, payload, Payload};
 use crate::render::{render_payload, RenderOptions};
-use crate::sources::cloudwatch_alarm::{alarm_console_url, metric_condition, AlarmKind};
+use crate::sources::cloudwatch_alarm::{alarm_console_url, metric_condition};
 
 /// Up to this many notifications of a kind in a batch are posted one each.
-pub const DEFAULT_THRESHOLD: usize = 3;
+pub(crate) const DEFAULT_THRESHOLD: usize = 3;
 
 /// Sections per digest message: Slack's 50 blocks, less the header and a mention.
 const SECTIONS_PER_MESSAGE: usize = limits::BLOCKS - 2;
@@ -383,7 +384,7 @@ fn notice_digest(cards: &[(usize, Card)], options: &RenderOptions) -> Vec<Outgoi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::blocks::check_limits;
+    use crate::render::blocks::check_limits;
     use crate::sources::cloudwatch_alarm::tests::metric_alarm;
     use crate::sources::shared::parse_time;
 
@@ -511,7 +512,7 @@ mod tests {
     fn other_notifications_get_their_own_digest_beyond_the_threshold() {
         let text = |t: &str| Notification {
             id: None,
-            body: crate::parse::parse_sns_message(Some(t.into()), "body", None).unwrap(),
+            body: crate::sources::parse_sns_message(Some(t.into()), "body", None).unwrap(),
         };
         let mut batch: Vec<Notification> = (0..5).map(|i| text(&format!("note {i}"))).collect();
         batch.push(alarm("a", AlarmState::Alarm, "1", 1));

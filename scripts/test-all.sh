@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the test-only dependencies, then runs every test: Rust unit, golden, property and
-# end-to-end tests, the supply-chain check, the quick benchmark gate, and the infra tests.
+# end-to-end tests, the test of scripts/local-aws.py, the supply-chain check, the quick
+# benchmark gate, and the infra tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -18,6 +19,11 @@ export PATH="$root/.venv/bin:$PATH"
 step "cargo test (unit, golden snapshots, properties, CLI, end to end through the Lambda Runtime API)"
 # insta never writes snapshots here: a changed rendering fails until it is reviewed.
 INSTA_UPDATE=no cargo test --locked --all-targets
+# The debug binary cargo test built; the script's test runs `send` and `check` with it.
+export SLACK_ALARM_NOTIFIER_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/slack-alarm-notifier"
+
+step "scripts/local-aws.py (moto and a local Slack for trying the function without AWS)"
+.venv/bin/python scripts/test_local_aws.py
 
 step "cargo deny (licenses, bans, sources; advisories need the network, see README)"
 if ! command -v cargo-deny >/dev/null 2>&1; then

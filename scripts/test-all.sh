@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the test-only dependencies, then runs every test: Rust unit, golden, property and
-# end-to-end tests, the test of scripts/local-aws.py, the supply-chain check, the quick
-# benchmark gate, and the infra tests.
+# end-to-end tests, the test of scripts/local-aws.py, the quick benchmark gate, and the infra
+# tests. The supply-chain check (cargo deny) runs in .ci/run, which then runs this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -24,12 +24,6 @@ export SLACK_ALARM_NOTIFIER_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/slack-a
 
 step "scripts/local-aws.py (moto and a local Slack for trying the function without AWS)"
 .venv/bin/python scripts/test_local_aws.py
-
-step "cargo deny (licenses, bans, sources; advisories need the network, see README)"
-if ! command -v cargo-deny >/dev/null 2>&1; then
-  cargo install --locked cargo-deny@0.18.3
-fi
-cargo deny --locked check licenses bans sources
 
 step "benchmark gate (binary size, peak RSS, no Secrets Manager calls when warm)"
 cargo build --locked --release

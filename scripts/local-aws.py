@@ -308,7 +308,8 @@ def main() -> int:
                         help="also write the secret's value to this file, for `--secret-file` (default: a temporary "
                              "file, printed); removed on exit")
     parser.add_argument("--env-file", type=Path,
-                        help="also write the function's variables to this file, one KEY=VALUE a line")
+                        help="also write the function's variables (not the AWS_LAMBDA_ ones) to this file, one "
+                             "KEY=VALUE a line, for `cargo lambda watch --env-file` or `set -a; . FILE`")
     args = parser.parse_args()
     ensure_moto()
 
@@ -368,7 +369,7 @@ def main() -> int:
             "AWS_LAMBDA_FUNCTION_VERSION": "1",
         }
         if args.env_file:
-            args.env_file.write_text("".join(f"{k}={v}\n" for k, v in (function_env | lambda_env).items()))
+            args.env_file.write_text("".join(f"{k}={v}\n" for k, v in function_env.items()))
 
         def exports(env: dict) -> list[str]:
             return [f"export {k}={shlex.quote(v)}" for k, v in env.items()]

@@ -8,11 +8,35 @@ root=$PWD
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "Python test tools (moto, cfn-lint) in .venv"
-if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
-fi
-.venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+# The installs wait mostly on the network and the disk, so they run while cargo compiles.
+# A job still running when this script stops (a failure, Ctrl-C) is stopped with it.
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+logs=$(mktemp -d)
+(
+  if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+  fi
+  .venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+) >"$logs/pip" 2>&1 &
+pip_job=$!
+(cd infra && npm ci --no-audit --no-fund) >"$logs/npm" 2>&1 &
+npm_job=$!
+# Waits for a background install and shows what it printed; stops here if it failed.
+installed() {
+  local status=0
+  wait "$1" || status=$?
+  cat "$2"
+  if [ "$status" -ne 0 ]; then
+    echo "error: $3 failed (exit $status)" >&2
+    exit "$status"
+  fi
+}
+
+step "cargo test: build (while pip installs moto, cfn-lint and cargo-lambda into .venv, and npm infra's packages)"
+cargo test --locked --all-targets --no-run
+
+step "Python test tools (moto, cfn-lint, cargo-lambda) in .venv"
+installed "$pip_job" "$logs/pip" "pip install -r tests/requirements.txt"
 export MOTO_PYTHON="$root/.venv/bin/python"
 export PATH="$root/.venv/bin:$PATH"
 
@@ -29,13 +53,13 @@ step "benchmark gate (binary size, peak RSS, no Secrets Manager calls when warm)
 cargo build --locked --release
 .venv/bin/python bench/run.py --no-build --cold 3 --warm 50 --check --out target/bench-quick.json
 
-step "infra: npm ci, tests (assertions, cdk-nag), synth, cfn-lint"
+step "infra: npm ci (from the start), tests (assertions, cdk-nag), synth, cfn-lint"
+installed "$npm_job" "$logs/npm" "npm ci in infra"
 bootstrap_dir="$root/target/bootstrap"
 mkdir -p "$bootstrap_dir"
 cp target/release/slack-alarm-notifier "$bootstrap_dir/bootstrap"
 (
   cd infra
-  npm ci --no-audit --no-fund
   npm test
   npm run synth -- -c bootstrapDir="$bootstrap_dir"
   npm run lint:cfn

@@ -57,7 +57,7 @@ step "infra: npm ci (from the start), tests (assertions, cdk-nag), synth, cfn-li
 installed "$npm_job" "$logs/npm" "npm ci in infra"
 bootstrap_dir="$root/target/bootstrap"
 mkdir -p "$bootstrap_dir"
-cp target/release/slack-alarm-notifier "$bootstrap_dir/bootstrap"
+cp "${CARGO_TARGET_DIR:-$root/target}/release/slack-alarm-notifier" "$bootstrap_dir/bootstrap"
 (
   cd infra
   npm test

@@ -10,8 +10,8 @@ step() { printf '\n==> %s\n' "$*"; }
 
 # The installs wait mostly on the network and the disk, so they run while cargo compiles.
 # A job still running when this script stops (a failure, Ctrl-C) is stopped with it.
-trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 logs=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$logs"' EXIT
 (
   if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv

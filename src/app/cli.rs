@@ -11,13 +11,14 @@ use crate::deliver::Notifier;
 use crate::deliver::Response;
 use crate::ingest::{parse_delivery, Delivery};
 use crate::model::Notification;
+use crate::net::error_chain;
 use crate::render::blocks::Payload;
 use crate::render::{describe, render_payload, RenderOptions};
 use crate::secret::{
     parse_secret, BotToken, Call, ChannelId, Rotation, SecretError, SecretSource, SlackSecret,
     WebhookUrl,
 };
-use crate::slack::{check_webhook, error_chain, Answer, ApiBody, SlackClient, SlackError};
+use crate::slack::{check_webhook, Answer, ApiBody, SlackClient, SlackError};
 
 pub(crate) const USAGE: &str = "\
 usage:
@@ -271,7 +272,7 @@ fn read_secret_file(path: &str) -> Result<SlackSecret, String> {
 struct Setup {
     config: Config,
     tls: rustls::ClientConfig,
-    slack: SlackClient,
+    slack: Arc<SlackClient>,
 }
 
 impl Setup {
@@ -287,8 +288,12 @@ impl Setup {
         }
         let tls =
             crate::net::tls_config(config.extra_ca_file.as_deref()).map_err(|e| e.to_string())?;
-        let slack = crate::app::lambda::slack_client(&config, &tls).map_err(|e| e.to_string())?;
-        Ok(Self { config, tls, slack })
+        let slack = crate::app::wiring::slack_client(&config, &tls).map_err(|e| e.to_string())?;
+        Ok(Self {
+            config,
+            tls,
+            slack: Arc::new(slack),
+        })
     }
 
     /// The secret from the file, or a Secrets Manager reader (nothing is read yet).
@@ -299,8 +304,8 @@ impl Setup {
     ) -> Result<SecretSource, String> {
         match &args.secret_file {
             Some(path) => Ok(SecretSource::Fixed(Arc::new(read_secret_file(path)?))),
-            None => crate::app::lambda::require_region(aws)
-                .and_then(|()| crate::app::lambda::secret_store(&self.config, aws))
+            None => crate::app::wiring::require_region(aws)
+                .and_then(|()| crate::app::wiring::secret_store(&self.config, aws))
                 .map(SecretSource::Manager)
                 .map_err(|e| e.to_string()),
         }
@@ -309,13 +314,17 @@ impl Setup {
     /// The notifier the function runs, threads and graphs included, with the secret from
     /// `args`.
     async fn notifier(self, args: &SecretArgs) -> Result<Notifier, String> {
-        let aws = crate::app::lambda::aws_sdk_config(&self.tls).await;
+        let aws = crate::app::wiring::aws_sdk_config(&self.tls).await;
         if self.config.threads_table.is_some() {
-            crate::app::lambda::require_region(&aws).map_err(|e| e.to_string())?;
+            crate::app::wiring::require_region(&aws).map_err(|e| e.to_string())?;
         }
         let secrets = self.secrets(args, &aws)?;
-        crate::app::lambda::notifier_with(&self.config, &self.tls, &aws, secrets)
-            .map_err(|e| e.to_string())
+        Ok(crate::app::wiring::notifier_with(
+            &self.config,
+            self.slack,
+            &aws,
+            secrets,
+        ))
     }
 }
 
@@ -328,13 +337,14 @@ async fn send(args: SendArgs) -> Result<(), String> {
     let bytes = read_input(&args.event)?;
     let notifier = Setup::new(&args.secret)?.notifier(&args.secret).await?;
     if args.dry_run {
-        let secret = notifier
+        let messenger = &notifier.messages;
+        let secret = messenger
             .secrets
             .get(&call)
             .await
             .map_err(|e| e.to_string())?;
         if let SlackSecret::Webhook { url, .. } = &*secret {
-            notifier.slack.check(url).map_err(|e| e.to_string())?;
+            messenger.slack.check(url).map_err(|e| e.to_string())?;
         }
         let keep = |notification: &Notification| match notifier.filtered_out(notification) {
             Some(why) => {
@@ -346,8 +356,8 @@ async fn send(args: SendArgs) -> Result<(), String> {
         };
         let payloads: Vec<Value> = planned(
             &bytes,
-            &notifier.render_options,
-            notifier.digest_threshold,
+            &notifier.settings.render,
+            notifier.settings.digest_threshold,
             keep,
         )?
         .into_iter()
@@ -483,7 +493,7 @@ async fn check(args: SecretArgs) -> Result<(), String> {
         };
         format!("environment read; the secret comes from {origin}")
     })?;
-    let aws = crate::app::lambda::aws_sdk_config(&setup.tls).await;
+    let aws = crate::app::wiring::aws_sdk_config(&setup.tls).await;
     let secret = match setup.secrets(&args, &aws) {
         Ok(source) => source.get(&call).await.map_err(|e| e.to_string()),
         Err(e) => Err(e),

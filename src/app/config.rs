@@ -3,6 +3,7 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use crate::deliver::Filter;
 use crate::model::AlarmState;
 use crate::threads::incident::ThreadSettings;
 
@@ -14,12 +15,6 @@ pub(crate) const DEFAULT_API_URL: &str = "https://slack.com/api/";
 pub(crate) const DEFAULT_API_HOSTS: &str = "slack.com,files.slack.com";
 pub(crate) const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) const DEFAULT_MAX_ATTEMPTS: u32 = 4;
-/// Notification ids each instance remembers as delivered, at about 40 bytes each (4 MiB in
-/// all). infra/ sets the queue's visibility timeout to about 3 minutes (6 × the function's
-/// 30 s, plus the batching window); at the storm pace measured (1,000 alarms in about 12 s),
-/// a warm instance takes in some 15,000 notifications in that time, and this is over six
-/// times as many: about 20 minutes of a storm.
-pub(crate) const DEFAULT_RECENT_IDS: usize = 100_000;
 /// Slack accepts about one message per second per webhook.
 pub(crate) const DEFAULT_MIN_INTERVAL: Duration = Duration::from_secs(1);
 /// A thread lives seven days ([`crate::threads::incident::ITEM_TTL`]); a longer reopen window means nothing.
@@ -105,57 +100,6 @@ pub(crate) struct Config {
     /// `AWS_LAMBDA_MAX_CONCURRENCY`, set by Lambda Managed Instances; at most
     /// [`MAX_CONCURRENCY`] are served (see [`cap_concurrency`]).
     pub max_concurrency: Option<u32>,
-}
-
-/// Which alarm notifications are posted.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub(crate) struct Filter {
-    /// `NOTIFY_STATES`; empty means every state.
-    pub states: Vec<AlarmState>,
-    /// `ALARM_NAME_INCLUDE`: glob patterns; empty means every name.
-    pub include: Vec<String>,
-    /// `ALARM_NAME_EXCLUDE`
-    pub exclude: Vec<String>,
-}
-
-impl Filter {
-    /// `None` when the alarm is posted, else why not.
-    pub(crate) fn reject_reason(&self, name: &str, state: &AlarmState) -> Option<&'static str> {
-        if !self.states.is_empty() && !self.states.contains(state) {
-            return Some("state not in NOTIFY_STATES");
-        }
-        if !self.include.is_empty() && !self.include.iter().any(|p| glob_match(p, name)) {
-            return Some("name not matched by ALARM_NAME_INCLUDE");
-        }
-        if self.exclude.iter().any(|p| glob_match(p, name)) {
-            return Some("name matched by ALARM_NAME_EXCLUDE");
-        }
-        None
-    }
-}
-
-/// `*` matches any run of characters, `?` one character; everything else is literal.
-pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
 }
 
 fn list(raw: &str) -> Vec<String> {
@@ -688,16 +632,6 @@ mod tests {
             .filter
             .reject_reason("prod-api-canary", &AlarmState::Alarm)
             .is_some());
-    }
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("*", ""));
-        assert!(glob_match("a*c", "abbbc"));
-        assert!(glob_match("a?c", "abc"));
-        assert!(!glob_match("a?c", "ac"));
-        assert!(glob_match("*本*", "日本語"));
-        assert!(!glob_match("prod", "prod-x"));
     }
 
     #[test]

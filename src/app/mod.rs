@@ -1,11 +1,12 @@
 //! The ways in, and the wiring: the Lambda runtime and the command line share one
 //! configuration ([`config`]), one logging setup ([`logging`]) and the clients built once
-//! ([`lambda`]).
+//! ([`wiring`]).
 
 pub(crate) mod cli;
 pub(crate) mod config;
 pub(crate) mod lambda;
 pub(crate) mod logging;
+pub(crate) mod wiring;
 
 use std::process::ExitCode;
 

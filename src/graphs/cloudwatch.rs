@@ -6,13 +6,12 @@ use std::time::Duration;
 use aws_sdk_cloudwatch::error::SdkError;
 use aws_sdk_cloudwatch::operation::get_metric_widget_image::GetMetricWidgetImageError;
 
-use crate::secret::{describe_sdk_error, SecretError};
-use crate::slack::SlackError;
+use crate::net::describe_sdk_error;
 
 /// The eight bytes every PNG file starts with.
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 
-/// Why an alarm's message went without its graph. Never fails the invocation.
+/// Why CloudWatch drew no graph.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum GraphError {
     /// CloudWatch refused or failed the request: its code and message, never the raw answer.
@@ -24,15 +23,6 @@ pub(crate) enum GraphError {
     /// CloudWatch answered with bytes that are not a PNG: nothing is uploaded.
     #[error("GetMetricWidgetImage answered with {bytes} bytes that are not a PNG image")]
     NotPng { bytes: usize },
-    /// The graph took longer than its budget (`METRIC_GRAPH_TIMEOUT_SECONDS`, or what was
-    /// left of the invocation).
-    #[error("the graph was not shared within its budget of {budget:?}")]
-    Late { budget: Duration },
-    #[error(transparent)]
-    Secret(#[from] SecretError),
-    /// A Slack call of the file upload failed.
-    #[error(transparent)]
-    Slack(#[from] SlackError),
 }
 
 /// Draws metric widgets with one CloudWatch client, built once per process.

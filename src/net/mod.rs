@@ -20,6 +20,10 @@ use aws_smithy_types::body::SdkBody;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 
+mod errors;
+
+pub(crate) use errors::{describe_sdk_error, error_chain};
+
 pub(crate) const USER_AGENT: &str = concat!("slack-alarm-notifier/", env!("CARGO_PKG_VERSION"));
 /// The most read of any AWS answer. The largest legitimate ones are a metric graph's PNG
 /// (tens of KiB) and a DynamoDB item (400 KiB at most); a larger answer is cut off with an

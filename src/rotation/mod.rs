@@ -15,9 +15,7 @@ use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::secret::{
-    describe_sdk_error, parse_secret, BotToken, Credential, SlackSecret, TOKEN_EXPIRES_AT,
-};
+use crate::secret::{parse_secret, BotToken, Credential, SlackSecret, TOKEN_EXPIRES_AT};
 use crate::slack::{ApiBody, RefreshGrant, SlackClient, SlackError};
 
 pub(crate) const AWSCURRENT: &str = "AWSCURRENT";
@@ -540,7 +538,7 @@ impl Rotator {
             match tokio::time::timeout_at(deadline.into(), put).await {
                 Ok(Ok(_)) => return Ok(()),
                 Ok(Err(e)) => {
-                    let (code, detail) = describe_sdk_error(&e);
+                    let (code, detail) = crate::net::describe_sdk_error(&e);
                     problem = format!("PutSecretValue: {code}{}", suffix(&detail));
                 }
                 Err(_) => {
@@ -727,7 +725,7 @@ impl Rotator {
         match tokio::time::timeout_at(deadline.into(), call).await {
             Ok(Ok(output)) => Ok(output),
             Ok(Err(e)) => {
-                let (code, detail) = describe_sdk_error(&e);
+                let (code, detail) = crate::net::describe_sdk_error(&e);
                 Err(RotationError::Aws {
                     step: request.step,
                     operation,

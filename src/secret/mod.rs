@@ -4,7 +4,6 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use serde_json::Value;
 
 pub(crate) mod redact;
@@ -13,9 +12,6 @@ pub(crate) mod redact;
 pub(crate) const TOKEN_EXPIRES_AT: &str = "SLACK_TOKEN_EXPIRES_AT";
 /// A cached token this close to its expiry is read again, so no post outlives it.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
-
-/// AWS's own message is kept to this many characters.
-const MAX_AWS_MESSAGE: usize = 200;
 
 /// A webhook URL. Its path is a credential, so `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -302,74 +298,6 @@ fn detail_suffix(detail: &str) -> String {
     }
 }
 
-/// Reads what can be said safely of an SDK error: the AWS error code and message of an
-/// error answer, the cause of a connection failure, or the status of an unreadable answer.
-/// Never the raw response, which for GetSecretValue is the secret (and for DynamoDB, items).
-pub(crate) fn describe_sdk_error<E>(e: &SdkError<E>) -> (String, String)
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let cut = |text: &str| -> String {
-        let line = text.lines().next().unwrap_or_default();
-        let mut cut: String = line.chars().take(MAX_AWS_MESSAGE).collect();
-        if cut.len() < line.len() {
-            cut.push('…');
-        }
-        cut
-    };
-    if crate::net::is_answer_too_large(e) {
-        return (
-            "AnswerTooLarge".into(),
-            format!(
-                "the answer is larger than {} MiB, so it was not read",
-                crate::net::MAX_AWS_ANSWER / (1024 * 1024)
-            ),
-        );
-    }
-    match e {
-        SdkError::ServiceError(service) => {
-            let status = service.raw().status();
-            match (e.code(), status.is_success()) {
-                // An error answer from AWS: its code and message are AWS's own words.
-                (Some(code), false) => (code.to_owned(), e.message().map(cut).unwrap_or_default()),
-                // A success status the SDK could not read: say so, quote nothing.
-                (_, true) => (
-                    "UnreadableResponse".into(),
-                    format!(
-                        "HTTP {} with a body the SDK could not parse",
-                        status.as_u16()
-                    ),
-                ),
-                (None, false) => (
-                    "RequestFailed".into(),
-                    format!("HTTP {} without an AWS error code", status.as_u16()),
-                ),
-            }
-        }
-        SdkError::ResponseError(response) => (
-            "UnreadableResponse".into(),
-            format!(
-                "HTTP {} that the SDK could not read",
-                response.raw().status().as_u16()
-            ),
-        ),
-        SdkError::TimeoutError(_) => ("Timeout".into(), "the SDK's timeout expired".into()),
-        SdkError::DispatchFailure(failure) => {
-            let cause = match failure.as_connector_error() {
-                Some(c) if c.is_timeout() => "connection timed out".to_owned(),
-                Some(c) => cut(&crate::slack::error_chain(c)),
-                None => "request not sent".to_owned(),
-            };
-            ("RequestFailed".into(), cause)
-        }
-        SdkError::ConstructionFailure(_) => (
-            "RequestFailed".into(),
-            "the request could not be built".into(),
-        ),
-        _ => ("RequestFailed".into(), String::new()),
-    }
-}
-
 impl SecretError {
     /// A short name for Lambda's `errorType`.
     pub(crate) fn error_type(&self) -> &'static str {
@@ -592,7 +520,7 @@ impl SecretStore {
             .await
             .map_err(|_| self.timeout())?
             .map_err(|e| {
-                let (code, detail) = describe_sdk_error(&e);
+                let (code, detail) = crate::net::describe_sdk_error(&e);
                 SecretError::Fetch {
                     secret_id: self.secret_id.clone(),
                     stage: self.stage.clone(),

@@ -11,6 +11,8 @@ use serde_json::Value;
 
 use crate::secret::{BotToken, Credential, WebhookUrl};
 
+pub(crate) mod messenger;
+
 /// An attempt with less time than this left is not started.
 const MIN_ATTEMPT: Duration = Duration::from_millis(50);
 const BACKOFF_BASE: Duration = Duration::from_millis(200);
@@ -61,7 +63,7 @@ pub(crate) enum SlackError {
     #[error("Slack did not answer in time after {attempts} attempts")]
     Timeout { attempts: u32 },
     /// Connection refused, reset, TLS, proxy or DNS failure, on the last attempt.
-    #[error("cannot reach Slack after {attempts} attempts: {}{}", error_chain(.source), crate::net::through(.proxy))]
+    #[error("cannot reach Slack after {attempts} attempts: {}{}", crate::net::error_chain(.source), crate::net::through(.proxy))]
     Transport {
         attempts: u32,
         /// Stripped of its URL.
@@ -125,22 +127,6 @@ impl SlackError {
             Self::AnswerUnreadable { .. } => "SlackAnswerUnreadable",
         }
     }
-}
-
-/// `error: cause: cause`, on one line. reqwest's own message stops at "error sending
-/// request"; the reason (refused, certificate, proxy) is further down the chain.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// Checks a URL Slack is reached at against `allowed_hosts` (the setting `hosts_setting`):
@@ -743,7 +729,7 @@ impl SlackClient {
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    cut_short = Some(error_chain(&e.without_url()));
+                    cut_short = Some(crate::net::error_chain(&e.without_url()));
                     break;
                 }
             }
@@ -882,7 +868,11 @@ fn transport_failure<T>(e: reqwest::Error, attempts: u32, target: &reqwest::Url)
     }
     let proxy = crate::net::proxy_for(target);
     Attempt::Transient(
-        format!("{}{}", error_chain(&e), crate::net::through(&proxy)),
+        format!(
+            "{}{}",
+            crate::net::error_chain(&e),
+            crate::net::through(&proxy)
+        ),
         SlackError::Transport {
             attempts,
             source: e,

@@ -120,7 +120,7 @@ impl ThreadStore {
             Ok(Ok(output)) => Ok(Some(output)),
             Ok(Err(e)) if e.code() == Some("ConditionalCheckFailedException") => Ok(None),
             Ok(Err(e)) => {
-                let (code, detail) = crate::secret::describe_sdk_error(&e);
+                let (code, detail) = crate::net::describe_sdk_error(&e);
                 Err(ThreadsError::Aws {
                     operation,
                     table: self.table.clone(),

@@ -1,0 +1,170 @@
+//! The clients, built once per process from the configuration, and wired into the function:
+//! the Slack client, the AWS SDK's shared configuration (region, credentials, the one HTTP
+//! stack), Secrets Manager, the threads table and CloudWatch.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::app::config::{Config, ConfigError};
+use crate::deliver::{Notifier, Settings};
+use crate::graphs::cloudwatch::GraphSource;
+use crate::net::HttpSetupError;
+use crate::render::RenderOptions;
+use crate::rotation::Rotator;
+use crate::secret::{SecretSource, SecretStore};
+use crate::slack::messenger::Messenger;
+use crate::slack::SlackClient;
+use crate::threads::store::ThreadStore;
+
+/// Why the function could not start serving.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum InitError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Http(#[from] HttpSetupError),
+}
+
+/// What the deployed function serves: notifications, and rotation steps of the Slack token.
+pub(crate) struct Function {
+    pub(crate) notifier: Notifier,
+    pub(crate) rotator: Rotator,
+    /// The Slack client the notifier posts with, which rotation renews tokens with too.
+    pub(crate) slack: Arc<SlackClient>,
+}
+
+/// Builds the function from configuration.
+pub(crate) async fn function_from_config(config: &Config) -> Result<Function, InitError> {
+    let tls = crate::net::tls_config(config.extra_ca_file.as_deref())?;
+    let aws = aws_sdk_config(&tls).await;
+    require_region(&aws)?;
+    let secrets = SecretSource::Manager(secret_store(config, &aws)?);
+    let slack = Arc::new(slack_client(config, &tls)?);
+    Ok(Function {
+        notifier: notifier_with(config, slack.clone(), &aws, secrets),
+        rotator: Rotator::new(aws_sdk_secretsmanager::Client::new(&aws)),
+        slack,
+    })
+}
+
+/// How notifications are screened, rendered and paced, from `config`.
+pub(crate) fn settings(config: &Config) -> Settings {
+    Settings {
+        filter: config.filter.clone(),
+        render: RenderOptions {
+            mention: config.mention.clone(),
+        },
+        digest_threshold: config.digest_threshold,
+        min_interval: config.min_interval,
+    }
+}
+
+/// The notifier as the function wires it, posting with `slack` and the secret from
+/// `secrets`: threads with `THREADS_TABLE`, metric graphs unless `METRIC_GRAPHS` is off.
+/// `send` uses it too.
+pub(crate) fn notifier_with(
+    config: &Config,
+    slack: Arc<SlackClient>,
+    aws: &aws_config::SdkConfig,
+    secrets: SecretSource,
+) -> Notifier {
+    let notifier = Notifier::new(settings(config), Messenger { slack, secrets });
+    let notifier = match &config.threads_table {
+        None => notifier,
+        Some(table) => notifier.with_threads(
+            thread_store(aws, table.clone(), config.threads_timeout),
+            config.thread_settings,
+        ),
+    };
+    if config.metric_graphs {
+        notifier.with_graphs(graph_source(aws, config.metric_graph_timeout))
+    } else {
+        notifier
+    }
+}
+
+/// CloudWatch for metric graphs: the SDK gives up within the graph's budget, and retries once.
+fn graph_source(aws: &aws_config::SdkConfig, budget: Duration) -> GraphSource {
+    let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
+        .operation_timeout(budget)
+        .connect_timeout(budget)
+        .build();
+    let retries = aws_smithy_types::retry::RetryConfig::standard().with_max_attempts(2);
+    let config = aws_sdk_cloudwatch::config::Builder::from(aws)
+        .timeout_config(timeouts)
+        .retry_config(retries)
+        .build();
+    GraphSource::new(aws_sdk_cloudwatch::Client::from_conf(config), budget)
+}
+
+/// The SDK's shared configuration: the default credential chain, the region from
+/// `AWS_REGION` or the AWS profile, sending through the shared HTTP stack. The region is not
+/// asked of EC2's instance metadata, whose failure fills a local run with the SDK's warnings.
+pub(crate) async fn aws_sdk_config(tls: &rustls::ClientConfig) -> aws_config::SdkConfig {
+    use aws_config::meta::region::RegionProviderChain;
+    let region = RegionProviderChain::first_try(
+        aws_config::environment::EnvironmentVariableRegionProvider::new(),
+    )
+    .or_else(aws_config::profile::ProfileFileRegionProvider::new());
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(region)
+        .http_client(crate::net::sdk_http_client(tls.clone()))
+        .load()
+        .await
+}
+
+/// Every AWS call needs a region: without one, each would fail later with the SDK's
+/// `missing signing region`.
+pub(crate) fn require_region(aws: &aws_config::SdkConfig) -> Result<(), ConfigError> {
+    aws.region().map(|_| ()).ok_or(ConfigError::NoRegion)
+}
+
+/// The threads table's client: short timeouts and one quick retry, so a slow or throttled
+/// table costs little of the invocation.
+fn thread_store(aws: &aws_config::SdkConfig, table: String, call: Duration) -> ThreadStore {
+    let attempt = crate::threads::store::attempt_timeout(call);
+    let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
+        .operation_timeout(call)
+        .operation_attempt_timeout(attempt)
+        .connect_timeout(attempt)
+        .build();
+    // Throttling is retried once, soon: backing off for seconds would only delay the post.
+    let retries = aws_smithy_types::retry::RetryConfig::standard()
+        .with_max_attempts(crate::threads::store::MAX_ATTEMPTS)
+        .with_initial_backoff(crate::threads::store::BACKOFF)
+        .with_max_backoff(crate::threads::store::BACKOFF);
+    let config = aws_sdk_dynamodb::config::Builder::from(aws)
+        .timeout_config(timeouts)
+        .retry_config(retries)
+        .build();
+    ThreadStore::new(aws_sdk_dynamodb::Client::from_conf(config), table, call)
+}
+
+/// The cached Secrets Manager reader for `SecretId`.
+pub(crate) fn secret_store(
+    config: &Config,
+    aws: &aws_config::SdkConfig,
+) -> Result<SecretStore, ConfigError> {
+    let secret_id = config.require_secret_id()?.to_owned();
+    Ok(SecretStore::new(
+        aws_sdk_secretsmanager::Client::new(aws),
+        secret_id,
+        config.secret_stage.clone(),
+        config.secret_ttl,
+    ))
+}
+
+/// The Slack client (webhooks and Web API) with the configured limits.
+pub(crate) fn slack_client(
+    config: &Config,
+    tls: &rustls::ClientConfig,
+) -> Result<SlackClient, HttpSetupError> {
+    Ok(SlackClient::new(
+        crate::net::slack_client(tls)?,
+        config.webhook_hosts.clone(),
+        config.api_hosts.clone(),
+        config.api_url.clone(),
+        config.attempt_timeout,
+        config.max_attempts.get(),
+    ))
+}

@@ -1,0 +1,337 @@
+//! With threads (app mode, `THREADS_TABLE`): an SNS message is claimed in the table before it
+//! is posted, so two deliveries of it post once, and an alarm goes into its incident's thread
+//! ([`decide`]), racing other instances through the table's conditional writes. Any table
+//! failure posts the notification top-level instead: the table never costs a notification.
+
+use std::time::{Duration, Instant};
+
+use super::direct::Delivered;
+use super::{Notifier, RecordError, Threads};
+use crate::model::{Alarm, Body, Notification};
+use crate::render::{describe, render_payload, Payload};
+use crate::secret::Call;
+use crate::slack::messenger::{Messages, Posted, Spot};
+use crate::threads::incident::{decide, thread_key, with_status, Clock, Decision, Thread};
+use crate::threads::store::{ThreadStore, ThreadsError, CLAIM_LEASE};
+
+/// Rounds of a race for one alarm's thread before giving up and posting top-level.
+const MAX_THREAD_ROUNDS: usize = 4;
+/// How often, and how long at most, to read a thread whose parent another instance is posting.
+const CLAIM_POLL: Duration = Duration::from_millis(100);
+const CLAIM_WAIT: Duration = Duration::from_secs(3);
+
+/// When a message's claim lapses, in epoch seconds: the invocation's deadline, rounded up,
+/// and never more than [`CLAIM_LEASE`] away.
+fn lease_until(deadline: Instant) -> u64 {
+    let left = deadline.saturating_duration_since(Instant::now()).as_secs() + 1;
+    epoch_now() + left.min(CLAIM_LEASE.as_secs())
+}
+
+fn epoch_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The one warning for a table failure: the notification goes out top-level regardless.
+fn table_failed(error: &ThreadsError, alarm: &str) {
+    tracing::warn!(error = %error, alarm, "threads table unavailable; posting top-level");
+}
+
+/// What a thread's parent is stored as: the payload as posted, with its channel.
+fn parent_json(payload: &Payload, channel: &str) -> serde_json::Value {
+    let mut parent = serde_json::to_value(payload).unwrap_or_default();
+    parent["channel"] = channel.into();
+    parent
+}
+
+impl<M: Messages> Notifier<M> {
+    /// Posts one notification: as its own message, or, with threads in app mode, an alarm in
+    /// its incident's thread. With threads, an SNS message another invocation has is not
+    /// posted again.
+    pub(super) async fn deliver(
+        &self,
+        notification: &Notification,
+        call: &Call<'_>,
+    ) -> Result<Delivered, RecordError> {
+        let payload = render_payload(notification, &self.settings.render);
+        let top_level = || async { Ok(Delivered::Posted(self.post(&payload, call).await?)) };
+        let Some(threads) = &self.threads else {
+            return top_level().await;
+        };
+        let Some(channel) = self.messages.channel(call).await? else {
+            return top_level().await;
+        };
+        let Some(id) = notification.id.as_deref() else {
+            return self
+                .deliver_in_thread(threads, notification, payload, &channel, call)
+                .await
+                .map(Delivered::Posted);
+        };
+        let (_, name) = describe(&notification.body);
+        let owner = call.request_id.unwrap_or_default();
+        let now = epoch_now();
+        let claim =
+            threads
+                .store
+                .claim_message(id, owner, now, lease_until(call.deadline), call.deadline);
+        match claim.await {
+            Ok(true) => {}
+            Ok(false) => return Ok(Delivered::Duplicate),
+            Err(e) => {
+                // Not a second wait on a table that just failed.
+                table_failed(&e, &name);
+                return top_level().await;
+            }
+        }
+        let posted = self
+            .deliver_in_thread(threads, notification, payload, &channel, call)
+            .await;
+        settle(&threads.store, id, posted.is_ok(), call).await;
+        posted.map(Delivered::Posted)
+    }
+
+    async fn post(&self, payload: &Payload, call: &Call<'_>) -> Result<Posted, RecordError> {
+        Ok(self.messages.post(payload, None, call).await?)
+    }
+
+    /// An alarm into its thread; any other notification top-level.
+    async fn deliver_in_thread(
+        &self,
+        threads: &Threads,
+        notification: &Notification,
+        payload: Payload,
+        channel: &str,
+        call: &Call<'_>,
+    ) -> Result<Posted, RecordError> {
+        match &notification.body {
+            Body::Alarm(alarm) => {
+                self.deliver_alarm(threads, alarm, payload, channel, call)
+                    .await
+            }
+            Body::Other(_) => self.post(&payload, call).await,
+        }
+    }
+
+    /// An alarm in its incident's thread ([`decide`]), racing other instances through the
+    /// table's conditional writes. Any table failure posts it top-level instead.
+    async fn deliver_alarm(
+        &self,
+        threads: &Threads,
+        alarm: &Alarm,
+        payload: Payload,
+        channel: &str,
+        call: &Call<'_>,
+    ) -> Result<Posted, RecordError> {
+        let store = &threads.store;
+        let key = thread_key(alarm);
+        let changed = alarm.time.and_then(|t| u64::try_from(t.timestamp()).ok());
+        let waiting_since = Instant::now();
+        let mut rounds = 0;
+        let mut stored = store.load(&key, call.deadline).await;
+        loop {
+            let current = match stored {
+                Ok(t) => t,
+                Err(e) => {
+                    table_failed(&e, &alarm.name);
+                    return self.post(&payload, call).await;
+                }
+            };
+            let clock = Clock::new(epoch_now(), changed);
+            let decision = decide(
+                current.as_ref(),
+                &alarm.state,
+                channel,
+                clock,
+                &threads.settings,
+            );
+            let written = match &decision {
+                Decision::TopLevel => return self.post(&payload, call).await,
+                Decision::Wait if waiting_since.elapsed() > CLAIM_WAIT => {
+                    tracing::warn!(alarm = %alarm.name, "the thread's parent is still being posted elsewhere; posting top-level");
+                    return self.post(&payload, call).await;
+                }
+                Decision::Wait => {
+                    tokio::time::sleep(CLAIM_POLL).await;
+                    Ok(false)
+                }
+                Decision::Open { replacing } => {
+                    let claim = Thread::claim(channel, clock, *replacing);
+                    match store.save(&key, &claim, *replacing, call.deadline).await {
+                        Ok(true) => {
+                            return self.open_thread(store, &key, claim, &payload, call).await
+                        }
+                        other => other,
+                    }
+                }
+                Decision::Reply { next, status } => {
+                    let expected = current.as_ref().map(|t| t.version);
+                    match store.save(&key, next, expected, call.deadline).await {
+                        Ok(true) => {
+                            return self
+                                .reply(threads, &key, next, status.as_deref(), &payload, call)
+                                .await
+                        }
+                        other => other,
+                    }
+                }
+            };
+            if let Err(e) = written {
+                table_failed(&e, &alarm.name);
+                return self.post(&payload, call).await;
+            }
+            // Another instance wrote first (or the parent is still coming): read it again.
+            // Waiting is not a lost race.
+            if !matches!(decision, Decision::Wait) {
+                rounds += 1;
+                if rounds == MAX_THREAD_ROUNDS {
+                    tracing::warn!(alarm = %alarm.name, "the thread kept changing under this instance; posting top-level");
+                    return self.post(&payload, call).await;
+                }
+            }
+            stored = store.load(&key, call.deadline).await;
+        }
+    }
+
+    /// Posts a claimed thread's parent and stores where it is. When the parent is not
+    /// posted, or Slack does not say where it is, the claim is dropped so the next ALARM
+    /// opens the thread afresh.
+    async fn open_thread(
+        &self,
+        store: &ThreadStore,
+        key: &str,
+        claim: Thread,
+        payload: &Payload,
+        call: &Call<'_>,
+    ) -> Result<Posted, RecordError> {
+        let posted = match self
+            .messages
+            .post(payload, Some(&claim.channel), call)
+            .await
+        {
+            Ok(posted) => posted,
+            Err(e) => {
+                abandon(store, key, &claim, call).await;
+                return Err(e.into());
+            }
+        };
+        match &posted.spot {
+            Some(spot) => {
+                let parent = parent_json(payload, &claim.channel).to_string();
+                store_parent(store, key, &claim, spot, parent, call).await;
+            }
+            None => {
+                tracing::warn!("Slack took the thread's parent but its answer has no ts; the next ALARM opens a new thread");
+                abandon(store, key, &claim, call).await;
+            }
+        }
+        Ok(posted)
+    }
+
+    /// A reply in `thread` (already stored under `key`), then `status` on top of its parent. A
+    /// parent that cannot be updated is logged: the notification itself is delivered. A thread
+    /// Slack no longer has (its parent deleted) gets the reply as a new parent, top-level.
+    async fn reply(
+        &self,
+        threads: &Threads,
+        key: &str,
+        thread: &Thread,
+        status: Option<&str>,
+        payload: &Payload,
+        call: &Call<'_>,
+    ) -> Result<Posted, RecordError> {
+        let Some(ts) = thread.ts.clone() else {
+            return self.post(payload, call).await;
+        };
+        let parent_spot = Spot {
+            channel: thread.channel.clone(),
+            ts,
+        };
+        let broadcast = threads.settings.broadcast;
+        let posted = match self
+            .messages
+            .reply(payload, &parent_spot, broadcast, call)
+            .await
+        {
+            Err(e) if e.thread_gone() => {
+                tracing::warn!(error = %e, "Slack no longer has the thread; posting top-level as a new thread's parent");
+                return self
+                    .restart_thread(&threads.store, key, thread, payload, call)
+                    .await;
+            }
+            other => other?,
+        };
+        if let (Some(status), Some(parent)) = (status, thread.parent.as_deref()) {
+            let parent: serde_json::Value = serde_json::from_str(parent).unwrap_or_default();
+            if let Err(e) = self
+                .messages
+                .update(&parent_spot, with_status(&parent, status), call)
+                .await
+            {
+                tracing::warn!(error = %e, "the reply is posted, but its thread's parent could not be updated");
+            }
+        }
+        Ok(posted)
+    }
+
+    /// Posts `payload` top-level, as the parent of `thread` (stored under `key`) from now on.
+    async fn restart_thread(
+        &self,
+        store: &ThreadStore,
+        key: &str,
+        thread: &Thread,
+        payload: &Payload,
+        call: &Call<'_>,
+    ) -> Result<Posted, RecordError> {
+        let posted = self
+            .messages
+            .post(payload, Some(&thread.channel), call)
+            .await?;
+        if let Some(spot) = &posted.spot {
+            let parent = parent_json(payload, &thread.channel).to_string();
+            store_parent(store, key, thread, spot, parent, call).await;
+        }
+        Ok(posted)
+    }
+}
+
+/// Marks message `id` delivered, or releases it so that Lambda's retry posts it at once.
+async fn settle(store: &ThreadStore, id: &str, delivered: bool, call: &Call<'_>) {
+    let now = epoch_now();
+    if delivered {
+        if let Err(e) = store.mark_delivered(id, now, call.deadline).await {
+            tracing::warn!(error = %e, "could not record the delivered message in the threads table; a redelivery after its claim lapses may post it again");
+        }
+    } else if let Err(e) = store.release_message(id, now, call.deadline).await {
+        tracing::warn!(error = %e, "could not release the undelivered message in the threads table; a retry posts it once its claim lapses");
+    }
+}
+
+/// Stores `thread`'s parent, posted at `spot`, over the version it was read at.
+async fn store_parent(
+    store: &ThreadStore,
+    key: &str,
+    thread: &Thread,
+    spot: &Spot,
+    parent: String,
+    call: &Call<'_>,
+) {
+    let posted = thread.posted(&spot.channel, &spot.ts, parent);
+    match store
+        .save(key, &posted, Some(thread.version), call.deadline)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!("the thread was taken over before its parent was stored"),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not store the thread's parent; later notifications go top-level")
+        }
+    }
+}
+
+/// Drops `claim`, whose parent is not in Slack where the table could find it.
+async fn abandon(store: &ThreadStore, key: &str, claim: &Thread, call: &Call<'_>) {
+    if let Err(e) = store.abandon(key, claim, call.deadline).await {
+        tracing::warn!(error = %e, "could not drop the thread's claim; an ALARM within a minute posts top-level");
+    }
+}

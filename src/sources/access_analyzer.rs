@@ -10,17 +10,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::shared::*;
-use super::{Body, Event, Notice, Source};
+use super::{Body, Event, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "access-analyzer",
-    event: Some(from_event),
-    sns: None,
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::events("access-analyzer", from_event);
 
 /// At most this many actions in the headline; the facts list them all.
 const HEADLINE_ACTIONS: usize = 3;
@@ -190,15 +185,7 @@ impl AccessFinding {
     }
 }
 
-impl Notice for AccessFinding {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.resource.clone().unwrap_or_default())
-    }
-}
+notice!(AccessFinding, card, |it| it.resource.clone().unwrap_or_default());
 
 /// The finding as a card: the resource, who it is exposed to and for what, and a link.
 pub(crate) fn card(f: &AccessFinding) -> Card {

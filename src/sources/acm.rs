@@ -2,17 +2,12 @@
 //! Certificate Renewal Action Required" and "ACM Certificate Expired").
 
 use super::shared::*;
-use super::{Body, Event, Source, Notice};
+use super::{Body, Event, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::escape;
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "acm",
-    event: Some(from_event),
-    sns: None,
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::events("acm", from_event);
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     let (expired, renewal_action) = match event.detail_type.as_str() {
@@ -104,15 +99,7 @@ fn when_phrase(c: &CertificateExpiry) -> String {
     }
 }
 
-impl Notice for CertificateExpiry {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.common_name.clone().unwrap_or_default())
-    }
-}
+notice!(CertificateExpiry, card, |it| it.common_name.clone().unwrap_or_default());
 
 /// The certificate as a card: name, days left, id, and a link to it in ACM.
 pub(crate) fn card(c: &CertificateExpiry) -> Card {

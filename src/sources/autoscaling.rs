@@ -7,17 +7,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::shared::*;
-use super::{Body, Event, Notice, SnsMessage, Source};
+use super::{Body, Event, SnsMessage, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "autoscaling",
-    event: Some(from_event),
-    sns: Some(from_sns),
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::both("autoscaling", from_event, from_sns);
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     if event.source != "aws.autoscaling" {
@@ -208,15 +203,7 @@ pub(crate) fn severity(a: &ScalingActivity) -> Severity {
     }
 }
 
-impl Notice for ScalingActivity {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.group.clone().unwrap_or_default())
-    }
-}
+notice!(ScalingActivity, card, |it| it.group.clone().unwrap_or_default());
 
 /// The activity as a card: what happened to which instance, why, the cause, and a link
 /// to the group's activity.

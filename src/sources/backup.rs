@@ -2,17 +2,12 @@
 //! a backup vault sends to SNS.
 
 use super::shared::*;
-use super::{Body, Event, SnsMessage, Source, Notice};
+use super::{Body, Event, SnsMessage, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "backup",
-    event: Some(from_event),
-    sns: Some(from_sns),
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::both("backup", from_event, from_sns);
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     (event.source == "aws.backup" && event.detail_type.ends_with("Job State Change"))
@@ -131,15 +126,7 @@ impl BackupJob {
     }
 }
 
-impl Notice for BackupJob {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.job_id.clone().unwrap_or_default())
-    }
-}
+notice!(BackupJob, card, |it| it.job_id.clone().unwrap_or_default());
 
 /// How bad a job is: a failed, aborted, expired or partial job is red, and so is a malware
 /// scan that found threats, whatever its state says (`COMPLETED`); a scan completed with

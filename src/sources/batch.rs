@@ -4,17 +4,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::shared::*;
-use super::{Body, Event, Notice, Source};
+use super::{Body, Event, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "batch",
-    event: Some(from_event),
-    sns: None,
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::events("batch", from_event);
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     (event.source == "aws.batch" && event.detail_type == "Batch Job State Change")
@@ -141,15 +136,7 @@ pub(crate) fn severity(status: &str) -> Severity {
     }
 }
 
-impl Notice for BatchJob {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.job_id.clone().unwrap_or_default())
-    }
-}
+notice!(BatchJob, card, |it| it.job_id.clone().unwrap_or_default());
 
 /// The job as a card: status, why it failed and how its container exited, and a link
 /// to the job.

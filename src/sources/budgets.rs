@@ -1,16 +1,11 @@
 //! AWS Budgets alerts, which arrive on SNS as text.
 
 use super::shared::*;
-use super::{Body, SnsMessage, Source, Notice};
+use super::{Body, SnsMessage, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 
-pub(crate) const SOURCE: Source = Source {
-    name: "budget",
-    event: None,
-    sns: Some(from_sns),
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::messages("budget", from_sns);
 
 /// Text only: a JSON document is never a Budgets alert.
 fn from_sns(message: &SnsMessage) -> Option<Body> {
@@ -55,15 +50,7 @@ fn budget_from_text(subject: Option<&str>, text: &str) -> Option<BudgetAlert> {
     })
 }
 
-impl Notice for BudgetAlert {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.subject.clone().unwrap_or_default())
-    }
-}
+notice!(BudgetAlert, card, |it| it.subject.clone().unwrap_or_default());
 
 /// The alert as a card: its summary and its `Key: Value` lines as facts.
 pub(crate) fn card(b: &BudgetAlert) -> Card {

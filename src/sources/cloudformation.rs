@@ -5,17 +5,12 @@
 use chrono::{DateTime, Utc};
 
 use super::shared::*;
-use super::{Body, Event, Notice, SnsMessage, Source};
+use super::{Body, Event, SnsMessage, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "cloudformation",
-    event: Some(from_event),
-    sns: Some(from_sns),
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::both("cloudformation", from_event, from_sns);
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     let kind = match event.detail_type.as_str() {
@@ -235,15 +230,7 @@ fn drift_or_status(c: &StackChange) -> &str {
     }
 }
 
-impl Notice for StackChange {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.stack_name().unwrap_or_default().to_owned())
-    }
-}
+notice!(StackChange, card, |it| it.stack_name().unwrap_or_default().to_owned());
 
 /// The change as a card: stack, status and reason, the resource if any, and a link to the
 /// stack's events (or its drifts).

@@ -13,17 +13,12 @@
 use chrono::{DateTime, Utc};
 
 use super::shared::*;
-use super::{Body, Event, Notice, Source};
+use super::{Body, Event, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "cloudtrail",
-    event: Some(from_event),
-    sns: None,
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::events("cloudtrail", from_event);
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     let sign_in = match event.detail_type.as_str() {
@@ -205,15 +200,7 @@ fn capitalise(text: &str) -> String {
     }
 }
 
-impl Notice for TrailRecord {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.event_name.clone().unwrap_or_default())
-    }
-}
+notice!(TrailRecord, card, |it| it.event_name.clone().unwrap_or_default());
 
 /// The record as a card: who did what from where, how it went, and a link to the event.
 pub(crate) fn card(r: &TrailRecord) -> Card {

@@ -4,17 +4,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::shared::*;
-use super::{Body, Event, Source, Notice};
+use super::{Body, Event, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "codebuild",
-    event: Some(from_event),
-    sns: None,
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::events("codebuild", from_event);
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     (event.source == "aws.codebuild" && event.detail_type == "CodeBuild Build State Change")
@@ -94,15 +89,7 @@ fn short_id(build_id: &str) -> &str {
         .map_or(build_id, |(_, id)| id)
 }
 
-impl Notice for Build {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.build_id.clone().unwrap_or_default())
-    }
-}
+notice!(Build, card, |it| it.build_id.clone().unwrap_or_default());
 
 /// The build as a card: status, the failed phase and why, and a link to the build.
 pub(crate) fn card(b: &Build) -> Card {

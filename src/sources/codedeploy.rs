@@ -8,17 +8,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::shared::*;
-use super::{Body, Event, Notice, SnsMessage, Source};
+use super::{Body, Event, SnsMessage, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "codedeploy",
-    event: Some(from_event),
-    sns: Some(from_sns),
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::both("codedeploy", from_event, from_sns);
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     let instance = match event.detail_type.as_str() {
@@ -203,15 +198,7 @@ impl Deployment {
     }
 }
 
-impl Notice for Deployment {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.deployment_id.clone().unwrap_or_default())
-    }
-}
+notice!(Deployment, card, |it| it.deployment_id.clone().unwrap_or_default());
 
 /// The deployment as a card: application, group, deployment, state, the instance if any,
 /// and a link to the deployment.

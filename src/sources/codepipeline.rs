@@ -4,17 +4,12 @@
 use chrono::{DateTime, Utc};
 
 use super::shared::*;
-use super::{Body, Event, Source, Notice};
+use super::{Body, Event, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::escape;
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "codepipeline",
-    event: Some(from_event),
-    sns: None,
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::events("codepipeline", from_event);
 
 const DETAIL_TYPES: [(&str, Level); 3] = [
     (
@@ -99,15 +94,7 @@ pub(crate) fn severity(state: &str) -> Severity {
     }
 }
 
-impl Notice for PipelineExecution {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.pipeline.clone().unwrap_or_default())
-    }
-}
+notice!(PipelineExecution, card, |it| it.pipeline.clone().unwrap_or_default());
 
 /// The execution as a card: what changed, its state, and a link to the execution.
 pub(crate) fn card(p: &PipelineExecution) -> Card {

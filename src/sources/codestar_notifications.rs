@@ -16,12 +16,7 @@ use crate::model::card::{Card, Part};
 use crate::model::mrkdwn::escape;
 use super::parse_eventbridge;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "codestar-notification",
-    event: None,
-    sns: Some(from_sns),
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::messages("codestar-notification", from_sns);
 
 /// At most this many `path: value` lines of the rule's extra attributes.
 const MAX_ATTRIBUTE_LINES: usize = 20;

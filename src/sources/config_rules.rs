@@ -1,17 +1,12 @@
 //! AWS Config rule compliance changes (`aws.config`, "Config Rules Compliance Change").
 
 use super::shared::*;
-use super::{Body, Event, Source, Notice};
+use super::{Body, Event, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::escape;
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "config",
-    event: Some(from_event),
-    sns: None,
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::events("config", from_event);
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     (event.source == "aws.config" && event.detail_type == "Config Rules Compliance Change")
@@ -64,15 +59,7 @@ pub(crate) fn severity(compliance: &str, previous: Option<&str>) -> Severity {
     }
 }
 
-impl Notice for ComplianceChange {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.rule_name.clone().unwrap_or_default())
-    }
-}
+notice!(ComplianceChange, card, |it| it.rule_name.clone().unwrap_or_default());
 
 /// The change as a card: rule, resource, compliance now and before, the annotation, and a
 /// link to the rule.

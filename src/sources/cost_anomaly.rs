@@ -10,17 +10,12 @@ use chrono::{DateTime, Datelike, Utc};
 use serde_json::Value;
 
 use super::shared::*;
-use super::{Body, Event, Notice, SnsMessage, Source};
+use super::{Body, Event, SnsMessage, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "cost-anomaly",
-    event: Some(from_event),
-    sns: Some(from_sns),
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::both("cost-anomaly", from_event, from_sns);
 
 /// The total impact, in US dollars, from which an anomaly is red.
 pub(crate) const LARGE_IMPACT_USD: f64 = 1000.0;
@@ -195,15 +190,7 @@ impl CostAnomaly {
     }
 }
 
-impl Notice for CostAnomaly {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.anomaly_id.clone().unwrap_or_default())
-    }
-}
+notice!(CostAnomaly, card, |it| it.anomaly_id.clone().unwrap_or_default());
 
 /// The anomaly as a card: the impact in money, its root causes, and a link to it.
 pub(crate) fn card(a: &CostAnomaly) -> Card {

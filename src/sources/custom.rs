@@ -17,16 +17,11 @@
 use serde_json::Value;
 
 use super::shared::*;
-use super::{Body, Notice, SnsMessage, Source};
+use super::{Body, SnsMessage, Source};
 use crate::model::card::{Card, Part, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 
-pub(crate) const SOURCE: Source = Source {
-    name: "custom",
-    event: None,
-    sns: Some(from_sns),
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::messages("custom", from_sns);
 
 /// At most this many facts from the additional context, and items in each list.
 const MAX_CONTEXT_FIELDS: usize = 10;
@@ -153,21 +148,11 @@ pub(crate) fn severity(n: &CustomNotification) -> Severity {
     }
 }
 
-impl Notice for CustomNotification {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (
-            SOURCE.name,
-            self.title
-                .clone()
-                .or_else(|| self.id.clone())
-                .unwrap_or_default(),
-        )
-    }
-}
+notice!(CustomNotification, card, |it| it
+    .title
+    .clone()
+    .or_else(|| it.id.clone())
+    .unwrap_or_default());
 
 /// The notification as a card: title, description, next steps, facts and small print.
 pub(crate) fn card(n: &CustomNotification) -> Card {

@@ -6,16 +6,11 @@ use chrono::{DateTime, Utc};
 
 use super::rds::{has_any, read_subscription, words, DONE_WORDS, FAILURE_WORDS};
 use super::shared::*;
-use super::{Body, Notice, SnsMessage, Source};
+use super::{Body, SnsMessage, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 
-pub(crate) const SOURCE: Source = Source {
-    name: "dms",
-    event: None,
-    sns: Some(from_sns),
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::messages("dms", from_sns);
 
 /// The `Event Source` values of a DMS subscription message.
 const SOURCE_TYPES: [&str; 4] = [
@@ -107,22 +102,11 @@ impl DmsEvent {
     }
 }
 
-impl Notice for DmsEvent {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (
-            SOURCE.name,
-            format!(
-                "{} {}",
-                self.source_id.as_deref().unwrap_or_default(),
-                self.event_id.as_deref().unwrap_or_default()
-            ),
-        )
-    }
-}
+notice!(DmsEvent, card, |it| format!(
+    "{} {}",
+    it.source_id.as_deref().unwrap_or_default(),
+    it.event_id.as_deref().unwrap_or_default()
+));
 
 /// The event as a card: which task or instance, the event and what DMS said, and a link.
 pub(crate) fn card(e: &DmsEvent) -> Card {

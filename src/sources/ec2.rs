@@ -4,17 +4,12 @@
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 
 use super::shared::*;
-use super::{Body, Event, Notice, Source};
+use super::{Body, Event, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::escape;
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "ec2",
-    event: Some(from_event),
-    sns: None,
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::events("ec2", from_event);
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     let kind = match event.detail_type.as_str() {
@@ -130,15 +125,7 @@ fn utc(t: DateTime<Utc>) -> String {
     )
 }
 
-impl Notice for InstanceNotice {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.instance_id.clone().unwrap_or_default())
-    }
-}
+notice!(InstanceNotice, card, |it| it.instance_id.clone().unwrap_or_default());
 
 /// The instance as a card: its state, or the Spot action and when it happens, and a link
 /// to the instance.

@@ -9,17 +9,12 @@
 use chrono::{DateTime, Utc};
 
 use super::shared::*;
-use super::{Body, Event, Notice, Source};
+use super::{Body, Event, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::escape;
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "ecr",
-    event: Some(from_event),
-    sns: None,
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::events("ecr", from_event);
 
 /// ECR's severities, worst first.
 const LEVELS: [&str; 6] = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED"];
@@ -136,15 +131,7 @@ impl ImageScan {
     }
 }
 
-impl Notice for ImageScan {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.image())
-    }
-}
+notice!(ImageScan, card, |it| it.image());
 
 /// The scan as a card: `ECR image scan: checkout:v1.4 has 2 critical, 5 high findings`,
 /// the counts, the image, and a link to it.

@@ -6,17 +6,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::shared::*;
-use super::{Body, Event, Source, Notice};
+use super::{Body, Event, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "ecs",
-    event: Some(from_event),
-    sns: None,
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::events("ecs", from_event);
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     if event.source != "aws.ecs" {
@@ -157,15 +152,7 @@ pub(crate) fn severity(t: &EcsTask) -> Severity {
     }
 }
 
-impl Notice for EcsTask {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.task_id().unwrap_or_default().to_owned())
-    }
-}
+notice!(EcsTask, card, |it| it.task_id().unwrap_or_default().to_owned());
 
 /// The task as a card: why it stopped, its containers' exits, and a link to the task.
 pub(crate) fn card(t: &EcsTask) -> Card {
@@ -329,15 +316,7 @@ impl ServiceAction {
     }
 }
 
-impl Notice for ServiceAction {
-    fn card(&self) -> Card {
-        service_action_card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.service().unwrap_or_default().to_owned())
-    }
-}
+notice!(ServiceAction, service_action_card, |it| it.service().unwrap_or_default().to_owned());
 
 /// The action as a card: `ECS service web in prod: task placement failure (RESOURCE:CPU)`.
 pub(crate) fn service_action_card(a: &ServiceAction) -> Card {

@@ -4,16 +4,11 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::shared::*;
-use super::{Body, Notice, SnsMessage, Source};
+use super::{Body, SnsMessage, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 
-pub(crate) const SOURCE: Source = Source {
-    name: "elasticbeanstalk",
-    event: None,
-    sns: Some(from_sns),
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::messages("elasticbeanstalk", from_sns);
 
 const SUBJECT_PREFIX: &str = "AWS Elastic Beanstalk Notification";
 
@@ -196,15 +191,7 @@ pub(crate) fn severity(n: &BeanstalkNotice) -> Severity {
     }
 }
 
-impl Notice for BeanstalkNotice {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.environment.clone().unwrap_or_default())
-    }
-}
+notice!(BeanstalkNotice, card, |it| it.environment.clone().unwrap_or_default());
 
 /// The notification as a card: the environment, what happened to it, and a link to its
 /// application in the Elastic Beanstalk console.

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::shared::*;
-use super::{Body, Event, Notice, Source};
+use super::{Body, Event, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 use super::ParseError;
@@ -138,15 +138,7 @@ pub(crate) fn severity(status: &str) -> Severity {
     }
 }
 
-impl Notice for GenericEvent {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.detail_type.clone())
-    }
-}
+notice!(GenericEvent, card, |it| it.detail_type.clone());
 
 /// The event as a card: what it is about and its status, why if the detail says, the
 /// envelope as facts, the resources, and the rest of the detail as lines.

@@ -4,17 +4,12 @@
 use chrono::{DateTime, Utc};
 
 use super::shared::*;
-use super::{Body, Event, Notice, Source};
+use super::{Body, Event, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "glue",
-    event: Some(from_event),
-    sns: None,
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::events("glue", from_event);
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     let running_long = match event.detail_type.as_str() {
@@ -70,15 +65,7 @@ pub(crate) fn severity(state: Option<&str>, running_long: bool) -> Severity {
     }
 }
 
-impl Notice for GlueJobRun {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.job_name.clone().unwrap_or_default())
-    }
-}
+notice!(GlueJobRun, card, |it| it.job_name.clone().unwrap_or_default());
 
 /// The run as a card: job, state, what Glue said, and a link to the run.
 pub(crate) fn card(r: &GlueJobRun) -> Card {

@@ -4,17 +4,12 @@
 use chrono::{DateTime, Utc};
 
 use super::shared::*;
-use super::{Body, Event, Notice, Source};
+use super::{Body, Event, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "guardduty",
-    event: Some(from_event),
-    sns: None,
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::events("guardduty", from_event);
 
 /// A finding names itself by its `detail-type`; minimal events leave out the `source`.
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
@@ -68,15 +63,7 @@ fn severity_label(score: f64) -> (&'static str, Severity) {
     }
 }
 
-impl Notice for GuardDutyFinding {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.finding_type.clone().unwrap_or_default())
-    }
-}
+notice!(GuardDutyFinding, card, |it| it.finding_type.clone().unwrap_or_default());
 
 /// The finding as a card: severity, type, resource, and a link to the finding.
 pub(crate) fn card(g: &GuardDutyFinding) -> Card {
@@ -214,15 +201,7 @@ impl MalwareScan {
     }
 }
 
-impl Notice for MalwareScan {
-    fn card(&self) -> Card {
-        scan_card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.object())
-    }
-}
+notice!(MalwareScan, scan_card, |it| it.object());
 
 /// The scan as a card: `GuardDuty malware scan: threats found in <bucket>/<key>
 /// (<threat>)`, the threats, and a link to the object.

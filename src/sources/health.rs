@@ -3,17 +3,12 @@
 use serde_json::Value;
 
 use super::shared::*;
-use super::{Body, Event, Source, Notice};
+use super::{Body, Event, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::escape;
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "health",
-    event: Some(from_event),
-    sns: None,
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::events("health", from_event);
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     (event.source == "aws.health").then(|| Ok(Body::new(read(detail, event))))
@@ -82,15 +77,7 @@ impl HealthEvent {
     }
 }
 
-impl Notice for HealthEvent {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.event_type_code.clone().unwrap_or_default())
-    }
-}
+notice!(HealthEvent, card, |it| it.event_type_code.clone().unwrap_or_default());
 
 /// The event as a card: what, when, where, and a link to AWS Health.
 pub(crate) fn card(h: &HealthEvent) -> Card {

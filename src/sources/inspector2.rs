@@ -4,17 +4,12 @@
 use serde_json::Value;
 
 use super::shared::*;
-use super::{Body, Event, Notice, Source};
+use super::{Body, Event, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "inspector2",
-    event: Some(from_event),
-    sns: None,
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::events("inspector2", from_event);
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     (event.source == "aws.inspector2" && event.detail_type == "Inspector2 Finding")
@@ -216,15 +211,7 @@ fn package_line(p: &Package) -> String {
     line
 }
 
-impl Notice for InspectorFinding {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.title.clone().unwrap_or_default())
-    }
-}
+notice!(InspectorFinding, card, |it| it.title.clone().unwrap_or_default());
 
 /// The finding as a card: severity, the vulnerability and the packages that fix it, the
 /// resource, and a link to the finding.

@@ -9,17 +9,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::shared::*;
-use super::{Body, Event, Notice, SnsMessage, Source};
+use super::{Body, Event, SnsMessage, Source};
 use crate::model::card::{Card, Part, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "lambda-destination",
-    event: Some(from_event),
-    sns: Some(from_sns),
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::both("lambda-destination", from_event, from_sns);
 
 /// Enough of the event that failed to recognise it.
 const MAX_PAYLOAD_LINES: usize = 15;
@@ -161,15 +156,7 @@ impl InvocationRecord {
     }
 }
 
-impl Notice for InvocationRecord {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.function().unwrap_or_default().to_owned())
-    }
-}
+notice!(InvocationRecord, card, |it| it.function().unwrap_or_default().to_owned());
 
 /// The record as a card: `Lambda <function> failed: <errorType>: <errorMessage> (after N
 /// attempts)`, the trace, the event, and a link to the function.

@@ -19,6 +19,23 @@ use shared::{parse_time, Obj};
 
 pub(crate) mod shared;
 
+/// `impl Notice` for a source's type `$type`: its card is `$card(self)`, and logs name it
+/// by its source and `$name`, computed from the notice bound to `$it`.
+macro_rules! notice {
+    ($type:ty, $card:path, |$it:ident| $name:expr) => {
+        impl $crate::model::Notice for $type {
+            fn card(&self) -> $crate::model::card::Card {
+                $card(self)
+            }
+
+            fn describe(&self) -> (&'static str, String) {
+                let $it = self;
+                (SOURCE.name, $name)
+            }
+        }
+    };
+}
+
 /// Declares each source's module and lists it in [`REGISTRY`], in the order they are asked.
 macro_rules! registry {
     ($($source:ident),+ $(,)?) => {
@@ -86,6 +103,38 @@ pub(crate) struct Source {
     /// Claims whatever reaches it. An EventBridge event inside an SNS message is unwrapped
     /// before the first last resort is asked.
     pub last_resort: bool,
+}
+
+impl Source {
+    /// A source of EventBridge events (directly, or inside an SNS message).
+    pub(crate) const fn events(name: &'static str, claim: ClaimEvent) -> Self {
+        Self {
+            name,
+            event: Some(claim),
+            sns: None,
+            last_resort: false,
+        }
+    }
+
+    /// A source of SNS messages of its own shape.
+    pub(crate) const fn messages(name: &'static str, claim: ClaimSns) -> Self {
+        Self {
+            name,
+            event: None,
+            sns: Some(claim),
+            last_resort: false,
+        }
+    }
+
+    /// A source of both.
+    pub(crate) const fn both(name: &'static str, event: ClaimEvent, sns: ClaimSns) -> Self {
+        Self {
+            name,
+            event: Some(event),
+            sns: Some(sns),
+            last_resort: false,
+        }
+    }
 }
 
 /// One SNS message as the sources see it.

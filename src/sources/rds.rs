@@ -9,17 +9,12 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::Value;
 
 use super::shared::*;
-use super::{Body, Event, Notice, SnsMessage, Source};
+use super::{Body, Event, SnsMessage, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "rds",
-    event: Some(from_event),
-    sns: Some(from_sns),
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::both("rds", from_event, from_sns);
 
 /// The EventBridge detail types read here, with the source type each is about.
 const DETAIL_TYPES: [(&str, &str); 6] = [
@@ -420,22 +415,11 @@ impl RdsEvent {
     }
 }
 
-impl Notice for RdsEvent {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (
-            SOURCE.name,
-            format!(
-                "{} {}",
-                self.identifier.as_deref().unwrap_or_default(),
-                self.event_id.as_deref().unwrap_or_default()
-            ),
-        )
-    }
-}
+notice!(RdsEvent, card, |it| format!(
+    "{} {}",
+    it.identifier.as_deref().unwrap_or_default(),
+    it.event_id.as_deref().unwrap_or_default()
+));
 
 /// The event as a card: which database, the event and what RDS said, and a link to it.
 pub(crate) fn card(e: &RdsEvent) -> Card {

@@ -5,16 +5,11 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::shared::*;
-use super::{Body, Notice, SnsMessage, Source};
+use super::{Body, SnsMessage, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 
-pub(crate) const SOURCE: Source = Source {
-    name: "s3",
-    event: None,
-    sns: Some(from_sns),
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::messages("s3", from_sns);
 
 /// S3's own JSON: records whose `eventSource` is `aws:s3`, or the test event.
 fn from_sns(message: &SnsMessage) -> Option<Body> {
@@ -285,16 +280,10 @@ impl S3Notice {
     }
 }
 
-impl Notice for S3Notice {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        let name = self.lead().map(|r| r.event_name.clone()).unwrap_or_default();
-        (SOURCE.name, name)
-    }
-}
+notice!(S3Notice, card, |it| it
+    .lead()
+    .map(|r| r.event_name.clone())
+    .unwrap_or_default());
 
 /// How many records a card lists.
 const MAX_RECORDS: usize = 10;

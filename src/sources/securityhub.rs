@@ -4,17 +4,12 @@
 use serde_json::{Map, Value};
 
 use super::shared::*;
-use super::{Body, Event, Source, Notice};
+use super::{Body, Event, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "securityhub",
-    event: Some(from_event),
-    sns: None,
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::events("securityhub", from_event);
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     (event.source == "aws.securityhub"
@@ -77,15 +72,7 @@ fn read(d: &Obj, event: &Event) -> SecurityHubFinding {
     }
 }
 
-impl Notice for SecurityHubFinding {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.title.clone().unwrap_or_default())
-    }
-}
+notice!(SecurityHubFinding, card, |it| it.title.clone().unwrap_or_default());
 
 impl SecurityHubFinding {
     /// Where the finding stands when it is no longer open: `resolved` (someone fixed it,

@@ -6,17 +6,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::shared::*;
-use super::{Body, Event, Notice, SnsMessage, Source};
+use super::{Body, Event, SnsMessage, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "ses",
-    event: Some(from_event),
-    sns: Some(from_sns),
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::both("ses", from_event, from_sns);
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     (event.source == "aws.ses" && detail.contains_key("mail"))
@@ -229,15 +224,7 @@ pub(crate) fn severity(n: &SesNotice) -> Severity {
     }
 }
 
-impl Notice for SesNotice {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.kind.clone())
-    }
-}
+notice!(SesNotice, card, |it| it.kind.clone());
 
 /// How many recipients a card lists.
 const MAX_RECIPIENTS: usize = 10;

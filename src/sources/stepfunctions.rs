@@ -4,17 +4,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::shared::*;
-use super::{Body, Event, Notice, Source};
+use super::{Body, Event, Source};
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 use super::ParseError;
 
-pub(crate) const SOURCE: Source = Source {
-    name: "stepfunctions",
-    event: Some(from_event),
-    sns: None,
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::events("stepfunctions", from_event);
 
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {
     (event.source == "aws.states" && event.detail_type == "Step Functions Execution Status Change")
@@ -156,22 +151,11 @@ fn duration(from: DateTime<Utc>, to: DateTime<Utc>) -> Option<String> {
     })
 }
 
-impl Notice for Execution {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (
-            SOURCE.name,
-            format!(
-                "{}/{}",
-                self.state_machine().unwrap_or_default(),
-                self.execution_name().unwrap_or_default()
-            ),
-        )
-    }
-}
+notice!(Execution, card, |it| format!(
+    "{}/{}",
+    it.state_machine().unwrap_or_default(),
+    it.execution_name().unwrap_or_default()
+));
 
 /// The execution as a card: state machine, status, error and cause, and a link to the
 /// execution.

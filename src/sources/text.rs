@@ -2,7 +2,7 @@
 //! is. The last resort.
 
 use super::shared::*;
-use super::{Body, SnsMessage, Source, Notice};
+use super::{Body, SnsMessage, Source};
 use crate::model::card::{Card, Part, Severity};
 use crate::model::mrkdwn::{escape, escape_within};
 
@@ -47,15 +47,7 @@ pub(crate) struct TextMessage {
     pub topic_arn: Option<String>,
 }
 
-impl Notice for TextMessage {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.subject.clone().unwrap_or_default())
-    }
-}
+notice!(TextMessage, card, |it| it.subject.clone().unwrap_or_default());
 
 /// The message as a card: its subject as the title, its text as the body.
 pub(crate) fn card(t: &TextMessage) -> Card {

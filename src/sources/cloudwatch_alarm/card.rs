@@ -5,7 +5,6 @@ use super::SOURCE;
 use crate::model::alarm::*;
 use crate::model::card::{Card, Severity};
 use crate::model::mrkdwn::{code_safe, escape, escape_within};
-use crate::model::Notice;
 
 /// `arn:aws:cloudwatch:us-east-1:123:alarm:name` → `name`, wherever it stands in the text.
 fn shorten_alarm_arns(text: &str) -> String {
@@ -154,15 +153,7 @@ fn evaluation_line(e: &Evaluation, subject: &str) -> String {
     parts.join(" ")
 }
 
-impl Notice for Alarm {
-    fn card(&self) -> Card {
-        card(self)
-    }
-
-    fn describe(&self) -> (&'static str, String) {
-        (SOURCE.name, self.name.clone())
-    }
-}
+notice!(Alarm, card, |it| it.name.clone());
 
 /// The alarm as a card: state, reason, condition, and a link to the console.
 pub(super) fn card(a: &Alarm) -> Card {

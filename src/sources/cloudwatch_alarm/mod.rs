@@ -5,12 +5,7 @@
 use super::shared::*;
 use super::{at, Body, Event, ParseError, SnsMessage, Source};
 
-pub(crate) const SOURCE: Source = Source {
-    name: "alarm",
-    event: Some(from_event),
-    sns: Some(from_sns),
-    last_resort: false,
-};
+pub(crate) const SOURCE: Source = Source::both("alarm", from_event, from_sns);
 
 /// "CloudWatch Alarm State Change"; the event fills what the detail leaves out.
 fn from_event(event: &Event, detail: &Obj) -> Option<Result<Body, ParseError>> {

@@ -14,7 +14,13 @@ pub(crate) const DEFAULT_WEBHOOK_HOSTS: &str = "hooks.slack.com,hooks.slack-gov.
 pub(crate) const DEFAULT_API_URL: &str = "https://slack.com/api/";
 pub(crate) const DEFAULT_API_HOSTS: &str = "slack.com,files.slack.com";
 pub(crate) const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-pub(crate) const DEFAULT_MAX_ATTEMPTS: u32 = 4;
+pub(crate) const DEFAULT_MAX_ATTEMPTS: NonZeroU32 = NonZeroU32::new(4).expect("non-zero");
+const MAX_ATTEMPTS: NonZeroU32 = NonZeroU32::new(20).expect("non-zero");
+const MINUTE: Duration = Duration::from_secs(60);
+const DAY: Duration = Duration::from_secs(86_400);
+const THREADS_TIMEOUT_RANGE: (Duration, Duration) =
+    (Duration::from_millis(100), Duration::from_secs(10));
+const DEFAULT_REOPEN_MINUTES: u64 = crate::threads::incident::DEFAULT_REOPEN.as_secs() / 60;
 /// Slack accepts about one message per second per webhook.
 pub(crate) const DEFAULT_MIN_INTERVAL: Duration = Duration::from_secs(1);
 /// A thread lives seven days ([`crate::threads::incident::ITEM_TTL`]); a longer reopen window means nothing.
@@ -322,6 +328,76 @@ fn mention(raw: &str) -> Result<String, ConfigError> {
     }
 }
 
+/// The environment through a lookup: blank values are unset, and each reader names its
+/// variable in its error.
+struct Env<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn or(&self, name: &str, default: &str) -> String {
+        self.get(name).unwrap_or_else(|| default.to_owned())
+    }
+
+    /// `name` read by `parse`, which names it in its error; `None` when unset.
+    fn parsed<T>(
+        &self,
+        name: &str,
+        parse: impl Fn(&str) -> Result<T, ConfigError>,
+    ) -> Result<Option<T>, ConfigError> {
+        self.get(name).map(|raw| parse(&raw)).transpose()
+    }
+
+    fn seconds(
+        &self,
+        name: &'static str,
+        default: Duration,
+        range: (Duration, Duration),
+    ) -> Result<Duration, ConfigError> {
+        seconds_within(name, self.get(name), default, range)
+    }
+
+    fn whole<T>(&self, name: &'static str, default: T, range: (T, T)) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        whole_within(name, self.get(name), default, range)
+    }
+
+    fn flag(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        Ok(self
+            .parsed(name, |raw| boolean(name, raw))?
+            .unwrap_or(default))
+    }
+}
+
+/// `NOTIFY_STATES`, `ALARM_NAME_INCLUDE` and `ALARM_NAME_EXCLUDE`.
+fn alarm_filter<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Filter, ConfigError> {
+    let patterns = |name| env.get(name).map(|r| list(&r)).unwrap_or_default();
+    Ok(Filter {
+        states: env.parsed("NOTIFY_STATES", states)?.unwrap_or_default(),
+        include: patterns("ALARM_NAME_INCLUDE"),
+        exclude: patterns("ALARM_NAME_EXCLUDE"),
+    })
+}
+
+/// `THREAD_REOPEN_MINUTES` and `THREAD_BROADCAST`.
+fn thread_settings<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<ThreadSettings, ConfigError> {
+    let minutes = env.whole(
+        "THREAD_REOPEN_MINUTES",
+        DEFAULT_REOPEN_MINUTES,
+        (0, MAX_REOPEN_MINUTES),
+    )?;
+    Ok(ThreadSettings {
+        reopen: Duration::from_secs(minutes * 60),
+        broadcast: env.flag("THREAD_BROADCAST", false)?,
+    })
+}
+
 impl Config {
     /// Reads the process environment.
     pub(crate) fn from_env() -> Result<Self, ConfigError> {
@@ -332,105 +408,65 @@ impl Config {
     pub(crate) fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
-        let flag = |name: &'static str, default: bool| {
-            get(name)
-                .map(|raw| boolean(name, &raw))
-                .transpose()
-                .map(|v| v.unwrap_or(default))
-        };
+        let env = Env(lookup);
         let api_hosts = hosts(
             "SLACK_API_HOSTS",
-            &get("SLACK_API_HOSTS").unwrap_or_else(|| DEFAULT_API_HOSTS.into()),
-        )?;
-        let reopen_minutes = whole_within(
-            "THREAD_REOPEN_MINUTES",
-            get("THREAD_REOPEN_MINUTES"),
-            crate::threads::incident::DEFAULT_REOPEN.as_secs() / 60,
-            (0, MAX_REOPEN_MINUTES),
+            &env.or("SLACK_API_HOSTS", DEFAULT_API_HOSTS),
         )?;
         Ok(Self {
-            secret_id: get("SecretId").map(|s| s.trim().to_owned()),
-            secret_stage: get("SECRET_VERSION_STAGE")
-                .map(|s| s.trim().to_owned())
-                .unwrap_or_else(|| DEFAULT_STAGE.into()),
-            secret_ttl: seconds_within(
+            secret_id: env.get("SecretId").map(|s| s.trim().to_owned()),
+            secret_stage: env
+                .or("SECRET_VERSION_STAGE", DEFAULT_STAGE)
+                .trim()
+                .to_owned(),
+            secret_ttl: env.seconds(
                 "SECRET_CACHE_TTL_SECONDS",
-                get("SECRET_CACHE_TTL_SECONDS"),
                 DEFAULT_CACHE_TTL,
-                (Duration::ZERO, Duration::from_secs(86_400)),
+                (Duration::ZERO, DAY),
             )?,
             webhook_hosts: hosts(
                 "SLACK_WEBHOOK_HOSTS",
-                &get("SLACK_WEBHOOK_HOSTS").unwrap_or_else(|| DEFAULT_WEBHOOK_HOSTS.into()),
+                &env.or("SLACK_WEBHOOK_HOSTS", DEFAULT_WEBHOOK_HOSTS),
             )?,
-            api_url: api_url(
-                &get("SLACK_API_URL").unwrap_or_else(|| DEFAULT_API_URL.into()),
-                &api_hosts,
-            )?,
+            api_url: api_url(&env.or("SLACK_API_URL", DEFAULT_API_URL), &api_hosts)?,
             api_hosts,
-            attempt_timeout: seconds_within(
+            attempt_timeout: env.seconds(
                 "SLACK_TIMEOUT_SECONDS",
-                get("SLACK_TIMEOUT_SECONDS"),
                 DEFAULT_ATTEMPT_TIMEOUT,
                 (MIN_ATTEMPT_TIMEOUT, MAX_ATTEMPT_TIMEOUT),
             )?,
-            max_attempts: whole_within(
+            max_attempts: env.whole(
                 "SLACK_MAX_ATTEMPTS",
-                get("SLACK_MAX_ATTEMPTS"),
-                NonZeroU32::new(DEFAULT_MAX_ATTEMPTS).expect("non-zero constant"),
-                (
-                    NonZeroU32::MIN,
-                    NonZeroU32::new(20).expect("non-zero constant"),
-                ),
+                DEFAULT_MAX_ATTEMPTS,
+                (NonZeroU32::MIN, MAX_ATTEMPTS),
             )?,
-            filter: Filter {
-                states: get("NOTIFY_STATES")
-                    .map(|raw| states(&raw))
-                    .transpose()?
-                    .unwrap_or_default(),
-                include: get("ALARM_NAME_INCLUDE")
-                    .map(|r| list(&r))
-                    .unwrap_or_default(),
-                exclude: get("ALARM_NAME_EXCLUDE")
-                    .map(|r| list(&r))
-                    .unwrap_or_default(),
-            },
-            mention: get("ALARM_MENTION").map(|m| mention(&m)).transpose()?,
-            extra_ca_file: get("SSL_CERT_FILE").map(std::path::PathBuf::from),
-            digest_threshold: whole_within(
+            filter: alarm_filter(&env)?,
+            mention: env.parsed("ALARM_MENTION", mention)?,
+            extra_ca_file: env.get("SSL_CERT_FILE").map(std::path::PathBuf::from),
+            digest_threshold: env.whole(
                 "DIGEST_THRESHOLD",
-                get("DIGEST_THRESHOLD"),
                 crate::render::digest::DEFAULT_THRESHOLD,
                 (0, 100),
             )?,
-            min_interval: seconds_within(
+            min_interval: env.seconds(
                 "SLACK_MIN_INTERVAL_SECONDS",
-                get("SLACK_MIN_INTERVAL_SECONDS"),
                 DEFAULT_MIN_INTERVAL,
-                (Duration::ZERO, Duration::from_secs(60)),
+                (Duration::ZERO, MINUTE),
             )?,
-            threads_table: get("THREADS_TABLE").map(|t| table_name(&t)).transpose()?,
-            thread_settings: ThreadSettings {
-                reopen: Duration::from_secs(reopen_minutes * 60),
-                broadcast: flag("THREAD_BROADCAST", false)?,
-            },
-            threads_timeout: seconds_within(
+            threads_table: env.parsed("THREADS_TABLE", table_name)?,
+            thread_settings: thread_settings(&env)?,
+            threads_timeout: env.seconds(
                 "THREADS_TIMEOUT_SECONDS",
-                get("THREADS_TIMEOUT_SECONDS"),
                 crate::threads::store::CALL_TIMEOUT,
-                (Duration::from_millis(100), Duration::from_secs(10)),
+                THREADS_TIMEOUT_RANGE,
             )?,
-            metric_graphs: flag("METRIC_GRAPHS", true)?,
-            metric_graph_timeout: seconds_within(
+            metric_graphs: env.flag("METRIC_GRAPHS", true)?,
+            metric_graph_timeout: env.seconds(
                 "METRIC_GRAPH_TIMEOUT_SECONDS",
-                get("METRIC_GRAPH_TIMEOUT_SECONDS"),
                 DEFAULT_GRAPH_TIMEOUT,
                 (MIN_GRAPH_TIMEOUT, MAX_GRAPH_TIMEOUT),
             )?,
-            max_concurrency: get(CONCURRENCY_VAR)
-                .map(|raw| concurrency(&raw))
-                .transpose()?,
+            max_concurrency: env.parsed(CONCURRENCY_VAR, concurrency)?,
         })
     }
 

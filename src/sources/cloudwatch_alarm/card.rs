@@ -155,6 +155,13 @@ fn evaluation_line(e: &Evaluation, subject: &str) -> String {
 
 notice!(Alarm, card, |it| it.name.clone());
 
+/// What a kind of alarm adds to the card: facts, and sections under a title.
+#[derive(Default)]
+struct KindParts {
+    facts: Vec<(&'static str, Option<String>)>,
+    details: Vec<(&'static str, Option<String>)>,
+}
+
 /// The alarm as a card: state, reason, condition, and a link to the console.
 pub(super) fn card(a: &Alarm) -> Card {
     let (emoji, label, severity, grey) = state_look(&a.state);
@@ -181,123 +188,19 @@ pub(super) fn card(a: &Alarm) -> Card {
         m = m.grey();
     }
     m.mention = a.state == AlarmState::Alarm;
-
     m.titled("Reason", reason.as_deref());
     let transition = match &a.previous_state {
         Some(prev) => format!("{} → {}", prev.as_str(), a.state.as_str()),
         None => a.state.as_str().to_owned(),
     };
     // An unknown state is the event's own text.
-    let transition = escape(&transition);
-    let mut facts: Vec<(&str, Option<String>)> =
-        vec![("State", Some(transition)), ("When", when(a.time))];
-    let mut details: Vec<(String, Option<String>)> = Vec::new();
-    match &a.kind {
-        AlarmKind::Metric(c) => {
-            facts.push(("Condition", Some(code(&metric_condition(c)))));
-            facts.push((
-                "Metric",
-                Some(escape(
-                    [c.metric.namespace.as_deref().unwrap_or(""), &c.metric.name]
-                        .join(" ")
-                        .trim(),
-                )),
-            ));
-            facts.push((
-                "Dimensions",
-                dimension_list(&c.metric.dimensions).map(|d| escape(&d)),
-            ));
-            facts.push((
-                "Treat missing data as",
-                c.evaluation.treat_missing_data.as_deref().map(escape),
-            ));
-        }
-        AlarmKind::MetricMath(c) => {
-            let returned = c
-                .queries
-                .iter()
-                .find(|q| q.return_data)
-                .or(c.queries.first());
-            let subject = returned
-                .map(|q| q.label.clone().unwrap_or_else(|| q.id.clone()))
-                .unwrap_or_else(|| "expression".into());
-            facts.push((
-                "Condition",
-                Some(code(&evaluation_line(&c.evaluation, &subject))),
-            ));
-            details.push((
-                "Metric math".into(),
-                Some(
-                    c.queries
-                        .iter()
-                        .map(query_line)
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                ),
-            ));
-        }
-        AlarmKind::Anomaly(c) => {
-            let direction = c
-                .evaluation
-                .comparison
-                .as_deref()
-                .map(comparison_symbol)
-                .unwrap_or("outside the band");
-            let watched = c
-                .queries
-                .iter()
-                .find(|q| q.metric.is_some() && q.return_data)
-                .or_else(|| c.queries.iter().find(|q| q.metric.is_some()));
-            let name = watched
-                .and_then(|q| q.metric.as_ref())
-                .map(|m| m.name.clone())
-                .unwrap_or_else(|| "metric".into());
-            let mut condition = format!("{name} {direction}");
-            if let Some(d) = datapoints(&c.evaluation) {
-                condition = format!("{condition} {d}");
-            }
-            facts.push(("Condition", Some(code(&condition))));
-            facts.push(("Band", c.band.as_deref().map(code)));
-            details.push((
-                "Metrics".into(),
-                Some(
-                    c.queries
-                        .iter()
-                        .map(query_line)
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                ),
-            ));
-        }
-        AlarmKind::Composite(c) => {
-            facts.push(("Kind", Some("Composite alarm".into())));
-            details.push((
-                "Rule".into(),
-                c.rule
-                    .as_deref()
-                    .map(|r| format!("```{}```", escape(&code_safe(r)))),
-            ));
-            let children: Vec<String> = c
-                .triggering_children
-                .iter()
-                .map(|ch| {
-                    let name = parse_arn(&ch.arn)
-                        .and_then(|a| a.resource.strip_prefix("alarm:").map(str::to_owned))
-                        .unwrap_or_else(|| ch.arn.clone());
-                    match &ch.state {
-                        Some(s) => format!("{name} ({})", s.as_str()),
-                        None => name,
-                    }
-                })
-                .collect();
-            details.push(("Triggered by".into(), bullets(&children, 10)));
-        }
-        AlarmKind::Unknown => {}
-    }
+    let mut facts = vec![("State", Some(escape(&transition))), ("When", when(a.time))];
+    let kind = kind_parts(&a.kind);
+    facts.extend(kind.facts);
     facts.push(("Account", a.account.as_deref().map(escape)));
     facts.push(("Region", a.region.as_deref().map(escape)));
     m.fields(facts);
-    for (title, body) in details {
+    for (title, body) in kind.details {
         if let Some(body) = body.filter(|b| !b.is_empty()) {
             m.section(format!("*{title}*\n{body}"));
         }
@@ -308,6 +211,115 @@ pub(super) fn card(a: &Alarm) -> Card {
         m.link(label, Some(url));
     }
     m
+}
+
+fn kind_parts(kind: &AlarmKind) -> KindParts {
+    match kind {
+        AlarmKind::Metric(c) => metric_parts(c),
+        AlarmKind::MetricMath(c) => math_parts(c),
+        AlarmKind::Anomaly(c) => anomaly_parts(c),
+        AlarmKind::Composite(c) => composite_parts(c),
+        AlarmKind::Unknown => KindParts::default(),
+    }
+}
+
+/// A static threshold: the condition in words, the metric and its dimensions.
+fn metric_parts(c: &MetricCondition) -> KindParts {
+    let metric = [c.metric.namespace.as_deref().unwrap_or(""), &c.metric.name].join(" ");
+    KindParts {
+        facts: vec![
+            ("Condition", Some(code(&metric_condition(c)))),
+            ("Metric", Some(escape(metric.trim()))),
+            (
+                "Dimensions",
+                dimension_list(&c.metric.dimensions).map(|d| escape(&d)),
+            ),
+            (
+                "Treat missing data as",
+                c.evaluation.treat_missing_data.as_deref().map(escape),
+            ),
+        ],
+        details: Vec::new(),
+    }
+}
+
+/// Each expression and metric of a query, one a line.
+fn query_lines(queries: &[MetricQuery]) -> Option<String> {
+    Some(queries.iter().map(query_line).collect::<Vec<_>>().join("\n"))
+}
+
+/// Metric math: the condition on the returned expression, then every query.
+fn math_parts(c: &MathCondition) -> KindParts {
+    let returned = c.queries.iter().find(|q| q.return_data).or(c.queries.first());
+    let subject = returned
+        .map(|q| q.label.clone().unwrap_or_else(|| q.id.clone()))
+        .unwrap_or_else(|| "expression".into());
+    KindParts {
+        facts: vec![(
+            "Condition",
+            Some(code(&evaluation_line(&c.evaluation, &subject))),
+        )],
+        details: vec![("Metric math", query_lines(&c.queries))],
+    }
+}
+
+/// Anomaly detection: the watched metric against its band, then every query.
+fn anomaly_parts(c: &AnomalyCondition) -> KindParts {
+    let direction = c
+        .evaluation
+        .comparison
+        .as_deref()
+        .map(comparison_symbol)
+        .unwrap_or("outside the band");
+    let watched = c
+        .queries
+        .iter()
+        .find(|q| q.metric.is_some() && q.return_data)
+        .or_else(|| c.queries.iter().find(|q| q.metric.is_some()));
+    let name = watched
+        .and_then(|q| q.metric.as_ref())
+        .map(|m| m.name.clone())
+        .unwrap_or_else(|| "metric".into());
+    let mut condition = format!("{name} {direction}");
+    if let Some(d) = datapoints(&c.evaluation) {
+        condition = format!("{condition} {d}");
+    }
+    KindParts {
+        facts: vec![
+            ("Condition", Some(code(&condition))),
+            ("Band", c.band.as_deref().map(code)),
+        ],
+        details: vec![("Metrics", query_lines(&c.queries))],
+    }
+}
+
+/// A composite: its rule, and the children that triggered it, by name.
+fn composite_parts(c: &CompositeRule) -> KindParts {
+    let children: Vec<String> = c
+        .triggering_children
+        .iter()
+        .map(|ch| {
+            let name = parse_arn(&ch.arn)
+                .and_then(|a| a.resource.strip_prefix("alarm:").map(str::to_owned))
+                .unwrap_or_else(|| ch.arn.clone());
+            match &ch.state {
+                Some(s) => format!("{name} ({})", s.as_str()),
+                None => name,
+            }
+        })
+        .collect();
+    KindParts {
+        facts: vec![("Kind", Some("Composite alarm".into()))],
+        details: vec![
+            (
+                "Rule",
+                c.rule
+                    .as_deref()
+                    .map(|r| format!("```{}```", escape(&code_safe(r)))),
+            ),
+            ("Triggered by", bullets(&children, 10)),
+        ],
+    }
 }
 
 /// A link to the alarm in the CloudWatch console of the alarm's own partition.

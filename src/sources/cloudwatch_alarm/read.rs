@@ -2,6 +2,8 @@
 //! older plain metric alarm, and the detail of EventBridge's event or the direct action
 //! (camelCase).
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::super::shared::*;
@@ -53,98 +55,96 @@ pub(super) fn alarm_from_sns(obj: &Obj) -> Alarm {
     }
 }
 
-/// The common case, a single-metric alarm with every field of the expected type, read
-/// without building a JSON tree. Anything else (a composite, metric math, a number given as
-/// text, a blank name) returns `None` and takes the lenient path, which reads the same
-/// message the same way.
-pub(super) fn plain_metric_alarm(message: &str) -> Option<Alarm> {
-    use std::borrow::Cow;
-    type Text<'a> = Option<Cow<'a, str>>;
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct Message<'a> {
-        #[serde(borrow)]
-        alarm_name: Cow<'a, str>,
-        #[serde(borrow, default)]
-        alarm_description: Text<'a>,
-        #[serde(rename = "AWSAccountId", borrow, default)]
-        aws_account_id: Text<'a>,
-        #[serde(borrow, default)]
-        new_state_value: Text<'a>,
-        #[serde(borrow, default)]
-        new_state_reason: Text<'a>,
-        #[serde(borrow, default)]
-        state_change_time: Text<'a>,
-        #[serde(borrow, default)]
-        region: Text<'a>,
-        #[serde(borrow, default)]
-        alarm_arn: Text<'a>,
-        #[serde(borrow, default)]
-        old_state_value: Text<'a>,
-        #[serde(default)]
-        alarm_rule: Option<serde::de::IgnoredAny>,
-        #[serde(borrow)]
-        trigger: Trigger<'a>,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct Trigger<'a> {
-        #[serde(borrow)]
-        metric_name: Cow<'a, str>,
-        #[serde(borrow, default)]
-        namespace: Text<'a>,
-        #[serde(borrow, default)]
-        statistic_type: Text<'a>,
-        #[serde(borrow, default)]
-        statistic: Text<'a>,
-        #[serde(borrow, default)]
-        extended_statistic: Text<'a>,
-        #[serde(borrow, default)]
-        unit: Text<'a>,
-        #[serde(borrow, default)]
-        dimensions: Vec<Dimension<'a>>,
-        #[serde(default)]
-        period: Option<f64>,
-        #[serde(default)]
-        evaluation_periods: Option<f64>,
-        #[serde(default)]
-        datapoints_to_alarm: Option<f64>,
-        #[serde(borrow, default)]
-        comparison_operator: Text<'a>,
-        #[serde(default)]
-        threshold: Option<f64>,
-        #[serde(borrow, default)]
-        treat_missing_data: Text<'a>,
-        #[serde(default)]
-        metrics: Option<serde::de::IgnoredAny>,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Dimension<'a> {
-        #[serde(borrow)]
-        name: Cow<'a, str>,
-        #[serde(borrow, default)]
-        value: Text<'a>,
-    }
-    let m: Message = serde_json::from_str(message).ok()?;
-    let t = m.trigger;
-    let blank = |s: &str| s.trim().is_empty();
-    if m.alarm_rule.is_some()
-        || t.metrics.is_some()
-        || blank(&m.alarm_name)
-        || blank(&t.metric_name)
-        || t.dimensions.iter().any(|d| blank(&d.name))
-    {
-        return None;
-    }
-    // As `str_at` reads: blank text is absent.
-    let text = |s: Text| s.filter(|s| !blank(s)).map(Cow::into_owned);
-    let finite = |n: Option<f64>| n.filter(|n| n.is_finite());
-    let whole = |n: Option<f64>| {
-        finite(n)
-            .filter(|n| *n >= 0.0 && n.fract() == 0.0)
-            .map(|n| n as u64)
-    };
+/// Text of the message, borrowed where it can be.
+type Text<'a> = Option<Cow<'a, str>>;
+/// A metric alarm's SNS message, exactly as CloudWatch writes it: the common case, read
+/// without building a JSON tree.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Message<'a> {
+    #[serde(borrow)]
+    alarm_name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    alarm_description: Text<'a>,
+    #[serde(rename = "AWSAccountId", borrow, default)]
+    aws_account_id: Text<'a>,
+    #[serde(borrow, default)]
+    new_state_value: Text<'a>,
+    #[serde(borrow, default)]
+    new_state_reason: Text<'a>,
+    #[serde(borrow, default)]
+    state_change_time: Text<'a>,
+    #[serde(borrow, default)]
+    region: Text<'a>,
+    #[serde(borrow, default)]
+    alarm_arn: Text<'a>,
+    #[serde(borrow, default)]
+    old_state_value: Text<'a>,
+    #[serde(default)]
+    alarm_rule: Option<serde::de::IgnoredAny>,
+    #[serde(borrow)]
+    trigger: Trigger<'a>,
+}
+/// The message's `Trigger`.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Trigger<'a> {
+    #[serde(borrow)]
+    metric_name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    namespace: Text<'a>,
+    #[serde(borrow, default)]
+    statistic_type: Text<'a>,
+    #[serde(borrow, default)]
+    statistic: Text<'a>,
+    #[serde(borrow, default)]
+    extended_statistic: Text<'a>,
+    #[serde(borrow, default)]
+    unit: Text<'a>,
+    #[serde(borrow, default)]
+    dimensions: Vec<Dimension<'a>>,
+    #[serde(default)]
+    period: Option<f64>,
+    #[serde(default)]
+    evaluation_periods: Option<f64>,
+    #[serde(default)]
+    datapoints_to_alarm: Option<f64>,
+    #[serde(borrow, default)]
+    comparison_operator: Text<'a>,
+    #[serde(default)]
+    threshold: Option<f64>,
+    #[serde(borrow, default)]
+    treat_missing_data: Text<'a>,
+    #[serde(default)]
+    metrics: Option<serde::de::IgnoredAny>,
+}
+/// One of the trigger's `Dimensions`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Dimension<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    value: Text<'a>,
+}
+
+/// As `str_at` reads: blank text is absent.
+fn text(s: Text) -> Option<String> {
+    s.filter(|s| !s.trim().is_empty()).map(Cow::into_owned)
+}
+
+fn finite(n: Option<f64>) -> Option<f64> {
+    n.filter(|n| n.is_finite())
+}
+
+fn whole(n: Option<f64>) -> Option<u64> {
+    finite(n)
+        .filter(|n| *n >= 0.0 && n.fract() == 0.0)
+        .map(|n| n as u64)
+}
+
+/// The trigger as a metric condition.
+fn plain_condition(t: Trigger) -> MetricCondition {
     let evaluation = Evaluation {
         comparison: text(t.comparison_operator),
         threshold: finite(t.threshold),
@@ -159,7 +159,7 @@ pub(super) fn plain_metric_alarm(message: &str) -> Option<Alarm> {
     } else {
         text(t.statistic).or(extended)
     };
-    let kind = AlarmKind::Metric(MetricCondition {
+    MetricCondition {
         metric: Metric {
             namespace: text(t.namespace),
             name: t.metric_name.into_owned(),
@@ -173,7 +173,25 @@ pub(super) fn plain_metric_alarm(message: &str) -> Option<Alarm> {
             unit: text(t.unit),
         },
         evaluation,
-    });
+    }
+}
+
+/// The common case, a single-metric alarm with every field of the expected type, read
+/// without building a JSON tree. Anything else (a composite, metric math, a number given as
+/// text, a blank name) returns `None` and takes the lenient path, which reads the same
+/// message the same way.
+pub(super) fn plain_metric_alarm(message: &str) -> Option<Alarm> {
+    let m: Message = serde_json::from_str(message).ok()?;
+    let blank = |s: &str| s.trim().is_empty();
+    if m.alarm_rule.is_some()
+        || m.trigger.metrics.is_some()
+        || blank(&m.alarm_name)
+        || blank(&m.trigger.metric_name)
+        || m.trigger.dimensions.iter().any(|d| blank(&d.name))
+    {
+        return None;
+    }
+    let kind = AlarmKind::Metric(plain_condition(m.trigger));
     let arn = text(m.alarm_arn);
     let parsed_arn = arn.as_deref().and_then(parse_arn);
     Some(Alarm {

@@ -562,8 +562,8 @@ async fn check_app(
     channel: &ChannelId,
     call: &Call<'_>,
 ) -> Result<(), String> {
-    let slack = &setup.slack;
-    let auth = slack
+    let auth = setup
+        .slack
         .call("auth.test", token, ApiBody::Form(&[]), call.deadline)
         .await
         .map_err(|e| e.to_string());
@@ -581,31 +581,60 @@ async fn check_app(
         .scopes
         .as_deref()
         .map(|s| s.split(',').map(str::trim).collect());
-    match &scopes {
-        None => skipped(
+    check_scopes(setup, scopes.as_deref())?;
+    let bot = Bot {
+        user: field(&auth.body, "/user"),
+        public_posting: scopes
+            .as_ref()
+            .is_some_and(|s| s.contains(&"chat:write.public")),
+    };
+    check_channel(&setup.slack, token, channel, &bot, call).await
+}
+
+/// `chat:write`, which posting needs, and `files:write`, which graphs need (a warning).
+fn check_scopes(setup: &Setup, scopes: Option<&[&str]>) -> Result<(), String> {
+    let Some(scopes) = scopes else {
+        skipped(
             "scopes",
             "Slack did not say which scopes the token has; chat:write not checked",
-        ),
-        Some(scopes) => {
-            let granted = if scopes.contains(&"chat:write") {
-                Ok(())
-            } else {
-                Err(format!(
-                    "the token lacks chat:write, which posting needs (it has: {})",
-                    scopes.join(", ")
-                ))
-            };
-            step("scopes", granted, |()| "chat:write granted".into())?;
-            if !setup.config.metric_graphs {
-                skipped("graphs", "METRIC_GRAPHS is off; files:write not needed");
-            } else if scopes.contains(&"files:write") {
-                say("ok    graphs: files:write granted, so metric graphs can be shared");
-            } else {
-                // Not a failure: messages still go out, only without their graphs.
-                say("warn  graphs: the token lacks files:write, so messages go out without their metric graphs (add the scope, reinstall the app, or set METRIC_GRAPHS=false)");
-            }
-        }
+        );
+        return Ok(());
+    };
+    let granted = if scopes.contains(&"chat:write") {
+        Ok(())
+    } else {
+        Err(format!(
+            "the token lacks chat:write, which posting needs (it has: {})",
+            scopes.join(", ")
+        ))
+    };
+    step("scopes", granted, |()| "chat:write granted".into())?;
+    if !setup.config.metric_graphs {
+        skipped("graphs", "METRIC_GRAPHS is off; files:write not needed");
+    } else if scopes.contains(&"files:write") {
+        say("ok    graphs: files:write granted, so metric graphs can be shared");
+    } else {
+        // Not a failure: messages still go out, only without their graphs.
+        say("warn  graphs: the token lacks files:write, so messages go out without their metric graphs (add the scope, reinstall the app, or set METRIC_GRAPHS=false)");
     }
+    Ok(())
+}
+
+/// What `auth.test` said of the bot, for the channel's check.
+struct Bot<'a> {
+    user: &'a str,
+    /// `chat:write.public`: the bot may post to a public channel it is not in.
+    public_posting: bool,
+}
+
+/// `conversations.info`: the bot is in `channel` (or may post to it), and it is not archived.
+async fn check_channel(
+    slack: &SlackClient,
+    token: &BotToken,
+    channel: &ChannelId,
+    bot: &Bot<'_>,
+    call: &Call<'_>,
+) -> Result<(), String> {
     let info = slack
         .call(
             "conversations.info",
@@ -614,7 +643,7 @@ async fn check_app(
             call.deadline,
         )
         .await;
-    let info = match info {
+    let reply = match info {
         Err(SlackError::ApiRejected { code, detail, .. }) if code == "missing_scope" => {
             let needs = if detail.is_empty() {
                 "a scope the token lacks".into()
@@ -632,29 +661,28 @@ async fn check_app(
         }
         other => other.map_err(|e| e.to_string()),
     };
-    let public_posting = scopes
-        .as_ref()
-        .is_some_and(|s| s.contains(&"chat:write.public"));
-    let verdict = info.and_then(|reply| {
-        let c = &reply.body["channel"];
-        let name = format!("#{} ({})", field(c, "/name"), channel.as_str());
-        let flag = |key: &str| c.get(key).and_then(Value::as_bool);
-        if flag("is_archived") == Some(true) {
-            return Err(format!("{name} is archived"));
-        }
-        match flag("is_member") {
-            Some(true) => Ok(format!("{name}: the bot is a member")),
-            Some(false) if public_posting && flag("is_private") == Some(false) => Ok(format!(
-                "{name}: the bot is not a member, but chat:write.public lets it post to a public channel"
-            )),
-            Some(false) => Err(format!(
-                "the bot is not a member of {name}: invite it with /invite @{}",
-                field(&auth.body, "/user")
-            )),
-            None => Err(format!("{name}: Slack did not say whether the bot is a member")),
-        }
-    });
+    let verdict = reply.and_then(|reply| membership(&reply.body["channel"], channel, bot));
     step("channel", verdict, Clone::clone).map(|_| ())
+}
+
+/// What `conversations.info`'s channel says of the bot's place in it.
+fn membership(c: &Value, channel: &ChannelId, bot: &Bot<'_>) -> Result<String, String> {
+    let name = format!("#{} ({})", field(c, "/name"), channel.as_str());
+    let flag = |key: &str| c.get(key).and_then(Value::as_bool);
+    if flag("is_archived") == Some(true) {
+        return Err(format!("{name} is archived"));
+    }
+    match flag("is_member") {
+        Some(true) => Ok(format!("{name}: the bot is a member")),
+        Some(false) if bot.public_posting && flag("is_private") == Some(false) => Ok(format!(
+            "{name}: the bot is not a member, but chat:write.public lets it post to a public channel"
+        )),
+        Some(false) => Err(format!(
+            "the bot is not a member of {name}: invite it with /invite @{}",
+            bot.user
+        )),
+        None => Err(format!("{name}: Slack did not say whether the bot is a member")),
+    }
 }
 
 #[cfg(test)]

@@ -31,65 +31,7 @@ pub(crate) mod limits {
 pub(crate) fn payload(card: &Card, mention: Option<&str>) -> Payload {
     let mut blocks = Vec::new();
     for part in &card.parts {
-        match part {
-            Part::Mrkdwn(text) => section(&mut blocks, text.clone()),
-            Part::Titled { title, text } => {
-                let head = format!("*{title}*\n");
-                let body = escape_within(text, limits::SECTION_TEXT - head.len());
-                section(&mut blocks, format!("{head}{body}"));
-            }
-            Part::Text(text) => section(&mut blocks, escape_within(text, limits::SECTION_TEXT)),
-            Part::Code(text) => {
-                let fence = 6;
-                let body = escape_within(&code_safe(text), limits::SECTION_TEXT - fence);
-                section(&mut blocks, format!("```{body}```"));
-            }
-            Part::Fields(pairs) => {
-                // Long lists split over sections.
-                let mut fields: Vec<Text> = pairs
-                    .iter()
-                    .map(|(k, v)| {
-                        Text::mrkdwn(truncate(&format!("*{k}*\n{v}"), limits::FIELD_TEXT))
-                    })
-                    .collect();
-                while !fields.is_empty() {
-                    let rest = fields.split_off(fields.len().min(limits::FIELDS));
-                    blocks.push(Block::Section { text: None, fields });
-                    fields = rest;
-                }
-            }
-            Part::Context(lines) => {
-                let elements: Vec<Text> = lines
-                    .iter()
-                    .filter(|l| !l.is_empty())
-                    .take(limits::CONTEXT_ELEMENTS)
-                    .map(|l| Text::mrkdwn(truncate(l, limits::SECTION_TEXT)))
-                    .collect();
-                if !elements.is_empty() {
-                    blocks.push(Block::Context { elements });
-                }
-            }
-            Part::Link { label, url } => {
-                if url.len() <= limits::BUTTON_URL {
-                    let button = Button {
-                        kind: "button",
-                        text: Text::plain(truncate(label, limits::BUTTON_TEXT)),
-                        url: url.clone(),
-                    };
-                    // Links in a row share one row of buttons.
-                    match blocks.last_mut() {
-                        Some(Block::Actions { elements })
-                            if elements.len() < limits::ACTION_ELEMENTS =>
-                        {
-                            elements.push(button)
-                        }
-                        _ => blocks.push(Block::Actions {
-                            elements: vec![button],
-                        }),
-                    }
-                }
-            }
-        }
+        add_part(&mut blocks, part);
     }
     let header = if card.emoji.is_empty() {
         card.title.clone()
@@ -116,6 +58,69 @@ pub(crate) fn payload(card: &Card, mention: Option<&str>) -> Payload {
             color: card.colour,
             blocks,
         }],
+    }
+}
+
+/// The blocks of one part of a card, within Slack's limits.
+fn add_part(blocks: &mut Vec<Block>, part: &Part) {
+    match part {
+        Part::Mrkdwn(text) => section(blocks, text.clone()),
+        Part::Titled { title, text } => {
+            let head = format!("*{title}*\n");
+            let body = escape_within(text, limits::SECTION_TEXT - head.len());
+            section(blocks, format!("{head}{body}"));
+        }
+        Part::Text(text) => section(blocks, escape_within(text, limits::SECTION_TEXT)),
+        Part::Code(text) => {
+            let fence = 6;
+            let body = escape_within(&code_safe(text), limits::SECTION_TEXT - fence);
+            section(blocks, format!("```{body}```"));
+        }
+        Part::Fields(pairs) => {
+            // Long lists split over sections.
+            let mut fields: Vec<Text> = pairs
+                .iter()
+                .map(|(k, v)| Text::mrkdwn(truncate(&format!("*{k}*\n{v}"), limits::FIELD_TEXT)))
+                .collect();
+            while !fields.is_empty() {
+                let rest = fields.split_off(fields.len().min(limits::FIELDS));
+                blocks.push(Block::Section { text: None, fields });
+                fields = rest;
+            }
+        }
+        Part::Context(lines) => {
+            let elements: Vec<Text> = lines
+                .iter()
+                .filter(|l| !l.is_empty())
+                .take(limits::CONTEXT_ELEMENTS)
+                .map(|l| Text::mrkdwn(truncate(l, limits::SECTION_TEXT)))
+                .collect();
+            if !elements.is_empty() {
+                blocks.push(Block::Context { elements });
+            }
+        }
+        Part::Link { label, url } => link(blocks, label, url),
+    }
+}
+
+/// A link button; links in a row share one row of buttons. A URL too long for a button
+/// makes none.
+fn link(blocks: &mut Vec<Block>, label: &str, url: &str) {
+    if url.len() > limits::BUTTON_URL {
+        return;
+    }
+    let button = Button {
+        kind: "button",
+        text: Text::plain(truncate(label, limits::BUTTON_TEXT)),
+        url: url.to_owned(),
+    };
+    match blocks.last_mut() {
+        Some(Block::Actions { elements }) if elements.len() < limits::ACTION_ELEMENTS => {
+            elements.push(button)
+        }
+        _ => blocks.push(Block::Actions {
+            elements: vec![button],
+        }),
     }
 }
 

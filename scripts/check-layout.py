@@ -20,7 +20,9 @@ from pathlib import Path
 MAX_TOP_LEVEL = 14
 MAX_FUNCTION_LINES = 80
 # Functions allowed past the limit, each because a table of cases reads better whole.
-LONG_FUNCTIONS_ALLOWED: dict[str, str] = {}
+LONG_FUNCTIONS_ALLOWED: dict[str, str] = {
+    "src/sources/cloudwatch_alarm/links.rs:resource": "one arm per namespace: the console link each kind of resource gets",
+}
 
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 

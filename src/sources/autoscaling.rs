@@ -205,24 +205,15 @@ pub(crate) fn severity(a: &ScalingActivity) -> Severity {
 
 notice!(ScalingActivity, card, |it| it.group.clone().unwrap_or_default());
 
-/// The activity as a card: what happened to which instance, why, the cause, and a link
-/// to the group's activity.
-pub(crate) fn card(a: &ScalingActivity) -> Card {
-    let severity = severity(a);
-    let emoji = severity.emoji("⚖️");
-    let group = a.group.as_deref().unwrap_or("group");
-    let instance = a.instance_id.as_deref();
-    // What led to it: the capacity change, or why the instance was taken out of service.
-    let capacity = match (a.capacity_change(), &a.kind) {
-        (Some((from, to)), _) => format!(" (desired capacity {from} → {to})"),
-        (None, ActivityKind::Terminate) => a
-            .taken_out_because()
-            .map(|r| format!(" (in response to {r})"))
-            .unwrap_or_default(),
-        _ => String::new(),
-    };
-    // The title is plain text; the headline the same words, escaped.
-    let (title, headline) = match (&a.kind, a.failed) {
+/// The title (plain text) and the headline (the same words, escaped, with a failure's
+/// reason).
+fn title_and_headline(
+    a: &ScalingActivity,
+    group: &str,
+    instance: Option<&str>,
+    capacity: &str,
+) -> (String, String) {
+    match (&a.kind, a.failed) {
         (ActivityKind::Test, _) => {
             let t = format!("Auto Scaling {group}: test notification");
             (t.clone(), escape(&t))
@@ -256,7 +247,26 @@ pub(crate) fn card(a: &ScalingActivity) -> Card {
             );
             (t.clone(), escape(&t))
         }
+    }
+}
+
+/// The activity as a card: what happened to which instance, why, the cause, and a link
+/// to the group's activity.
+pub(crate) fn card(a: &ScalingActivity) -> Card {
+    let severity = severity(a);
+    let emoji = severity.emoji("⚖️");
+    let group = a.group.as_deref().unwrap_or("group");
+    let instance = a.instance_id.as_deref();
+    // What led to it: the capacity change, or why the instance was taken out of service.
+    let capacity = match (a.capacity_change(), &a.kind) {
+        (Some((from, to)), _) => format!(" (desired capacity {from} → {to})"),
+        (None, ActivityKind::Terminate) => a
+            .taken_out_because()
+            .map(|r| format!(" (in response to {r})"))
+            .unwrap_or_default(),
+        _ => String::new(),
     };
+    let (title, headline) = title_and_headline(a, group, instance, &capacity);
     let mut m = Card::new(emoji, title, headline, severity);
     if a.failed {
         m.titled("Why", a.failure());

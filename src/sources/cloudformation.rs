@@ -232,19 +232,8 @@ fn drift_or_status(c: &StackChange) -> &str {
 
 notice!(StackChange, card, |it| it.stack_name().unwrap_or_default().to_owned());
 
-/// The change as a card: stack, status and reason, the resource if any, and a link to the
-/// stack's events (or its drifts).
-pub(crate) fn card(c: &StackChange) -> Card {
-    let status = drift_or_status(c);
-    let stack = c.stack_name().unwrap_or("stack");
-    let severity = match c.kind {
-        ChangeKind::Drift => drift_severity(
-            c.status.as_deref().unwrap_or("UNKNOWN"),
-            c.detection_status.as_deref(),
-        ),
-        _ => status_severity(status),
-    };
-    let emoji = severity.emoji("🏗️");
+/// The title (plain text) and the headline (escaped, with the drift count and the reason).
+fn title_and_headline(c: &StackChange, stack: &str, status: &str) -> (String, String) {
     let (title, mut headline) = match (c.kind, c.logical_resource_id.as_deref()) {
         (ChangeKind::Drift, _) => (
             format!("CloudFormation {stack} drift: {status}"),
@@ -277,6 +266,23 @@ pub(crate) fn card(c: &StackChange) -> Card {
         let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
         headline.push_str(&format!(": {}", escape_within(&reason, 200)));
     }
+    (title, headline)
+}
+
+/// The change as a card: stack, status and reason, the resource if any, and a link to the
+/// stack's events (or its drifts).
+pub(crate) fn card(c: &StackChange) -> Card {
+    let status = drift_or_status(c);
+    let stack = c.stack_name().unwrap_or("stack");
+    let severity = match c.kind {
+        ChangeKind::Drift => drift_severity(
+            c.status.as_deref().unwrap_or("UNKNOWN"),
+            c.detection_status.as_deref(),
+        ),
+        _ => status_severity(status),
+    };
+    let emoji = severity.emoji("🏗️");
+    let (title, headline) = title_and_headline(c, stack, status);
     let mut m = Card::new(emoji, title, headline, severity);
     m.titled("Reason", c.status_reason.as_deref());
     m.fields(vec![
@@ -304,6 +310,12 @@ pub(crate) fn card(c: &StackChange) -> Card {
         ("When", when(c.time)),
     ]);
     m.titled("Resource properties", c.properties.as_deref());
+    add_link(&mut m, c);
+    m
+}
+
+/// A link to the stack's events, or to its drifts.
+fn add_link(m: &mut Card, c: &StackChange) {
     let page = match c.kind {
         ChangeKind::Drift => "drifts",
         _ => "events",
@@ -323,7 +335,6 @@ pub(crate) fn card(c: &StackChange) -> Card {
         _ => "Open stack events",
     };
     m.link(label, url);
-    m
 }
 
 #[cfg(test)]

@@ -154,13 +154,9 @@ pub(crate) fn severity(t: &EcsTask) -> Severity {
 
 notice!(EcsTask, card, |it| it.task_id().unwrap_or_default().to_owned());
 
-/// The task as a card: why it stopped, its containers' exits, and a link to the task.
-pub(crate) fn card(t: &EcsTask) -> Card {
-    let status = t.last_status.as_deref().unwrap_or("UNKNOWN");
-    let severity = severity(t);
-    let emoji = severity.emoji("📦");
-    let group = t.group.as_deref().or(t.task_id()).unwrap_or("task");
-    let headline = if status == "STOPPED" {
+/// On a phone: why the task stopped and which container, or its status and where.
+fn task_headline(t: &EcsTask, status: &str, group: &str) -> String {
+    if status == "STOPPED" {
         let reason = t.stopped_reason.as_deref().unwrap_or("no reason given");
         let culprit = t.culprit().map(|c| {
             let name = c.name.as_deref().unwrap_or("container");
@@ -180,20 +176,12 @@ pub(crate) fn card(t: &EcsTask) -> Card {
             .map(|c| format!(" in {}", escape(c)))
             .unwrap_or_default();
         format!("ECS task {}: {}{cluster}", escape(status), escape(group))
-    };
-    let mut m = Card::new(
-        emoji,
-        format!("ECS task {status}: {group}"),
-        headline,
-        severity,
-    );
-    if t.last_status.is_none() {
-        m = m.grey();
     }
-    m.titled("Stopped reason", t.stopped_reason.as_deref());
-    // Which container exited, and how, comes before the facts.
-    let containers: Vec<String> = t
-        .containers
+}
+
+/// Each container's exit code or status, and its reason, one a line.
+fn container_lines(t: &EcsTask) -> Vec<String> {
+    t.containers
         .iter()
         .map(|c| {
             let mut line = c.name.as_deref().unwrap_or("container").to_owned();
@@ -207,7 +195,28 @@ pub(crate) fn card(t: &EcsTask) -> Card {
             }
             line
         })
-        .collect();
+        .collect()
+}
+
+/// The task as a card: why it stopped, its containers' exits, and a link to the task.
+pub(crate) fn card(t: &EcsTask) -> Card {
+    let status = t.last_status.as_deref().unwrap_or("UNKNOWN");
+    let severity = severity(t);
+    let emoji = severity.emoji("📦");
+    let group = t.group.as_deref().or(t.task_id()).unwrap_or("task");
+    let headline = task_headline(t, status, group);
+    let mut m = Card::new(
+        emoji,
+        format!("ECS task {status}: {group}"),
+        headline,
+        severity,
+    );
+    if t.last_status.is_none() {
+        m = m.grey();
+    }
+    m.titled("Stopped reason", t.stopped_reason.as_deref());
+    // Which container exited, and how, comes before the facts.
+    let containers = container_lines(t);
     if let Some(list) = bullets(&containers, 10) {
         m.section(format!("*Containers*\n{list}"));
     }

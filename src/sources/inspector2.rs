@@ -213,6 +213,43 @@ fn package_line(p: &Package) -> String {
 
 notice!(InspectorFinding, card, |it| it.title.clone().unwrap_or_default());
 
+/// The resource as a fact: its kind in words, its name, and its tag.
+fn resource_fact(r: &Resource) -> Option<String> {
+    let name = r.name.as_deref()?;
+    let tag = r
+        .tag_name
+        .as_deref()
+        .map(|t| format!(" ({})", escape(t)))
+        .unwrap_or_default();
+    Some(match r.kind.as_deref() {
+        Some(kind) => format!(
+            "{}: {}{tag}",
+            escape(&resource_kind_words(kind)),
+            code(name)
+        ),
+        None => format!("{}{tag}", code(name)),
+    })
+}
+
+/// The finding in Inspector's console, in its resource's partition.
+fn finding_url(f: &InspectorFinding) -> Option<String> {
+    let partition = f
+        .resource
+        .as_ref()
+        .and_then(|r| r.partition.as_deref())
+        .unwrap_or_else(|| partition_of(f.finding_arn.as_deref()));
+    f.finding_arn.as_deref().and_then(|arn| {
+        service_console_url(
+            partition,
+            f.region.as_deref(),
+            &format!(
+                "inspector/v2/home?region={{region}}#/findings/all?findingArn={}",
+                url_encode(arn)
+            ),
+        )
+    })
+}
+
 /// The finding as a card: severity, the vulnerability and the packages that fix it, the
 /// resource, and a link to the finding.
 pub(crate) fn card(f: &InspectorFinding) -> Card {
@@ -263,25 +300,7 @@ pub(crate) fn card(f: &InspectorFinding) -> Card {
         ("Vulnerability", f.vulnerability_id.as_deref().map(code)),
         ("Fix available", f.fix_available.as_deref().map(escape)),
         ("Exploit available", f.exploit_available.as_deref().map(escape)),
-        (
-            "Resource",
-            f.resource.as_ref().and_then(|r| {
-                let name = r.name.as_deref()?;
-                let tag = r
-                    .tag_name
-                    .as_deref()
-                    .map(|t| format!(" ({})", escape(t)))
-                    .unwrap_or_default();
-                Some(match r.kind.as_deref() {
-                    Some(kind) => format!(
-                        "{}: {}{tag}",
-                        escape(&resource_kind_words(kind)),
-                        code(name)
-                    ),
-                    None => format!("{}{tag}", code(name)),
-                })
-            }),
-        ),
+        ("Resource", f.resource.as_ref().and_then(resource_fact)),
         ("Account", f.account.as_deref().map(escape)),
         ("Region", f.region.as_deref().map(escape)),
         ("First seen", f.first_observed.as_deref().map(inspector_time)),
@@ -295,21 +314,7 @@ pub(crate) fn card(f: &InspectorFinding) -> Card {
     ]);
     m.titled("Remediation", f.remediation.as_deref());
     m.titled("Description", f.description.as_deref());
-    let partition = f
-        .resource
-        .as_ref()
-        .and_then(|r| r.partition.as_deref())
-        .unwrap_or_else(|| partition_of(f.finding_arn.as_deref()));
-    let url = f.finding_arn.as_deref().and_then(|arn| {
-        service_console_url(
-            partition,
-            f.region.as_deref(),
-            &format!(
-                "inspector/v2/home?region={{region}}#/findings/all?findingArn={}",
-                url_encode(arn)
-            ),
-        )
-    });
+    let url = finding_url(f);
     m.link("Open in Inspector", url);
     m
 }

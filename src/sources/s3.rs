@@ -288,21 +288,20 @@ notice!(S3Notice, card, |it| it
 /// How many records a card lists.
 const MAX_RECORDS: usize = 10;
 
-/// The notification as a card: what happened to which object, its facts, and a link to it;
-/// several records are listed, led by the worst.
-pub(crate) fn card(n: &S3Notice) -> Card {
-    let severity = n.severity();
-    let emoji = severity.emoji("🪣");
-    let Some(lead) = n.lead() else {
-        return Card::new(emoji, "S3 notification".into(), "S3 notification".into(), severity);
-    };
-    let (label, lead_severity) = event_label(&lead.event_name);
+/// The title (plain text) and the headline (escaped): the lead record and how many more,
+/// or, when none is worse than amber, how many of what happened in the bucket.
+fn title_and_headline(
+    n: &S3Notice,
+    lead: &S3Record,
+    label: &str,
+    lead_severity: Severity,
+) -> (String, String) {
     let count = n.records.len();
     let same_label = n
         .records
         .iter()
         .all(|r| event_label(&r.event_name).0 == label);
-    let (title, headline) = if lead.event_name == "s3:TestEvent" {
+    if lead.event_name == "s3:TestEvent" {
         let bucket = lead.bucket.as_deref().unwrap_or("bucket");
         (
             format!("S3 test event: {bucket}"),
@@ -334,7 +333,20 @@ pub(crate) fn card(n: &S3Notice) -> Card {
             format!("S3: {count} events")
         };
         (format!("{what}{place}"), format!("{what}{}", escape(&place)))
+    }
+}
+
+/// The notification as a card: what happened to which object, its facts, and a link to it;
+/// several records are listed, led by the worst.
+pub(crate) fn card(n: &S3Notice) -> Card {
+    let severity = n.severity();
+    let emoji = severity.emoji("🪣");
+    let Some(lead) = n.lead() else {
+        return Card::new(emoji, "S3 notification".into(), "S3 notification".into(), severity);
     };
+    let (label, lead_severity) = event_label(&lead.event_name);
+    let count = n.records.len();
+    let (title, headline) = title_and_headline(n, lead, label, lead_severity);
     let mut m = Card::new(emoji, title, headline, severity);
     if count == 1 {
         m.fields(vec![

@@ -67,6 +67,7 @@ fn read(d: &Obj, event: &Event) -> BatchJob {
             .cloned()
     });
     let arn = job_arn.as_deref().and_then(parse_arn);
+    let place = Place::of(event, arn.as_ref());
     BatchJob {
         job_name: str_at(d, "jobName"),
         job_id: str_at(d, "jobId").or_else(|| {
@@ -85,15 +86,9 @@ fn read(d: &Obj, event: &Event) -> BatchJob {
         attempts: attempts.len(),
         max_attempts: obj_at(d, "retryStrategy").and_then(|r| uint_at(r, "attempts")),
         job_definition: str_at(d, "jobDefinition"),
-        account: event
-            .account
-            .clone()
-            .or_else(|| arn.as_ref().and_then(|a| non_empty(a.account))),
-        region: event
-            .region
-            .clone()
-            .or_else(|| arn.as_ref().and_then(|a| non_empty(a.region))),
-        partition: arn.as_ref().and_then(|a| non_empty(a.partition)),
+        account: place.account,
+        region: place.region,
+        partition: place.partition,
         time: event.time,
         job_arn,
     }

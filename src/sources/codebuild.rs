@@ -45,6 +45,7 @@ fn read(d: &Obj, event: &Event) -> Build {
         .find(|p| str_at(p, "phase-status").is_some_and(|s| s != "SUCCEEDED"));
     let build_id = str_at(d, "build-id");
     let arn = build_id.as_deref().and_then(parse_arn);
+    let place = Place::of(event, arn.as_ref());
     Build {
         project: str_at(d, "project-name"),
         build_number: info.and_then(|i| uint_at(i, "build-number")),
@@ -58,15 +59,9 @@ fn read(d: &Obj, event: &Event) -> Build {
             .map(str::to_owned)
             .collect(),
         initiator: info.and_then(|i| str_at(i, "initiator")),
-        account: event
-            .account
-            .clone()
-            .or_else(|| arn.as_ref().and_then(|a| non_empty(a.account))),
-        region: event
-            .region
-            .clone()
-            .or_else(|| arn.as_ref().and_then(|a| non_empty(a.region))),
-        partition: arn.as_ref().and_then(|a| non_empty(a.partition)),
+        account: place.account,
+        region: place.region,
+        partition: place.partition,
         time: event.time,
         build_id,
     }

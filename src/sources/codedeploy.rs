@@ -63,6 +63,7 @@ pub(crate) struct Deployment {
 fn read(instance: bool, d: &Obj, event: &Event) -> Deployment {
     let resources = event.resources.as_deref().unwrap_or_default();
     let arn = resources.iter().find_map(|r| parse_arn(r));
+    let place = Place::of(event, arn.as_ref());
     Deployment {
         application: str_at(d, "application"),
         deployment_group: str_at(d, "deploymentGroup"),
@@ -79,16 +80,9 @@ fn read(instance: bool, d: &Obj, event: &Event) -> Deployment {
                 })
             })
             .flatten(),
-        account: event
-            .account
-            .clone()
-            .or_else(|| arn.as_ref().and_then(|a| non_empty(a.account))),
-        region: event
-            .region
-            .clone()
-            .or_else(|| str_at(d, "region"))
-            .or_else(|| arn.as_ref().and_then(|a| non_empty(a.region))),
-        partition: arn.as_ref().and_then(|a| non_empty(a.partition)),
+        account: place.account,
+        region: event.region.clone().or_else(|| str_at(d, "region")).or(place.region),
+        partition: place.partition,
         time: event.time,
         ..Deployment::default()
     }

@@ -1,7 +1,7 @@
 //! EC2 instance state changes and Spot interruption warnings (`aws.ec2`, "EC2 Instance
 //! State-change Notification" and "EC2 Spot Instance Interruption Warning").
 
-use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use super::shared::*;
 use super::{Body, Event, Source};
@@ -52,6 +52,7 @@ fn read(kind: Kind, d: &Obj, event: &Event) -> InstanceNotice {
         .iter()
         .find(|r| r.contains(":instance/"));
     let arn = resource.and_then(|r| parse_arn(r));
+    let place = Place::of(event, arn.as_ref());
     InstanceNotice {
         kind,
         instance_id: str_at(d, "instance-id").or_else(|| {
@@ -61,15 +62,9 @@ fn read(kind: Kind, d: &Obj, event: &Event) -> InstanceNotice {
         }),
         state: str_at(d, "state").map(|s| s.trim().to_ascii_lowercase()),
         action: str_at(d, "instance-action").map(|s| s.trim().to_ascii_lowercase()),
-        account: event
-            .account
-            .clone()
-            .or_else(|| arn.as_ref().and_then(|a| non_empty(a.account))),
-        region: event
-            .region
-            .clone()
-            .or_else(|| arn.as_ref().and_then(|a| non_empty(a.region))),
-        partition: arn.as_ref().and_then(|a| non_empty(a.partition)),
+        account: place.account,
+        region: place.region,
+        partition: place.partition,
         time: event.time,
     }
 }
@@ -112,18 +107,6 @@ fn past_tense(action: &str) -> String {
     }
 }
 
-/// `2026-11-20 08:17:31 UTC`.
-fn utc(t: DateTime<Utc>) -> String {
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
 
 notice!(InstanceNotice, card, |it| it.instance_id.clone().unwrap_or_default());
 
@@ -148,7 +131,7 @@ pub(crate) fn card(i: &InstanceNotice) -> Card {
                 .unwrap_or_else(|| "interrupted".into());
             let at = match (i.action.as_deref(), i.interruption_time()) {
                 (Some("hibernate"), _) => " now".to_owned(),
-                (_, Some(t)) => format!(" at {}", utc(t)),
+                (_, Some(t)) => format!(" at {}", utc_text(t)),
                 (_, None) => " in 2 minutes".to_owned(),
             };
             (

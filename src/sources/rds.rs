@@ -92,6 +92,7 @@ fn read_event(d: &Obj, event: &Event, detail_source_type: &str) -> RdsEvent {
     if categories.is_empty() {
         categories.extend(event_id.as_deref().and_then(known_category).map(str::to_owned));
     }
+    let place = Place::of(event, arn.as_ref());
     RdsEvent {
         source_type: str_at(d, "SourceType")
             .map(|t| normal_source_type(&t))
@@ -103,15 +104,9 @@ fn read_event(d: &Obj, event: &Event, detail_source_type: &str) -> RdsEvent {
         message: str_at(d, "Message").map(|m| m.trim().to_owned()),
         time: time_at(d, "Date").or(event.time),
         link: None,
-        account: event
-            .account
-            .clone()
-            .or_else(|| arn.as_ref().and_then(|a| non_empty(a.account))),
-        region: event
-            .region
-            .clone()
-            .or_else(|| arn.as_ref().and_then(|a| non_empty(a.region))),
-        partition: arn.as_ref().and_then(|a| non_empty(a.partition)),
+        account: place.account,
+        region: place.region,
+        partition: place.partition,
         source_arn,
     }
 }

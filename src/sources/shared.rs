@@ -93,6 +93,30 @@ pub(crate) struct Arn<'a> {
     pub resource: &'a str,
 }
 
+/// Where an event happened: the envelope's account and region, else its resource ARN's; the
+/// partition from the ARN.
+pub(crate) struct Place {
+    pub(crate) account: Option<String>,
+    pub(crate) region: Option<String>,
+    pub(crate) partition: Option<String>,
+}
+
+impl Place {
+    pub(crate) fn of(event: &super::Event, arn: Option<&Arn>) -> Self {
+        Self {
+            account: event
+                .account
+                .clone()
+                .or_else(|| arn.and_then(|a| non_empty(a.account))),
+            region: event
+                .region
+                .clone()
+                .or_else(|| arn.and_then(|a| non_empty(a.region))),
+            partition: arn.and_then(|a| non_empty(a.partition)),
+        }
+    }
+}
+
 pub(crate) fn parse_arn(arn: &str) -> Option<Arn<'_>> {
     let mut parts = arn.splitn(6, ':');
     if parts.next()? != "arn" {
@@ -289,11 +313,10 @@ pub(crate) fn path_value_lines(value: &Value, max: usize) -> Vec<String> {
 
 // ---- mrkdwn pieces ----
 
-/// `2021-09-02 16:03:39 UTC`, wrapped so each reader also sees it in their own time zone.
-pub(crate) fn when(time: Option<DateTime<Utc>>) -> Option<String> {
-    let t = time?;
-    // Written out rather than through chrono's format-string interpreter, which costs more.
-    let utc = format!(
+/// `2021-09-02 16:03:39 UTC`: written out rather than through chrono's format-string
+/// interpreter, which costs more.
+pub(crate) fn utc_text(t: DateTime<Utc>) -> String {
+    format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
         t.year(),
         t.month(),
@@ -301,7 +324,13 @@ pub(crate) fn when(time: Option<DateTime<Utc>>) -> Option<String> {
         t.hour(),
         t.minute(),
         t.second()
-    );
+    )
+}
+
+/// `2021-09-02 16:03:39 UTC`, wrapped so each reader also sees it in their own time zone.
+pub(crate) fn when(time: Option<DateTime<Utc>>) -> Option<String> {
+    let t = time?;
+    let utc = utc_text(t);
     Some(format!(
         "{utc}\n<!date^{}^{{date_short_pretty}} {{time_secs}} (your time)|{utc}>",
         t.timestamp()

@@ -73,6 +73,7 @@ registry![
     dms,
     inspector2,
     glue,
+    trusted_advisor,
     stepfunctions,
     cloudtrail,
     ecr,

@@ -183,3 +183,203 @@ impl<M: Messages> Notifier<M> {
 fn unconfirmed(why: &str, name: &str) {
     tracing::warn!(name, why, "Slack answered HTTP 200 but its answer could not be read; counted as delivered, and not sent again");
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::model::AlarmState;
+    use crate::render::Payload;
+    use crate::slack::messenger::{File, Posted, Spot};
+    use crate::slack::SlackError;
+
+    /// The Slack side, faked: every message is recorded; those whose text contains `refuse`
+    /// are refused, and `odd` ones taken with an unreadable answer.
+    #[derive(Default)]
+    struct FakeSlack {
+        posted: Mutex<Vec<String>>,
+    }
+
+    impl Messages for FakeSlack {
+        async fn channel(&self, _: &Call<'_>) -> Result<Option<String>, SendError> {
+            Ok(None)
+        }
+
+        async fn post(
+            &self,
+            payload: &Payload,
+            _: Option<&str>,
+            _: &Call<'_>,
+        ) -> Result<Posted, SendError> {
+            self.posted.lock().unwrap().push(payload.text.clone());
+            if payload.text.contains("refuse") {
+                return Err(SendError::Slack(SlackError::Rejected {
+                    status: 400,
+                    reason: "invalid_payload".into(),
+                }));
+            }
+            let unconfirmed = payload
+                .text
+                .contains("odd")
+                .then(|| "the answer broke off".into());
+            Ok(Posted {
+                attempts: 1,
+                spot: None,
+                unconfirmed,
+            })
+        }
+
+        async fn reply(
+            &self,
+            _: &Payload,
+            _: &Spot,
+            _: bool,
+            _: &Call<'_>,
+        ) -> Result<Posted, SendError> {
+            unreachable!("no threads here")
+        }
+
+        async fn update(&self, _: &Spot, _: Value, _: &Call<'_>) -> Result<(), SendError> {
+            unreachable!("no threads here")
+        }
+
+        async fn share(
+            &self,
+            _: File<'_>,
+            _: &Spot,
+            _: &Call<'_>,
+            _: Instant,
+        ) -> Result<(), SendError> {
+            unreachable!("no graphs here")
+        }
+
+        async fn pace(&self, _: Duration, _: Instant) -> bool {
+            true
+        }
+    }
+
+    fn notifier(states: Vec<AlarmState>) -> Notifier<FakeSlack> {
+        let settings = Settings {
+            filter: Filter {
+                states,
+                ..Filter::default()
+            },
+            digest_threshold: 3,
+            ..Settings::default()
+        };
+        Notifier::new(settings, FakeSlack::default())
+    }
+
+    fn alarm(name: &str, state: &str) -> String {
+        json!({"AlarmName": name, "NewStateValue": state, "NewStateReason": "r"}).to_string()
+    }
+
+    fn sns(records: &[(&str, String)]) -> Vec<u8> {
+        let records: Vec<Value> = records
+            .iter()
+            .map(|(id, message)| json!({"Sns": {"MessageId": id, "Message": message}}))
+            .collect();
+        json!({ "Records": records }).to_string().into_bytes()
+    }
+
+    fn sqs(records: &[(&str, String)]) -> Vec<u8> {
+        let records: Vec<Value> = records
+            .iter()
+            .map(|(id, body)| json!({"messageId": id, "eventSource": "aws:sqs", "body": body}))
+            .collect();
+        json!({ "Records": records }).to_string().into_bytes()
+    }
+
+    fn call() -> Call<'static> {
+        Call {
+            deadline: Instant::now() + Duration::from_secs(10),
+            trace_id: None,
+            request_id: Some("req-1"),
+        }
+    }
+
+    async fn direct(n: &Notifier<FakeSlack>, event: &[u8]) -> Result<Outcome, HandlerError> {
+        match n.handle(event, &call()).await? {
+            Response::Direct(outcome) => Ok(outcome),
+            Response::Queue(_) => panic!("a queue batch"),
+        }
+    }
+
+    #[tokio::test]
+    async fn filtered_and_redelivered_notifications_are_counted_not_posted() {
+        let n = notifier(vec![AlarmState::Alarm]);
+        let event = sns(&[("m-1", alarm("cpu", "ALARM")), ("m-2", alarm("cpu", "OK"))]);
+        let outcome = direct(&n, &event).await.unwrap();
+        assert_eq!(
+            (outcome.delivered, outcome.filtered, outcome.duplicates),
+            (1, 1, 0)
+        );
+        // The same event again (SNS redelivers): the alarm was delivered, the OK filtered.
+        let outcome = direct(&n, &event).await.unwrap();
+        assert_eq!(
+            (outcome.delivered, outcome.filtered, outcome.duplicates),
+            (0, 1, 1)
+        );
+        assert_eq!(n.messages.posted.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_refused_notification_fails_the_invocation_and_its_retry_posts_it() {
+        let n = notifier(Vec::new());
+        let event = sns(&[
+            ("m-1", alarm("fine", "ALARM")),
+            ("m-2", alarm("refuse-me", "ALARM")),
+        ]);
+        let error = direct(&n, &event).await.unwrap_err();
+        assert_eq!(error.error_type(), "SlackRejected");
+        assert!(
+            error
+                .to_string()
+                .starts_with("1 of 2 notifications not delivered (1 delivered)"),
+            "{error}"
+        );
+        // Lambda's retry: the delivered one is skipped, the refused one tried again.
+        let _ = direct(&n, &event).await;
+        let posted = n.messages.posted.lock().unwrap().clone();
+        assert_eq!(posted.len(), 3, "{posted:?}");
+        assert!(posted[2].contains("refuse-me"), "{posted:?}");
+    }
+
+    #[tokio::test]
+    async fn an_unconfirmed_post_is_delivered_and_counted() {
+        let n = notifier(Vec::new());
+        let outcome = direct(&n, &sns(&[("m-1", alarm("odd", "ALARM"))]))
+            .await
+            .unwrap();
+        assert_eq!((outcome.delivered, outcome.unconfirmed), (1, 1));
+        let outcome = direct(&n, &sns(&[("m-1", alarm("odd", "ALARM"))]))
+            .await
+            .unwrap();
+        assert_eq!(outcome.duplicates, 1, "never sent again");
+    }
+
+    #[tokio::test]
+    async fn a_batch_names_exactly_the_records_slack_refused() {
+        let n = notifier(Vec::new());
+        let event = sqs(&[
+            ("q-1", alarm("a", "ALARM")),
+            ("q-2", alarm("refuse-b", "ALARM")),
+            ("q-3", alarm("c", "ALARM")),
+            ("q-4", "   ".into()),
+        ]);
+        let Response::Queue(batch) = n.handle(&event, &call()).await.unwrap() else {
+            panic!("not a batch")
+        };
+        let mut failed: Vec<String> = batch
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect();
+        failed.sort();
+        assert_eq!(failed, ["q-2", "q-4"]);
+    }
+}

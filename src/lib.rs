@@ -9,15 +9,15 @@
 //!   [`model::Notification`] and makes its card;
 //! - `render`: the card as Block Kit, and digests;
 //! - `deliver`: what happens to each notification (filters, redelivery, threads, graphs);
-//! - `slack`, `threads`, `graphs`, `secret`: the edges (Slack, DynamoDB, CloudWatch,
+//! - `slack`, `threads`, `cloudwatch`, `secret`: the edges (Slack, DynamoDB, CloudWatch,
 //!   Secrets Manager); `rotation` renews the Slack token; `net` is the one HTTP stack.
 //!
 //! The public surface is what the binary, the tests and the fuzz target use.
 #![warn(unreachable_pub)]
 
 mod app;
+mod cloudwatch;
 mod deliver;
-mod graphs;
 mod ingest;
 pub mod model;
 mod net;

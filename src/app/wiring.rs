@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::app::config::{Config, ConfigError};
 use crate::deliver::{Notifier, Settings};
-use crate::graphs::cloudwatch::GraphSource;
+use crate::cloudwatch::graph::GraphSource;
 use crate::net::HttpSetupError;
 use crate::render::RenderOptions;
 use crate::rotation::Rotator;

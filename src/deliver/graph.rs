@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::Notifier;
-use crate::graphs::cloudwatch::{GraphError, GraphSource};
+use crate::cloudwatch::graph::{GraphError, GraphSource};
 use crate::model::Alarm;
 use crate::secret::Call;
 use crate::slack::messenger::{File, Messages, SendError, Spot};
@@ -47,7 +47,7 @@ impl<M: Messages> Notifier<M> {
     /// the invocation's deadline. A graph that fails or is late is a warning.
     pub(super) async fn share_graph(&self, alarm: &Alarm, spot: &Spot, call: &Call<'_>) {
         let Some(graphs) = &self.graphs else { return };
-        let Some(widget) = crate::graphs::widget::metric_widget(alarm) else {
+        let Some(widget) = crate::cloudwatch::widget::metric_widget(alarm) else {
             return;
         };
         let started = Instant::now();

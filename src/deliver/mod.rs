@@ -19,7 +19,7 @@ use serde::Serialize;
 
 pub(crate) use screen::Filter;
 
-use crate::graphs::cloudwatch::GraphSource;
+use crate::cloudwatch::graph::GraphSource;
 use crate::ingest::{parse_delivery, Delivery};
 use crate::model::ParseError;
 use crate::render::RenderOptions;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::app::config::{Config, ConfigError};
-use crate::deliver::{Notifier, Settings};
 use crate::cloudwatch::graph::GraphSource;
+use crate::deliver::{Notifier, Settings};
 use crate::net::HttpSetupError;
 use crate::render::RenderOptions;
 use crate::rotation::Rotator;

@@ -191,14 +191,10 @@ mod tests {
         };
         let mut recent = RecentIds::new(10);
         recent.insert("seen");
-        let alarm = |state: &str, id: &str| Notification {
-            id: Some(id.into()),
-            body: crate::sources::parse_sns_message(
-                None,
-                &format!(r#"{{"AlarmName":"a","NewStateValue":"{state}"}}"#),
-                None,
-            )
-            .unwrap(),
+        let alarm = |state: &str, id: &str| {
+            let message = format!(r#"{{"AlarmName":"a","NewStateValue":"{state}"}}"#);
+            let body = crate::sources::parse_sns_message(None, &message, None).unwrap();
+            Notification::new(Some(id.into()), body)
         };
         assert_eq!(
             screen(&filter, &recent, &alarm("ALARM", "new")),
@@ -212,10 +208,10 @@ mod tests {
             screen(&filter, &recent, &alarm("ALARM", "seen")),
             Verdict::Redelivered
         );
-        let text = Notification {
-            id: Some("seen".into()),
-            body: crate::sources::parse_sns_message(None, "hello", None).unwrap(),
-        };
+        let text = Notification::new(
+            Some("seen".into()),
+            crate::sources::parse_sns_message(None, "hello", None).unwrap(),
+        );
         assert_eq!(screen(&filter, &recent, &text), Verdict::Redelivered);
     }
 }

@@ -12,7 +12,7 @@ pub(crate) mod queue;
 
 use crate::model::{at, malformed, Body, Notification, ParseError};
 use crate::sources::shared::{obj_at, str_at, time_at, Obj};
-use crate::sources::{cloudwatch_alarm, parse_eventbridge, parse_sns_message};
+use crate::sources::{cloudwatch_alarm, read_event, read_sns_message};
 use queue::QueueRecord;
 
 /// One entry per record: a bad record does not hide the good ones.
@@ -89,7 +89,7 @@ fn parse_plain_sns(bytes: &[u8]) -> Option<Parsed> {
             .into_iter()
             .enumerate()
             .map(|(i, r)| {
-                let body = parse_sns_message(
+                let (body, origin) = read_sns_message(
                     present(r.sns.subject),
                     &r.sns.message,
                     present(r.sns.topic_arn),
@@ -98,6 +98,7 @@ fn parse_plain_sns(bytes: &[u8]) -> Option<Parsed> {
                 Ok(Notification {
                     id: present(r.sns.message_id),
                     body,
+                    origin,
                 })
             })
             .collect(),
@@ -132,7 +133,7 @@ pub(crate) fn parse_event(value: Value) -> Result<Parsed, ParseError> {
     if obj.contains_key("detail-type") {
         let id = str_at(&obj, "id");
         return Ok(vec![
-            parse_eventbridge(Value::Object(obj)).map(|body| Notification { id, body })
+            read_event(Value::Object(obj)).map(|(body, origin)| Notification { id, body, origin })
         ]);
     }
     let keys: Vec<&str> = obj.keys().map(String::as_str).take(5).collect();
@@ -171,10 +172,11 @@ fn parse_sns_record(record: &Value) -> Result<Notification, ParseError> {
     };
     let subject = str_at(sns, "Subject");
     let topic_arn = str_at(sns, "TopicArn");
-    let body = parse_sns_message(subject, message, topic_arn)?;
+    let (body, origin) = read_sns_message(subject, message, topic_arn)?;
     Ok(Notification {
         id: str_at(sns, "MessageId"),
         body,
+        origin,
     })
 }
 
@@ -197,17 +199,14 @@ fn parse_alarm_action(obj: &Obj) -> Result<Notification, ParseError> {
             t.timestamp_millis()
         )
     });
-    Ok(Notification {
-        id,
-        body: Body::Alarm(Box::new(alarm)),
-    })
+    Ok(Notification::new(id, Body::Alarm(Box::new(alarm))))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::alarm::{AlarmKind, AlarmState};
-    use crate::sources::REGISTRY;
+    use crate::sources::{parse_eventbridge, parse_sns_message, REGISTRY};
 
     #[test]
     fn the_sns_fast_path_agrees_with_the_general_path() {

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::model::{at, malformed, Notification, ParseError};
 use crate::sources::shared::str_at;
-use crate::sources::{parse_eventbridge, parse_sns_message};
+use crate::sources::{read_event, read_sns_message};
 
 /// One record of a batch: its SQS message id (what a partial batch response names) and
 /// what it carries.
@@ -68,10 +68,7 @@ fn parse_record(record: &Map<String, Value>, message_id: &str) -> Result<Notific
     };
     let Some(obj) = json else {
         // Raw delivery of a text message.
-        return Ok(Notification {
-            id: Some(message_id.to_owned()),
-            body: parse_sns_message(None, body, None)?,
-        });
+        return raw(message_id, body);
     };
     if obj.get("Type").and_then(Value::as_str) == Some("Notification") {
         let message = match obj.get("Message") {
@@ -83,24 +80,33 @@ fn parse_record(record: &Map<String, Value>, message_id: &str) -> Result<Notific
                 ))
             }
         };
-        let body = parse_sns_message(str_at(&obj, "Subject"), message, str_at(&obj, "TopicArn"))
-            .map_err(|e| at("body".into(), e))?;
+        let (body, origin) =
+            read_sns_message(str_at(&obj, "Subject"), message, str_at(&obj, "TopicArn"))
+                .map_err(|e| at("body".into(), e))?;
         return Ok(Notification {
             // The SNS message id: the same notification redelivered, through SNS or a queue,
             // has the same one.
             id: str_at(&obj, "MessageId").or_else(|| Some(message_id.to_owned())),
             body,
+            origin,
         });
     }
     if obj.contains_key("detail-type") && obj.contains_key("detail") {
         let id = str_at(&obj, "id").or_else(|| Some(message_id.to_owned()));
-        let body = parse_eventbridge(Value::Object(obj)).map_err(|e| at("body".into(), e))?;
-        return Ok(Notification { id, body });
+        let (body, origin) = read_event(Value::Object(obj)).map_err(|e| at("body".into(), e))?;
+        return Ok(Notification { id, body, origin });
     }
     // Raw delivery of a JSON message: an alarm, or another service's document.
+    raw(message_id, body)
+}
+
+/// A message delivered raw (SNS raw delivery on): no envelope says where it came from.
+fn raw(message_id: &str, body: &str) -> Result<Notification, ParseError> {
+    let (body, origin) = read_sns_message(None, body, None)?;
     Ok(Notification {
         id: Some(message_id.to_owned()),
-        body: parse_sns_message(None, body, None)?,
+        body,
+        origin,
     })
 }
 

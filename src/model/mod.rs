@@ -18,6 +18,62 @@ pub struct Notification {
     /// Identity used to drop redeliveries (the SNS `MessageId` or the EventBridge `id`).
     pub id: Option<String>,
     pub body: Body,
+    /// What its envelope said of where it came from.
+    pub origin: Origin,
+}
+
+impl Notification {
+    /// A notification whose envelope said nothing of where it came from.
+    pub fn new(id: Option<String>, body: Body) -> Self {
+        Self {
+            id,
+            body,
+            origin: Origin::default(),
+        }
+    }
+}
+
+/// Where a notification came from, as its envelope says: what routes match on beside its
+/// body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// The SNS topic it was published to.
+    pub topic: Option<String>,
+    /// An EventBridge event's `detail-type`.
+    pub detail_type: Option<String>,
+    /// The account and region of the event, else of the topic (an alarm says its own).
+    pub account: Option<String>,
+    pub region: Option<String>,
+}
+
+impl Origin {
+    /// What an SNS topic's ARN says: the topic, its account and region.
+    pub fn of_topic(topic: Option<String>) -> Self {
+        let arn = topic.as_deref().and_then(|t| {
+            let mut parts = t.splitn(6, ':');
+            (parts.next() == Some("arn")).then_some(())?;
+            let (_partition, _service) = (parts.next()?, parts.next()?);
+            Some((parts.next()?.to_owned(), parts.next()?.to_owned()))
+        });
+        let (region, account) = arn.unwrap_or_default();
+        let present = |s: String| (!s.is_empty()).then_some(s);
+        Self {
+            topic,
+            detail_type: None,
+            account: present(account),
+            region: present(region),
+        }
+    }
+
+    /// This origin with what an EventBridge event carried inside it says, where it says it.
+    pub fn with_event(self, event: Origin) -> Self {
+        Self {
+            topic: self.topic,
+            detail_type: event.detail_type.or(self.detail_type),
+            account: event.account.or(self.account),
+            region: event.region.or(self.region),
+        }
+    }
 }
 
 /// What a source reads a notification into: its own type, which makes its card.

@@ -397,10 +397,7 @@ mod tests {
         a.account = Some(account.into());
         a.state = state;
         a.time = parse_time(&format!("2026-11-20T08:{minute:02}:00Z"));
-        Notification {
-            id: Some(format!("{name}-{minute}")),
-            body: Body::Alarm(Box::new(a)),
-        }
+        Notification::new(Some(format!("{name}-{minute}")), Body::Alarm(Box::new(a)))
     }
 
     fn texts(out: &[Outgoing]) -> String {
@@ -510,9 +507,11 @@ mod tests {
 
     #[test]
     fn other_notifications_get_their_own_digest_beyond_the_threshold() {
-        let text = |t: &str| Notification {
-            id: None,
-            body: crate::sources::parse_sns_message(Some(t.into()), "body", None).unwrap(),
+        let text = |t: &str| {
+            Notification::new(
+                None,
+                crate::sources::parse_sns_message(Some(t.into()), "body", None).unwrap(),
+            )
         };
         let mut batch: Vec<Notification> = (0..5).map(|i| text(&format!("note {i}"))).collect();
         batch.push(alarm("a", AlarmState::Alarm, "1", 1));

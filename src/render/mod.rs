@@ -45,10 +45,7 @@ mod tests {
             mention: Some("<!here>".into()),
         };
         let mut a = metric_alarm();
-        let n = |a: &Alarm| Notification {
-            id: None,
-            body: Body::Alarm(Box::new(a.clone())),
-        };
+        let n = |a: &Alarm| Notification::new(None, Body::Alarm(Box::new(a.clone())));
         let payload = render(&n(&a), &options).to_string();
         assert!(payload.contains("<!here>"));
         a.state = AlarmState::Ok;
@@ -58,10 +55,7 @@ mod tests {
 
     #[test]
     fn fallback_reads_like_the_original() {
-        let n = Notification {
-            id: None,
-            body: Body::Alarm(Box::new(metric_alarm())),
-        };
+        let n = Notification::new(None, Body::Alarm(Box::new(metric_alarm())));
         let payload = render(&n, &RenderOptions::default());
         assert_eq!(
             payload["text"],

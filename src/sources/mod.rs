@@ -14,7 +14,7 @@ use std::cell::OnceCell;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde_json::{Map, Value};
 
-pub(crate) use crate::model::{at, malformed, Body, Notice, ParseError};
+pub(crate) use crate::model::{at, malformed, Body, Notice, Origin, ParseError};
 use shared::{parse_time, Obj};
 
 pub(crate) mod shared;
@@ -188,6 +188,17 @@ pub fn parse_sns_message(
     message: &str,
     topic_arn: Option<String>,
 ) -> Result<Body, ParseError> {
+    read_sns_message(subject, message, topic_arn).map(|(body, _)| body)
+}
+
+/// As [`parse_sns_message`], with the notification's origin: its topic and, for an event
+/// inside the message, the event's `detail-type`, account and region.
+pub(crate) fn read_sns_message(
+    subject: Option<String>,
+    message: &str,
+    topic_arn: Option<String>,
+) -> Result<(Body, Origin), ParseError> {
+    let origin = Origin::of_topic(topic_arn.clone());
     let message = SnsMessage::new(subject, message, topic_arn);
     // A minimal event may leave out `source` (a GuardDuty finding still names itself by its
     // `detail-type`); a `detail-type` with neither `source` nor `detail` is just JSON.
@@ -200,29 +211,43 @@ pub fn parse_sns_message(
     for source in REGISTRY {
         if source.last_resort && carries_event(&message) {
             let event = message.into_json().unwrap_or_default();
-            return parse_eventbridge(event).map_err(|e| at("Sns.Message".into(), e));
+            let (body, event) = read_event(event).map_err(|e| at("Sns.Message".into(), e))?;
+            return Ok((body, origin.with_event(event)));
         }
         if let Some(body) = source.sns.and_then(|claim| claim(&message)) {
-            return Ok(body);
+            return Ok((body, origin));
         }
     }
     // Not reached: text, the last resort, claims every message.
-    Ok(Body::new(text::read(&message)))
+    Ok((Body::new(text::read(&message)), origin))
 }
 
 /// Parses an EventBridge event, delivered directly or inside an SNS message, and hands it
 /// to the first source in [`REGISTRY`] order that claims it.
 pub(crate) fn parse_eventbridge(value: Value) -> Result<Body, ParseError> {
+    read_event(value).map(|(body, _)| body)
+}
+
+/// As [`parse_eventbridge`], with what the envelope says of where the event came from.
+pub(crate) fn read_event(value: Value) -> Result<(Body, Origin), ParseError> {
     let event: Event = serde_json::from_value(lenient_envelope(value))
         .map_err(|e| malformed("EventBridge event", e.to_string()))?;
     let empty = Map::new();
     let detail = event.detail.as_object().unwrap_or(&empty);
-    REGISTRY
+    let body = REGISTRY
         .iter()
         .filter_map(|source| source.event)
         .find_map(|claim| claim(&event, detail))
         // Not reached: the generic event, a last resort, claims every event.
-        .unwrap_or_else(|| Err(malformed("EventBridge event", "no source claims it")))
+        .unwrap_or_else(|| Err(malformed("EventBridge event", "no source claims it")))?;
+    let present = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
+    let origin = Origin {
+        topic: None,
+        detail_type: Some(event.detail_type.clone()).filter(|d| !d.is_empty()),
+        account: present(&event.account),
+        region: present(&event.region),
+    };
+    Ok((body, origin))
 }
 
 /// The envelope as the EventBridge type reads it, whatever was left out: a missing or odd

@@ -82,7 +82,7 @@ proptest! {
         let message = alarm_json(&name, &description, &reason, &metric, &dimension, rule.as_deref(), &state);
         for text_message in [message.clone(), description.clone()] {
             let body = parse_sns_message(subject.clone(), &text_message, None).unwrap();
-            let payload = render(&Notification { id: None, body }, &RenderOptions::default());
+            let payload = render(&Notification::new(None, body), &RenderOptions::default());
             prop_assert!(check_limits(&payload).is_ok(), "{:?}", check_limits(&payload));
             for text in visible_texts(&payload) {
                 prop_assert!(live_markup(&text).is_none(), "live markup {:?} in {:?}", live_markup(&text), text);
@@ -95,7 +95,7 @@ proptest! {
         let message = alarm_json(&name, "", &reason, "m", "d", None, "ALARM");
         let body = parse_sns_message(None, &message, None).unwrap();
         let options = RenderOptions { mention: Some("<!here>".into()) };
-        let payload = render(&Notification { id: None, body }, &options);
+        let payload = render(&Notification::new(None, body), &options);
         let all: String = visible_texts(&payload).concat();
         prop_assert!(all.contains("<!here>"));
         let without_ours = all.replace("<!here>", "");

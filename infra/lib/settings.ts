@@ -4,6 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import { SettingsError } from './errors';
+
+export { ConfigError, SettingsError } from './errors';
 
 /** The CPU architectures the function can be deployed for. */
 export type NotifierArchitecture = 'x86_64' | 'arm64';
@@ -129,21 +132,6 @@ const LAMBDA_RESERVED_ENV = new Set([
   'AWS_LAMBDA_RUNTIME_API', 'LAMBDA_TASK_ROOT', 'LAMBDA_RUNTIME_DIR',
 ]);
 
-/** A deployment problem the user can fix; bin/app.ts prints only its message. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
-
-/** Thrown for a bad setting; the message names the context key. */
-export class SettingsError extends ConfigError {
-  constructor(key: string, message: string) {
-    super(`Invalid context "${key}": ${message}`);
-    this.name = 'SettingsError';
-  }
-}
 
 type Getter = (key: string) => unknown;
 

@@ -35,6 +35,7 @@ import {
   ConfigError, DEFAULT_BATCHING_WINDOW_SECONDS, DEFAULT_LOG_RETENTION_DAYS, DEFAULT_ROTATION_HOURS, NotifierSettings,
   SLACK_TOKEN_LIFETIME_HOURS, THREADS_TABLE_ENV,
 } from './settings';
+import { ROUTES_FILE_ENV, ROUTES_FILE_PATH, readRoutesFile, stageRoutesFile } from './routes';
 
 /** Name of the binary target in the crate. */
 export const BINARY_NAME = 'slack-alarm-notifier';
@@ -63,6 +64,11 @@ export const THREADS_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'd
 /** With appMode: why cloudwatch:GetMetricWidgetImage is allowed on "*" (the cdk-nag acknowledgement's reason). */
 export const METRIC_WIDGET_IMAGE_REASON = 'cloudwatch:GetMetricWidgetImage supports no resource-level permissions (IAM allows only "*" for it). '
   + 'The function calls it to render the graph of the alarm\'s metric it attaches to the Slack thread; it is read-only and returns an image.';
+
+/** With routesFile and a route matching on tags: why cloudwatch:ListTagsForResource is allowed on every alarm of the account and region. */
+export const ALARM_TAGS_REASON = 'The routes file matches on alarm tags: the function reads the tags of the alarm a notification is about '
+  + '(cloudwatch:ListTagsForResource, read-only) to pick its route. That can be any alarm that publishes to the alarm topics, '
+  + 'so the resource is every alarm of this account and region (alarm:*); no other CloudWatch resource type is included.';
 
 /** With rotation: the only actions the rotation function may call, on the one secret only. */
 export const ROTATION_SECRET_ACTIONS = [
@@ -126,6 +132,10 @@ export class SlackAlarmNotifierStack extends Stack {
   public readonly rotationSchedule?: secretsmanager.CfnRotationSchedule;
   /** With rotation: the alarm on the rotation function's errors, to the operator topic. */
   public readonly rotationErrorsAlarm?: cloudwatch.Alarm;
+  /** With routesFile: the layer that holds only routes.toml (read at /opt/routes.toml). */
+  public readonly routesLayer?: lambda.LayerVersion;
+  /** With routesFile and a route matching on tags: the policy with the one statement on alarm:* (cloudwatch:ListTagsForResource). */
+  public readonly alarmTagsPolicy?: iam.Policy;
 
   private topicKey?: kms.Key;
 
@@ -259,6 +269,37 @@ export class SlackAlarmNotifierStack extends Stack {
       });
     }
 
+    // ---- Routes (optional) ----------------------------------------------------
+    if (props.routesFile) {
+      // Checked again here, for a stack built without the settings parser.
+      const routes = readRoutesFile(props.routesFile);
+      // A layer of its own rather than a file in the function's code: the code
+      // asset stays the same (one binary, one asset, shared with the other
+      // functions), and a change of routes only publishes a new layer version.
+      this.routesLayer = new lambda.LayerVersion(this, 'RoutesLayer', {
+        description: `Routes of slack-alarm-notifier (${ROUTES_FILE_PATH})`,
+        code: lambda.Code.fromAsset(stageRoutesFile(routes)),
+        compatibleRuntimes: [lambda.Runtime.PROVIDED_AL2023],
+      });
+      if (routes.matchesTags) {
+        // A policy of its own, so that its acknowledgement covers nothing else.
+        this.alarmTagsPolicy = new iam.Policy(this, 'AlarmTagsPolicy', {
+          roles: [this.functionRole],
+          statements: [new iam.PolicyStatement({
+            sid: 'ReadAlarmTags',
+            actions: ['cloudwatch:ListTagsForResource'],
+            resources: [this.formatArn({
+              service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            })],
+          })],
+        });
+        Validations.of(this.alarmTagsPolicy).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:*]',
+          reason: ALARM_TAGS_REASON,
+        });
+      }
+    }
+
     // ---- Failure queue (on-failure destination) ----------------------------
     this.failureQueue = new sqs.Queue(this, 'FailureQueue', {
       encryption: sqs.QueueEncryption.KMS_MANAGED,
@@ -282,7 +323,9 @@ export class SlackAlarmNotifierStack extends Stack {
         SecretId: secretId,
         // METRIC_GRAPHS stays unset: the function turns graphs on by itself in app mode.
         ...(this.threadsTable ? { [THREADS_TABLE_ENV]: this.threadsTable.tableName } : {}),
+        ...(this.routesLayer ? { [ROUTES_FILE_ENV]: ROUTES_FILE_PATH } : {}),
       },
+      ...(this.routesLayer ? { layers: [this.routesLayer] } : {}),
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
@@ -327,6 +370,10 @@ export class SlackAlarmNotifierStack extends Stack {
       // one too, so that the first invocation can render a graph. On the
       // function resource only, not on its subscriptions and permissions.
       this.function.node.defaultChild!.node.addDependency(this.metricGraphPolicy);
+    }
+    if (this.alarmTagsPolicy) {
+      // Likewise, so that the first notification can be routed by its alarm's tags.
+      this.function.node.defaultChild!.node.addDependency(this.alarmTagsPolicy);
     }
 
     // ---- Rotation function (app mode with rotation) --------------------------

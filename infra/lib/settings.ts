@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { SettingsError } from './errors';
+import { ROUTES_FILE_ENV, ROUTES_FILE_KEY, ROUTES_FILE_PATH, readRoutesFile } from './routes';
 
 export { ConfigError, SettingsError } from './errors';
 
@@ -70,6 +71,12 @@ export interface NotifierSettings {
    * {@link DEFAULT_ROTATION_HOURS}.
    */
   readonly rotationHours?: number;
+  /**
+   * A TOML file of routes (which channel or webhook each notification goes
+   * to), as an absolute path. The stack ships it in a Lambda layer, so the
+   * functions read it at /opt/routes.toml (env var ROUTES_FILE).
+   */
+  readonly routesFile?: string;
 }
 
 /** Context keys read by {@link readSettings}. */
@@ -92,6 +99,7 @@ export const CONTEXT_KEYS = [
   'appMode',
   'rotation',
   'rotationHours',
+  'routesFile',
 ] as const;
 
 /** Environment variable that may name the prebuilt bootstrap folder. */
@@ -262,6 +270,13 @@ export function parseSettings(get: Getter, env: NodeJS.ProcessEnv = {}): Notifie
     rotationHours = n;
   }
 
+  // Read and checked here, so that a bad file stops synth before anything is built.
+  const routesFileRaw = str(ROUTES_FILE_KEY);
+  const routesFile = routesFileRaw === undefined ? undefined : readRoutesFile(routesFileRaw).path;
+  if (routesFile !== undefined && ROUTES_FILE_ENV in notifierEnv) {
+    throw new SettingsError('notifierEnv', `${ROUTES_FILE_ENV} is set by the stack with routesFile (${ROUTES_FILE_PATH}, in the routes layer)`);
+  }
+
   return {
     stackName,
     architecture,
@@ -281,6 +296,7 @@ export function parseSettings(get: Getter, env: NodeJS.ProcessEnv = {}): Notifie
     appMode,
     rotation,
     rotationHours,
+    routesFile,
   };
 }
 

@@ -163,3 +163,56 @@ export function assertNagClean(context: Record<string, unknown>): void {
   assert.doesNotThrow(() => app.synth());
   assert.deepEqual(reportedViolations(outdir), []);
 }
+
+/** The sample files under test/fixtures (the tests run from dist/test). */
+export const FIXTURES = path.resolve(__dirname, '..', '..', 'test', 'fixtures');
+
+/** JSON with object keys sorted, so statements can be ordered independently of key order. */
+export function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+export const byCanonical = (a: unknown, b: unknown): number => canonical(a).localeCompare(canonical(b));
+
+/** All statements of a role, sorted; it must have no managed or inline policies. */
+export function grantsOf(template: Template, roleId: string): Statement[] {
+  const { statements, managedPolicyArns, inlinePolicies } = roleStatements(template, roleId);
+  assert.deepEqual(managedPolicyArns, [], `${roleId} has managed policies`);
+  assert.deepEqual(inlinePolicies, [], `${roleId} has inline policies`);
+  return [...statements].sort(byCanonical);
+}
+
+/** The role of the function with this logical ID. */
+export function roleOf(template: Template, functionId: string): string {
+  const fn = template.findResources('AWS::Lambda::Function')[functionId];
+  if (!fn) throw new Error(`no function ${functionId}`);
+  return fn.Properties.Role['Fn::GetAtt'][0];
+}
+
+/** The notifier function's logical ID. */
+export function notifierId(template: Template): string {
+  return logicalId(template, 'AWS::Lambda::Function', 'Function');
+}
+
+/** The template file `cdk synth` writes, byte for byte, for this context (cdk-nag included). */
+export function templateBytes(context: Record<string, unknown> = {}): Buffer {
+  const { stack, outdir } = synth(context);
+  return fs.readFileSync(path.join(outdir, `${stack.stackName}.template.json`));
+}
+
+/**
+ * The resources `after` adds to `before`, and those it changes (by logical ID, sorted);
+ * none may be removed.
+ */
+export function resourceChanges(before: Template, after: Template): { added: string[]; changed: string[] } {
+  const b: Record<string, unknown> = before.toJSON().Resources;
+  const a: Record<string, unknown> = after.toJSON().Resources;
+  assert.deepEqual(Object.keys(b).filter((id) => !(id in a)), [], 'no resource is removed');
+  return {
+    added: Object.keys(a).filter((id) => !(id in b)).sort(),
+    changed: Object.keys(b).filter((id) => JSON.stringify(b[id]) !== JSON.stringify(a[id])).sort(),
+  };
+}

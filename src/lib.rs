@@ -28,8 +28,8 @@ mod slack;
 mod sources;
 mod threads;
 
-pub use app::cli::render_event;
 pub use app::main_entry;
+pub use app::preview::render_event;
 pub use ingest::parse_event_bytes;
 pub use net::{sdk_http_client, tls_config};
 pub use render::digest::plan;

@@ -103,6 +103,8 @@ pub(crate) struct Config {
     pub metric_graphs: bool,
     /// `METRIC_GRAPH_TIMEOUT_SECONDS`: the graph's budget, cut to the invocation's deadline.
     pub metric_graph_timeout: Duration,
+    /// `ROUTES_FILE`: where each notification goes (see [`crate::deliver::route`]).
+    pub routes_file: Option<std::path::PathBuf>,
     /// `AWS_LAMBDA_MAX_CONCURRENCY`, set by Lambda Managed Instances; at most
     /// [`MAX_CONCURRENCY`] are served (see [`cap_concurrency`]).
     pub max_concurrency: Option<u32>,
@@ -310,15 +312,7 @@ fn states(raw: &str) -> Result<Vec<AlarmState>, ConfigError> {
 /// Accepts the mention forms Slack turns into notifications.
 fn mention(raw: &str) -> Result<String, ConfigError> {
     let m = raw.trim();
-    let id_like = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
-    let ok = matches!(m, "<!here>" | "<!channel>" | "<!everyone>")
-        || m.strip_prefix("<!subteam^")
-            .and_then(|r| r.strip_suffix('>'))
-            .is_some_and(id_like)
-        || m.strip_prefix("<@")
-            .and_then(|r| r.strip_suffix('>'))
-            .is_some_and(id_like);
-    if ok {
+    if crate::model::mrkdwn::is_mention(m) {
         Ok(m.to_owned())
     } else {
         Err(invalid(
@@ -467,6 +461,7 @@ impl Config {
                 (MIN_GRAPH_TIMEOUT, MAX_GRAPH_TIMEOUT),
             )?,
             max_concurrency: env.parsed(CONCURRENCY_VAR, concurrency)?,
+            routes_file: env.get("ROUTES_FILE").map(|p| p.trim().into()),
         })
     }
 

@@ -2,10 +2,12 @@
 //! configuration ([`config`]), one logging setup ([`logging`]) and the clients built once
 //! ([`wiring`]).
 
+mod check;
 pub(crate) mod cli;
 pub(crate) mod config;
 pub(crate) mod lambda;
 pub(crate) mod logging;
+pub(crate) mod preview;
 pub(crate) mod wiring;
 
 use std::process::ExitCode;

@@ -3,15 +3,18 @@
 //! stack), Secrets Manager, the threads table and CloudWatch.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::app::config::{Config, ConfigError};
 use crate::cloudwatch::graph::GraphSource;
+use crate::cloudwatch::tags::{TagSource, TAGS_TIMEOUT};
+use crate::deliver::route::file::RoutesError;
+use crate::deliver::route::{Routes, Target};
 use crate::deliver::{Notifier, Settings};
 use crate::net::HttpSetupError;
 use crate::render::RenderOptions;
 use crate::rotation::Rotator;
-use crate::secret::{SecretSource, SecretStore};
+use crate::secret::{Call, SecretSource, SecretStore};
 use crate::slack::messenger::Messenger;
 use crate::slack::SlackClient;
 use crate::threads::store::ThreadStore;
@@ -23,6 +26,9 @@ pub(crate) enum InitError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Http(#[from] HttpSetupError),
+    /// `ROUTES_FILE` names a file that is not a routes file this function can use.
+    #[error("ROUTES_FILE: {0}")]
+    Routes(#[from] RoutesError),
 }
 
 /// What the deployed function serves: notifications, and rotation steps of the Slack token.
@@ -40,11 +46,79 @@ pub(crate) async fn function_from_config(config: &Config) -> Result<Function, In
     require_region(&aws)?;
     let secrets = SecretSource::Manager(secret_store(config, &aws)?);
     let slack = Arc::new(slack_client(config, &tls)?);
+    let routes = routes(config)?;
+    let tags = routes.need_tags().then(|| tag_source(&aws));
+    let notifier = notifier_with(config, slack.clone(), &aws, secrets).with_routes(routes, tags);
+    secret_serves_routes(&notifier).await?;
     Ok(Function {
-        notifier: notifier_with(config, slack.clone(), &aws, secrets),
+        notifier,
         rotator: Rotator::new(aws_sdk_secretsmanager::Client::new(&aws)),
         slack,
     })
+}
+
+/// How long init waits for the secret, to check the routes against it.
+const INIT_SECRET_BUDGET: Duration = Duration::from_secs(3);
+
+/// A route the secret cannot serve (a webhook name it lacks, a channel with a webhook
+/// secret) is an init error, not a failure at the first alarm routed there. The secret is
+/// read now, and kept for the first invocation, which would read it anyway; when it cannot
+/// be read, the routes are checked as each notification is posted.
+async fn secret_serves_routes(notifier: &Notifier) -> Result<(), InitError> {
+    let routes = &notifier.routes;
+    let places = routes.places();
+    if places
+        .iter()
+        .all(|(_, target, _)| **target == Target::Secret)
+    {
+        return Ok(());
+    }
+    let call = Call {
+        deadline: Instant::now() + INIT_SECRET_BUDGET,
+        trace_id: None,
+        request_id: None,
+    };
+    let secret = match notifier.messages.secrets.get(&call).await {
+        Ok(secret) => secret,
+        Err(e) => {
+            tracing::warn!(error = %e, "the secret could not be read at start; each route's destination is checked when a notification goes there");
+            return Ok(());
+        }
+    };
+    for (route, target, at) in places {
+        if let Err(e) = notifier.messages.reachable(&secret, target) {
+            let whose = route.map_or("[default]".to_owned(), |r| format!("route {r:?}"));
+            let key = if matches!(target, Target::Webhook(_)) {
+                "webhook"
+            } else {
+                "channel"
+            };
+            return Err(routes.error_at(at, format!("{whose}: {key}: {e}")).into());
+        }
+    }
+    Ok(())
+}
+
+/// The routes of `ROUTES_FILE`; none when it is unset.
+pub(crate) fn routes(config: &Config) -> Result<Routes, RoutesError> {
+    match &config.routes_file {
+        None => Ok(Routes::none()),
+        Some(path) => crate::deliver::route::file::load(path, &crate::sources::names()),
+    }
+}
+
+/// CloudWatch for alarms' tags: the SDK gives up within the lookup's budget, and retries once.
+pub(crate) fn tag_source(aws: &aws_config::SdkConfig) -> TagSource {
+    let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
+        .operation_timeout(TAGS_TIMEOUT)
+        .connect_timeout(TAGS_TIMEOUT)
+        .build();
+    let retries = aws_smithy_types::retry::RetryConfig::standard().with_max_attempts(2);
+    let config = aws_sdk_cloudwatch::config::Builder::from(aws)
+        .timeout_config(timeouts)
+        .retry_config(retries)
+        .build();
+    TagSource::new(aws_sdk_cloudwatch::Client::from_conf(config))
 }
 
 /// How notifications are screened, rendered and paced, from `config`.
@@ -53,6 +127,7 @@ pub(crate) fn settings(config: &Config) -> Settings {
         filter: config.filter.clone(),
         render: RenderOptions {
             mention: config.mention.clone(),
+            mention_severe: false,
         },
         digest_threshold: config.digest_threshold,
         min_interval: config.min_interval,
@@ -101,16 +176,31 @@ fn graph_source(aws: &aws_config::SdkConfig, budget: Duration) -> GraphSource {
 /// `AWS_REGION` or the AWS profile, sending through the shared HTTP stack. The region is not
 /// asked of EC2's instance metadata, whose failure fills a local run with the SDK's warnings.
 pub(crate) async fn aws_sdk_config(tls: &rustls::ClientConfig) -> aws_config::SdkConfig {
-    use aws_config::meta::region::RegionProviderChain;
-    let region = RegionProviderChain::first_try(
-        aws_config::environment::EnvironmentVariableRegionProvider::new(),
-    )
-    .or_else(aws_config::profile::ProfileFileRegionProvider::new());
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(region)
+        .region(region_chain())
         .http_client(crate::net::sdk_http_client(tls.clone()))
         .load()
         .await
+}
+
+/// Where the region comes from: `AWS_REGION`, else the AWS profile; never EC2's metadata.
+fn region_chain() -> aws_config::meta::region::RegionProviderChain {
+    aws_config::meta::region::RegionProviderChain::first_try(
+        aws_config::environment::EnvironmentVariableRegionProvider::new(),
+    )
+    .or_else(aws_config::profile::ProfileFileRegionProvider::new())
+}
+
+/// [`aws_sdk_config`] for the command line. Without a region, an empty configuration: the
+/// SDK's credential chain would otherwise ask EC2's metadata for one and warn on a laptop,
+/// and whatever needs AWS says the region is missing ([`require_region`]).
+pub(crate) async fn cli_aws_config(tls: &rustls::ClientConfig) -> aws_config::SdkConfig {
+    if region_chain().region().await.is_none() {
+        return aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+    }
+    aws_sdk_config(tls).await
 }
 
 /// Every AWS call needs a region: without one, each would fail later with the SDK's

@@ -1,18 +1,22 @@
-//! A queue batch: malformed, filtered and redelivered records set aside, the rest planned as
-//! messages ([`digest::plan`]) and posted at the destination's pace. The answer names exactly
-//! the records whose notification Slack did not accept.
+//! A queue batch: malformed and filtered records set aside, the rest routed, and each
+//! destination's notifications planned as messages ([`digest::plan`]) and posted at that
+//! destination's pace, all destinations at once. The answer names exactly the records whose
+//! notification some destination did not accept; a redelivery posts only there.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_lambda_events::sqs::SqsBatchResponse;
+use futures_util::future::join_all;
+use tracing::Instrument;
 
-use super::screen::{screen, Verdict};
-use super::{unconfirmed, Notifier};
+use super::route::Destination;
+use super::screen::filtered;
+use super::{delivered_key, unconfirmed, Notifier};
 use crate::ingest::queue::QueueRecord;
 use crate::model::Notification;
 use crate::render::{describe, digest};
 use crate::secret::Call;
-use crate::slack::messenger::Messages;
+use crate::slack::messenger::{Messages, Target};
 
 /// The notifications of a batch to post, each with every record that carries it (SQS
 /// delivers at least once, so a batch may hold the same message twice).
@@ -24,6 +28,7 @@ struct Batch {
     failed: Vec<String>,
     filtered: usize,
     duplicates: usize,
+    dropped: usize,
 }
 
 impl Batch {
@@ -31,7 +36,7 @@ impl Batch {
     fn take(
         &mut self,
         record: QueueRecord,
-        verdict: impl Fn(&Notification) -> Verdict,
+        filter: &super::Filter,
         by_id: &mut HashMap<String, usize>,
     ) {
         let QueueRecord {
@@ -47,19 +52,11 @@ impl Batch {
                 return;
             }
         };
-        let (kind, name) = describe(&notification.body);
-        match verdict(&notification) {
-            Verdict::Post => {}
-            Verdict::Filtered(why) => {
-                tracing::info!(kind, name = %name, reason = why, "filtered out; not posted");
-                self.filtered += 1;
-                return;
-            }
-            Verdict::Redelivered => {
-                tracing::info!(kind, name = %name, id = notification.id.as_deref(), "already delivered; skipping redelivery");
-                self.duplicates += 1;
-                return;
-            }
+        if let Some(why) = filtered(filter, &notification) {
+            let (kind, name) = describe(&notification.body);
+            tracing::info!(kind, name = %name, reason = why, "filtered out; not posted");
+            self.filtered += 1;
+            return;
         }
         if let Some(id) = notification.id.as_deref() {
             if let Some(&at) = by_id.get(id) {
@@ -74,6 +71,20 @@ impl Batch {
     }
 }
 
+/// One destination's share of a batch: the notifications (by index) to post there.
+struct Group {
+    destination: Destination,
+    members: Vec<usize>,
+}
+
+/// What posting one group did: messages planned and posted, and the notifications (by
+/// index) not delivered.
+struct Posted {
+    messages: usize,
+    posted: usize,
+    undelivered: Vec<usize>,
+}
+
 impl<M: Messages> Notifier<M> {
     pub(super) async fn handle_queue(
         &self,
@@ -84,10 +95,24 @@ impl<M: Messages> Notifier<M> {
         let mut batch = Batch::default();
         let mut by_id = HashMap::new();
         for record in records {
-            let verdict = |n: &Notification| screen(&self.settings.filter, &self.recent(), n);
-            batch.take(record, verdict, &mut by_id);
+            batch.take(record, &self.settings.filter, &mut by_id);
         }
-        let (messages, posted) = self.post_batch(&mut batch, call).await;
+        let groups = self.group(&mut batch, call).await;
+        let posts = groups.values().map(|group| {
+            let span = tracing::info_span!("route", route = group.destination.route_name());
+            self.post_group(&batch.notifications, group, call)
+                .instrument(span)
+        });
+        let posts = join_all(posts).await;
+        let (messages, posted) = posts
+            .iter()
+            .fold((0, 0), |(m, p), g| (m + g.messages, p + g.posted));
+        let mut undelivered: Vec<usize> = posts.into_iter().flat_map(|p| p.undelivered).collect();
+        undelivered.sort_unstable();
+        undelivered.dedup();
+        for at in undelivered {
+            batch.failed.extend(batch.carriers[at].iter().cloned());
+        }
         tracing::info!(
             records = total,
             notifications = batch.notifications.len(),
@@ -95,6 +120,7 @@ impl<M: Messages> Notifier<M> {
             posted,
             filtered = batch.filtered,
             duplicates = batch.duplicates,
+            dropped = batch.dropped,
             failed = batch.failed.len(),
             "queue batch handled"
         );
@@ -103,19 +129,70 @@ impl<M: Messages> Notifier<M> {
         response
     }
 
-    /// Posts `batch` as [`digest::plan`] has it, paced; the records of every message not
-    /// posted join `batch.failed`. How many messages there were, and how many were posted.
-    async fn post_batch(&self, batch: &mut Batch, call: &Call<'_>) -> (usize, usize) {
-        let refs: Vec<&Notification> = batch.notifications.iter().collect();
-        let plan = digest::plan(&refs, &self.settings.render, self.settings.digest_threshold);
-        let messages = plan.len();
-        let mut posted = 0;
+    /// The batch's notifications by destination, less those a destination has had already
+    /// or its route's states leave out.
+    async fn group(&self, batch: &mut Batch, call: &Call<'_>) -> BTreeMap<Target, Group> {
+        let mut groups: BTreeMap<Target, Group> = BTreeMap::new();
+        // Concurrently: an alarm's tags may have to be read first.
+        let routings = join_all(batch.notifications.iter().map(|n| self.routing(n, call))).await;
+        for (at, (n, routing)) in batch.notifications.iter().zip(routings).enumerate() {
+            if routing.destinations.is_empty() {
+                let (kind, name) = describe(&n.body);
+                tracing::info!(kind, name = %name, routes = ?routing.dropped_by, "dropped by its route; not posted");
+                batch.dropped += 1;
+                continue;
+            }
+            let mut taken = false;
+            for destination in routing.destinations {
+                let state_ok = destination.takes(n);
+                let delivered = n.id.as_deref().is_some_and(|id| {
+                    self.recent()
+                        .contains(&delivered_key(id, &destination.target))
+                });
+                if !state_ok || delivered {
+                    continue;
+                }
+                taken = true;
+                let target = destination.target.clone();
+                groups
+                    .entry(target)
+                    .or_insert_with(|| Group {
+                        destination,
+                        members: Vec::new(),
+                    })
+                    .members
+                    .push(at);
+            }
+            if !taken {
+                batch.duplicates += 1;
+            }
+        }
+        groups
+    }
+
+    /// Posts `group` as [`digest::plan`] has it, paced for its destination.
+    async fn post_group(
+        &self,
+        notifications: &[Notification],
+        group: &Group,
+        call: &Call<'_>,
+    ) -> Posted {
+        let refs: Vec<&Notification> = group.members.iter().map(|&m| &notifications[m]).collect();
+        let options = self.render_options(&group.destination);
+        let plan = digest::plan(&refs, &options, self.settings.digest_threshold);
+        let target = &group.destination.target;
+        let mut done = Posted {
+            messages: plan.len(),
+            posted: 0,
+            undelivered: Vec::new(),
+        };
         let mut out_of_time = false;
         for outgoing in plan {
+            let members: Vec<usize> = outgoing.members.iter().map(|&m| group.members[m]).collect();
             if !out_of_time
                 && !self
                     .messages
-                    .pace(self.settings.min_interval, call.deadline)
+                    .pace(target, self.settings.min_interval, call.deadline)
                     .await
             {
                 out_of_time = true;
@@ -123,18 +200,13 @@ impl<M: Messages> Notifier<M> {
                     "no time left before the deadline; the rest of the batch is reported as failed"
                 );
             }
-            let result = if out_of_time {
-                Err(None)
-            } else {
-                self.messages
-                    .post(&outgoing.payload, None, call)
-                    .await
-                    .map_err(Some)
-            };
-            let members = &outgoing.members;
-            match result {
+            if out_of_time {
+                done.undelivered.extend(members);
+                continue;
+            }
+            match self.messages.post(&outgoing.payload, target, call).await {
                 Ok(sent) => {
-                    posted += 1;
+                    done.posted += 1;
                     tracing::info!(
                         notifications = members.len(),
                         attempts = sent.attempts,
@@ -146,21 +218,17 @@ impl<M: Messages> Notifier<M> {
                     let mut recent = self.recent();
                     for id in members
                         .iter()
-                        .filter_map(|&m| batch.notifications[m].id.as_deref())
+                        .filter_map(|&m| notifications[m].id.as_deref())
                     {
-                        recent.insert(id);
+                        recent.insert(&delivered_key(id, target));
                     }
                 }
-                Err(error) => {
-                    if let Some(e) = error {
-                        tracing::error!(notifications = members.len(), error_type = e.error_type(), error = %e, "not delivered");
-                    }
-                    for &m in members {
-                        batch.failed.extend(batch.carriers[m].iter().cloned());
-                    }
+                Err(e) => {
+                    tracing::error!(notifications = members.len(), error_type = e.error_type(), error = %e, "not delivered");
+                    done.undelivered.extend(members);
                 }
             }
         }
-        (messages, posted)
+        done
     }
 }

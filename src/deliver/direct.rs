@@ -1,19 +1,32 @@
-//! SNS records, a direct alarm action or an EventBridge event: every record attempted, one
-//! message each, and any failure fails the invocation so that Lambda retries it.
+//! SNS records, a direct alarm action or an EventBridge event: every record attempted, posted
+//! to each destination its routes give it, and any failure fails the invocation so that
+//! Lambda retries it; the retry posts only where it failed.
 
-use super::screen::{screen, Verdict};
-use super::{unconfirmed, HandlerError, Notifier, Outcome, RecordError};
+use tracing::Instrument;
+
+use super::route::Destination;
+use super::screen::filtered;
+use super::{delivered_key, unconfirmed, HandlerError, Notifier, Outcome, RecordError};
 use crate::ingest::Parsed;
-use crate::model::{Alarm, Body, Notification};
+use crate::model::{Body, Notification};
 use crate::render::describe;
 use crate::secret::Call;
 use crate::slack::messenger::{Messages, Posted, Spot};
 
-/// What became of one notification.
+/// What became of one notification at one destination.
 pub(super) enum Delivered {
     Posted(Posted),
     /// Another invocation has it (the threads table says so): delivered, or being delivered.
     Duplicate,
+}
+
+/// What became of one notification at one destination, before or after posting.
+enum Sent {
+    Posted(Posted),
+    /// Delivered there already: by this instance, or another invocation has it.
+    Duplicate,
+    /// The route's `states` leave it out.
+    Filtered,
 }
 
 impl<M: Messages> Notifier<M> {
@@ -27,7 +40,8 @@ impl<M: Messages> Notifier<M> {
         let total = records.len();
         let mut outcome = Outcome::default();
         let mut failures: Vec<RecordError> = Vec::new();
-        let mut graphs_due: Vec<(Box<Alarm>, Spot)> = Vec::new();
+        let mut notifications = Vec::new();
+        let mut graphs_due: Vec<(usize, Spot)> = Vec::new();
         for (index, record) in records.into_iter().enumerate() {
             let notification = match record {
                 Ok(n) => n,
@@ -38,21 +52,30 @@ impl<M: Messages> Notifier<M> {
                 }
             };
             match self
-                .direct_one(index, notification, &mut outcome, call)
+                .direct_one(index, &notification, &mut outcome, call)
                 .await
             {
-                Ok(Some(due)) => graphs_due.push(due),
-                Ok(None) => {}
+                Ok(spots) => {
+                    let at = notifications.len();
+                    graphs_due.extend(spots.into_iter().map(|spot| (at, spot)));
+                }
                 Err(e) => failures.push(e),
             }
+            notifications.push(notification);
         }
-        for (alarm, spot) in &graphs_due {
-            self.share_graph(alarm, spot, call).await;
+        for (at, spot) in &graphs_due {
+            if let Body::Alarm(alarm) = &notifications[*at].body {
+                self.share_graph(alarm, spot, call).await;
+            }
         }
         match failures.into_iter().next() {
             None => Ok(outcome),
             Some(first) => Err(HandlerError::NotDelivered {
-                failed: total - outcome.delivered - outcome.filtered - outcome.duplicates,
+                failed: total
+                    - outcome.delivered
+                    - outcome.filtered
+                    - outcome.duplicates
+                    - outcome.dropped,
                 total,
                 delivered: outcome.delivered,
                 first,
@@ -60,38 +83,92 @@ impl<M: Messages> Notifier<M> {
         }
     }
 
-    /// One notification, counted in `outcome`; the graph it is due, if any.
+    /// One notification to each of its destinations, counted in `outcome`; where its graph
+    /// is due.
     async fn direct_one(
         &self,
         index: usize,
-        notification: Notification,
+        n: &Notification,
         outcome: &mut Outcome,
         call: &Call<'_>,
-    ) -> Result<Option<(Box<Alarm>, Spot)>, RecordError> {
-        let (kind, name) = describe(&notification.body);
-        let id = notification.id.as_deref();
-        let verdict = screen(&self.settings.filter, &self.recent(), &notification);
-        match verdict {
-            Verdict::Post => {}
-            Verdict::Filtered(why) => {
-                tracing::info!(record = index, kind, name = %name, reason = why, "filtered out; not posted");
-                outcome.filtered += 1;
-                return Ok(None);
-            }
-            Verdict::Redelivered => {
-                tracing::info!(record = index, kind, name = %name, id, "already delivered; skipping redelivery");
-                outcome.duplicates += 1;
-                return Ok(None);
+    ) -> Result<Vec<Spot>, RecordError> {
+        let (kind, name) = describe(&n.body);
+        if let Some(why) = filtered(&self.settings.filter, n) {
+            tracing::info!(record = index, kind, name = %name, reason = why, "filtered out; not posted");
+            outcome.filtered += 1;
+            return Ok(Vec::new());
+        }
+        let routing = self.routing(n, call).await;
+        if routing.destinations.is_empty() {
+            tracing::info!(record = index, kind, name = %name, routes = ?routing.dropped_by, "dropped by its route; not posted");
+            outcome.dropped += 1;
+            return Ok(Vec::new());
+        }
+        let (mut posted, mut duplicate, mut odd) = (false, false, false);
+        let mut spots = Vec::new();
+        let mut failure = None;
+        for destination in &routing.destinations {
+            let span = tracing::info_span!("route", route = destination.route_name());
+            let sent = self
+                .to_destination(index, n, destination, call)
+                .instrument(span)
+                .await;
+            match sent {
+                Ok(Sent::Posted(p)) => {
+                    posted = true;
+                    odd |= p.unconfirmed.is_some();
+                    let graphs_on = destination.settings.graphs != Some(false);
+                    spots.extend(p.spot.filter(|_| graphs_on));
+                }
+                Ok(Sent::Duplicate) => duplicate = true,
+                Ok(Sent::Filtered) => {}
+                Err(e) => {
+                    failure.get_or_insert(e);
+                }
             }
         }
-        let posted = match self.deliver(&notification, call).await {
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        match (posted, duplicate) {
+            (true, _) => {
+                outcome.delivered += 1;
+                outcome.unconfirmed += usize::from(odd);
+            }
+            (false, true) => outcome.duplicates += 1,
+            (false, false) => outcome.filtered += 1,
+        }
+        Ok(spots)
+    }
+
+    /// `n` to one destination: left out by its route's states, skipped where it was
+    /// delivered, else posted.
+    async fn to_destination(
+        &self,
+        index: usize,
+        n: &Notification,
+        destination: &Destination,
+        call: &Call<'_>,
+    ) -> Result<Sent, RecordError> {
+        let (kind, name) = describe(&n.body);
+        if !destination.takes(n) {
+            tracing::info!(record = index, kind, name = %name, reason = "state not in the route's states", "filtered out; not posted");
+            return Ok(Sent::Filtered);
+        }
+        let key =
+            n.id.as_deref()
+                .map(|id| delivered_key(id, &destination.target));
+        if key.as_deref().is_some_and(|k| self.recent().contains(k)) {
+            tracing::info!(record = index, kind, name = %name, id = n.id.as_deref(), "already delivered; skipping redelivery");
+            return Ok(Sent::Duplicate);
+        }
+        let posted = match self.deliver(n, destination, call).await {
             Ok(Delivered::Posted(posted)) => posted,
             Ok(Delivered::Duplicate) => {
                 // Not remembered as delivered: the other delivery may still fail, and then
                 // its retry, wherever it lands, must post the message.
-                tracing::info!(record = index, kind, name = %name, id, "delivered or being delivered by another invocation; skipping");
-                outcome.duplicates += 1;
-                return Ok(None);
+                tracing::info!(record = index, kind, name = %name, id = n.id.as_deref(), "delivered or being delivered by another invocation; skipping");
+                return Ok(Sent::Duplicate);
             }
             Err(e) => {
                 tracing::error!(record = index, kind, name = %name, error_type = e.error_type(), error = %e, "not delivered");
@@ -101,15 +178,10 @@ impl<M: Messages> Notifier<M> {
         tracing::info!(record = index, kind, name = %name, attempts = posted.attempts, "posted to Slack");
         if let Some(why) = &posted.unconfirmed {
             unconfirmed(why, &name);
-            outcome.unconfirmed += 1;
         }
-        if let Some(id) = id {
-            self.recent().insert(id);
+        if let Some(key) = key {
+            self.recent().insert(&key);
         }
-        outcome.delivered += 1;
-        Ok(match (notification.body, posted.spot) {
-            (Body::Alarm(alarm), Some(spot)) => Some((alarm, spot)),
-            _ => None,
-        })
+        Ok(Sent::Posted(posted))
     }
 }

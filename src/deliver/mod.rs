@@ -8,6 +8,7 @@
 mod batch;
 mod direct;
 mod graph;
+pub(crate) mod route;
 mod screen;
 mod threaded;
 
@@ -17,16 +18,18 @@ use std::time::Duration;
 use aws_lambda_events::sqs::SqsBatchResponse;
 use serde::Serialize;
 
-pub(crate) use screen::Filter;
+pub(crate) use screen::{glob_match, Filter};
 
 use crate::cloudwatch::graph::GraphSource;
+use crate::cloudwatch::tags::TagSource;
 use crate::ingest::{parse_delivery, Delivery};
-use crate::model::ParseError;
+use crate::model::{Body, Notification, ParseError};
 use crate::render::RenderOptions;
 use crate::secret::Call;
-use crate::slack::messenger::{Messages, Messenger, SendError};
+use crate::slack::messenger::{Messages, Messenger, SendError, Target};
 use crate::threads::incident::ThreadSettings;
 use crate::threads::store::ThreadStore;
+use route::{Destination, Facts, Routes, Routing};
 use screen::RecentIds;
 
 /// Why one notification was not delivered.
@@ -82,6 +85,9 @@ pub(crate) struct Outcome {
     pub(crate) filtered: usize,
     /// Already delivered by this instance (SNS redelivery), or by another invocation.
     pub(crate) duplicates: usize,
+    /// Taken by a route that drops what it takes (`drop = true`), and by no other.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub(crate) dropped: usize,
     /// Of `delivered`, those Slack answered with HTTP 200 but an answer that broke off or was
     /// odd: counted as delivered, never sent again (see the README's delivery guarantees).
     #[serde(skip_serializing_if = "is_zero")]
@@ -123,6 +129,10 @@ pub(crate) struct Notifier<M: Messages = Messenger> {
     pub(crate) settings: Settings,
     /// The Slack side.
     pub(crate) messages: M,
+    /// `ROUTES_FILE`: where each notification goes (none: the secret's own destination).
+    pub(crate) routes: Routes,
+    /// CloudWatch's alarm tags, when a route matches on them.
+    tags: Option<TagSource>,
     recent: Mutex<RecentIds>,
     /// `THREADS_TABLE` (app mode): one thread per incident.
     threads: Option<Threads>,
@@ -135,10 +145,46 @@ impl<M: Messages> Notifier<M> {
         Self {
             settings,
             messages,
+            routes: Routes::none(),
+            tags: None,
             recent: Mutex::new(RecentIds::new(screen::RECENT_IDS)),
             threads: None,
             graphs: None,
         }
+    }
+
+    /// Routes from `ROUTES_FILE`, with `tags` to read alarms' tags when a route needs them.
+    pub(crate) fn with_routes(mut self, routes: Routes, tags: Option<TagSource>) -> Self {
+        self.routes = routes;
+        self.tags = tags;
+        self
+    }
+
+    /// Where `n` goes. An alarm's tags are read first when a route needs them; when they
+    /// cannot be, the routes that need them do not match, and a warning says so.
+    pub(crate) async fn routing(&self, n: &Notification, call: &Call<'_>) -> Routing {
+        let alarm_arn = match &n.body {
+            Body::Alarm(a) if self.routes.need_tags() => a.arn.as_deref(),
+            _ => None,
+        };
+        let tags = match (alarm_arn, &self.tags) {
+            (Some(arn), Some(source)) => match source.tags(arn, call.deadline).await {
+                Ok(tags) => Some(tags),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the alarm's tags could not be read; routes that match on tags do not take it");
+                    None
+                }
+            },
+            _ => None,
+        };
+        let severity = n.body.card().severity;
+        let facts = Facts::of(n, severity, tags.as_ref());
+        self.routes.route(&facts).0
+    }
+
+    /// How `destination` renders.
+    fn render_options(&self, destination: &Destination) -> RenderOptions {
+        destination.render_options(&self.settings.render)
     }
 
     /// Metric graphs in app mode, drawn by `graphs`.
@@ -158,7 +204,7 @@ impl<M: Messages> Notifier<M> {
     }
 
     /// Filters apply to alarms; other notifications always go through. `None`: posted.
-    pub(crate) fn filtered_out(&self, n: &crate::model::Notification) -> Option<&'static str> {
+    pub(crate) fn filtered_out(&self, n: &Notification) -> Option<&'static str> {
         screen::filtered(&self.settings.filter, n)
     }
 
@@ -176,6 +222,16 @@ impl<M: Messages> Notifier<M> {
                 .map(Response::Direct),
             Delivery::Queue(records) => Ok(Response::Queue(self.handle_queue(records, call).await)),
         }
+    }
+}
+
+/// The key `id` is remembered under once delivered to `target`: the id itself for the
+/// secret's own destination (as before routes), else with the target, so that a retry posts
+/// only where it failed.
+fn delivered_key(id: &str, target: &Target) -> String {
+    match target {
+        Target::Secret => id.to_owned(),
+        other => format!("{id} {}", other.key()),
     }
 }
 
@@ -205,14 +261,14 @@ mod tests {
     }
 
     impl Messages for FakeSlack {
-        async fn channel(&self, _: &Call<'_>) -> Result<Option<String>, SendError> {
+        async fn channel(&self, _: &Target, _: &Call<'_>) -> Result<Option<String>, SendError> {
             Ok(None)
         }
 
         async fn post(
             &self,
             payload: &Payload,
-            _: Option<&str>,
+            _: &Target,
             _: &Call<'_>,
         ) -> Result<Posted, SendError> {
             self.posted.lock().unwrap().push(payload.text.clone());
@@ -257,7 +313,7 @@ mod tests {
             unreachable!("no graphs here")
         }
 
-        async fn pace(&self, _: Duration, _: Instant) -> bool {
+        async fn pace(&self, _: &Target, _: Duration, _: Instant) -> bool {
             true
         }
     }

@@ -114,32 +114,11 @@ impl RecentIds {
     }
 }
 
-/// What becomes of a notification before anything is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Verdict {
-    Post,
-    /// Left out by a filter, which says why.
-    Filtered(&'static str),
-    /// This instance delivered it already.
-    Redelivered,
-}
-
 /// Why `filter` leaves `n` out, if it does: filters apply to alarms only.
 pub(super) fn filtered(filter: &Filter, n: &Notification) -> Option<&'static str> {
     match &n.body {
         Body::Alarm(a) => filter.reject_reason(&a.name, &a.state),
         Body::Other(_) => None,
-    }
-}
-
-/// The verdict on `n`: filtered, or, with an id that `recent` holds, a redelivery.
-pub(super) fn screen(filter: &Filter, recent: &RecentIds, n: &Notification) -> Verdict {
-    if let Some(why) = filtered(filter, n) {
-        return Verdict::Filtered(why);
-    }
-    match n.id.as_deref() {
-        Some(id) if recent.contains(id) => Verdict::Redelivered,
-        _ => Verdict::Post,
     }
 }
 
@@ -184,34 +163,25 @@ mod tests {
     }
 
     #[test]
-    fn filters_apply_to_alarms_and_redeliveries_to_all() {
+    fn filters_apply_to_alarms_only() {
         let filter = Filter {
             states: vec![AlarmState::Alarm],
             ..Filter::default()
         };
-        let mut recent = RecentIds::new(10);
-        recent.insert("seen");
-        let alarm = |state: &str, id: &str| {
+        let alarm = |state: &str| {
             let message = format!(r#"{{"AlarmName":"a","NewStateValue":"{state}"}}"#);
             let body = crate::sources::parse_sns_message(None, &message, None).unwrap();
-            Notification::new(Some(id.into()), body)
+            Notification::new(Some("id".into()), body)
         };
+        assert_eq!(filtered(&filter, &alarm("ALARM")), None);
         assert_eq!(
-            screen(&filter, &recent, &alarm("ALARM", "new")),
-            Verdict::Post
-        );
-        assert_eq!(
-            screen(&filter, &recent, &alarm("OK", "new")),
-            Verdict::Filtered("state not in NOTIFY_STATES")
-        );
-        assert_eq!(
-            screen(&filter, &recent, &alarm("ALARM", "seen")),
-            Verdict::Redelivered
+            filtered(&filter, &alarm("OK")),
+            Some("state not in NOTIFY_STATES")
         );
         let text = Notification::new(
-            Some("seen".into()),
+            None,
             crate::sources::parse_sns_message(None, "hello", None).unwrap(),
         );
-        assert_eq!(screen(&filter, &recent, &text), Verdict::Redelivered);
+        assert_eq!(filtered(&filter, &text), None);
     }
 }

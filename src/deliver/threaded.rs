@@ -6,11 +6,12 @@
 use std::time::{Duration, Instant};
 
 use super::direct::Delivered;
+use super::route::Destination;
 use super::{Notifier, RecordError, Threads};
 use crate::model::{Alarm, Body, Notification};
 use crate::render::{describe, render_payload, Payload};
 use crate::secret::Call;
-use crate::slack::messenger::{Messages, Posted, Spot};
+use crate::slack::messenger::{Messages, Posted, Spot, Target};
 use crate::threads::incident::{decide, thread_key, with_status, Clock, Decision, Thread};
 use crate::threads::store::{ThreadStore, ThreadsError, CLAIM_LEASE};
 
@@ -38,6 +39,33 @@ fn table_failed(error: &ThreadsError, alarm: &str) {
     tracing::warn!(error = %error, alarm, "threads table unavailable; posting top-level");
 }
 
+/// Where one destination's threads live: its target, the channel it posts to, and the threads
+/// table with its settings.
+struct Lane<'a> {
+    threads: &'a Threads,
+    target: &'a Target,
+    channel: &'a str,
+}
+
+impl Lane<'_> {
+    /// The table's key of `alarm`'s thread here. The secret's own channel keeps the key it had
+    /// before routes; another channel has its own thread.
+    fn thread_key(&self, alarm: &Alarm) -> String {
+        match self.target {
+            Target::Secret => thread_key(alarm),
+            _ => format!("{}#{}", thread_key(alarm), self.channel),
+        }
+    }
+
+    /// The table's key of SNS message `id`'s claim here.
+    fn message_key(&self, id: &str) -> String {
+        match self.target {
+            Target::Secret => id.to_owned(),
+            other => format!("{id}#{}", other.key()),
+        }
+    }
+}
+
 /// What a thread's parent is stored as: the payload as posted, with its channel.
 fn parent_json(payload: &Payload, channel: &str) -> serde_json::Value {
     let mut parent = serde_json::to_value(payload).unwrap_or_default();
@@ -46,35 +74,49 @@ fn parent_json(payload: &Payload, channel: &str) -> serde_json::Value {
 }
 
 impl<M: Messages> Notifier<M> {
-    /// Posts one notification: as its own message, or, with threads in app mode, an alarm in
-    /// its incident's thread. With threads, an SNS message another invocation has is not
-    /// posted again.
+    /// Posts one notification to `destination`: as its own message, or, with threads in app
+    /// mode, an alarm in its incident's thread there. With threads, an SNS message another
+    /// invocation has is not posted again.
     pub(super) async fn deliver(
         &self,
         notification: &Notification,
+        destination: &Destination,
         call: &Call<'_>,
     ) -> Result<Delivered, RecordError> {
-        let payload = render_payload(notification, &self.settings.render);
-        let top_level = || async { Ok(Delivered::Posted(self.post(&payload, call).await?)) };
-        let Some(threads) = &self.threads else {
+        let payload = render_payload(notification, &self.render_options(destination));
+        let target = &destination.target;
+        let top_level = || async {
+            let posted = self.messages.post(&payload, target, call).await?;
+            Ok(Delivered::Posted(posted))
+        };
+        let threads = self
+            .threads
+            .as_ref()
+            .filter(|_| destination.settings.threads != Some(false));
+        let Some(threads) = threads else {
             return top_level().await;
         };
-        let Some(channel) = self.messages.channel(call).await? else {
+        let Some(channel) = self.messages.channel(target, call).await? else {
             return top_level().await;
+        };
+        let lane = Lane {
+            threads,
+            target,
+            channel: &channel,
         };
         let Some(id) = notification.id.as_deref() else {
             return self
-                .deliver_in_thread(threads, notification, payload, &channel, call)
+                .deliver_in_thread(&lane, notification, payload, call)
                 .await
                 .map(Delivered::Posted);
         };
         let (_, name) = describe(&notification.body);
+        let message = lane.message_key(id);
         let owner = call.request_id.unwrap_or_default();
-        let now = epoch_now();
-        let claim =
-            threads
-                .store
-                .claim_message(id, owner, now, lease_until(call.deadline), call.deadline);
+        let lease = lease_until(call.deadline);
+        let claim = threads
+            .store
+            .claim_message(&message, owner, epoch_now(), lease, call.deadline);
         match claim.await {
             Ok(true) => {}
             Ok(false) => return Ok(Delivered::Duplicate),
@@ -85,31 +127,32 @@ impl<M: Messages> Notifier<M> {
             }
         }
         let posted = self
-            .deliver_in_thread(threads, notification, payload, &channel, call)
+            .deliver_in_thread(&lane, notification, payload, call)
             .await;
-        settle(&threads.store, id, posted.is_ok(), call).await;
+        settle(&threads.store, &message, posted.is_ok(), call).await;
         posted.map(Delivered::Posted)
     }
 
-    async fn post(&self, payload: &Payload, call: &Call<'_>) -> Result<Posted, RecordError> {
-        Ok(self.messages.post(payload, None, call).await?)
+    async fn post(
+        &self,
+        payload: &Payload,
+        lane: &Lane<'_>,
+        call: &Call<'_>,
+    ) -> Result<Posted, RecordError> {
+        Ok(self.messages.post(payload, lane.target, call).await?)
     }
 
     /// An alarm into its thread; any other notification top-level.
     async fn deliver_in_thread(
         &self,
-        threads: &Threads,
+        lane: &Lane<'_>,
         notification: &Notification,
         payload: Payload,
-        channel: &str,
         call: &Call<'_>,
     ) -> Result<Posted, RecordError> {
         match &notification.body {
-            Body::Alarm(alarm) => {
-                self.deliver_alarm(threads, alarm, payload, channel, call)
-                    .await
-            }
-            Body::Other(_) => self.post(&payload, call).await,
+            Body::Alarm(alarm) => self.deliver_alarm(lane, alarm, payload, call).await,
+            Body::Other(_) => self.post(&payload, lane, call).await,
         }
     }
 
@@ -117,14 +160,13 @@ impl<M: Messages> Notifier<M> {
     /// table's conditional writes. Any table failure posts it top-level instead.
     async fn deliver_alarm(
         &self,
-        threads: &Threads,
+        lane: &Lane<'_>,
         alarm: &Alarm,
         payload: Payload,
-        channel: &str,
         call: &Call<'_>,
     ) -> Result<Posted, RecordError> {
-        let store = &threads.store;
-        let key = thread_key(alarm);
+        let store = &lane.threads.store;
+        let key = lane.thread_key(alarm);
         let changed = alarm.time.and_then(|t| u64::try_from(t.timestamp()).ok());
         let waiting_since = Instant::now();
         let mut rounds = 0;
@@ -134,32 +176,33 @@ impl<M: Messages> Notifier<M> {
                 Ok(t) => t,
                 Err(e) => {
                     table_failed(&e, &alarm.name);
-                    return self.post(&payload, call).await;
+                    return self.post(&payload, lane, call).await;
                 }
             };
             let clock = Clock::new(epoch_now(), changed);
+            let settings = &lane.threads.settings;
             let decision = decide(
                 current.as_ref(),
                 &alarm.state,
-                channel,
+                lane.channel,
                 clock,
-                &threads.settings,
+                settings,
             );
             let written = match &decision {
-                Decision::TopLevel => return self.post(&payload, call).await,
+                Decision::TopLevel => return self.post(&payload, lane, call).await,
                 Decision::Wait if waiting_since.elapsed() > CLAIM_WAIT => {
                     tracing::warn!(alarm = %alarm.name, "the thread's parent is still being posted elsewhere; posting top-level");
-                    return self.post(&payload, call).await;
+                    return self.post(&payload, lane, call).await;
                 }
                 Decision::Wait => {
                     tokio::time::sleep(CLAIM_POLL).await;
                     Ok(false)
                 }
                 Decision::Open { replacing } => {
-                    let claim = Thread::claim(channel, clock, *replacing);
+                    let claim = Thread::claim(lane.channel, clock, *replacing);
                     match store.save(&key, &claim, *replacing, call.deadline).await {
                         Ok(true) => {
-                            return self.open_thread(store, &key, claim, &payload, call).await
+                            return self.open_thread(lane, &key, claim, &payload, call).await
                         }
                         other => other,
                     }
@@ -168,9 +211,8 @@ impl<M: Messages> Notifier<M> {
                     let expected = current.as_ref().map(|t| t.version);
                     match store.save(&key, next, expected, call.deadline).await {
                         Ok(true) => {
-                            return self
-                                .reply(threads, &key, next, status.as_deref(), &payload, call)
-                                .await
+                            let status = status.as_deref();
+                            return self.reply(lane, &key, next, status, &payload, call).await;
                         }
                         other => other,
                     }
@@ -178,7 +220,7 @@ impl<M: Messages> Notifier<M> {
             };
             if let Err(e) = written {
                 table_failed(&e, &alarm.name);
-                return self.post(&payload, call).await;
+                return self.post(&payload, lane, call).await;
             }
             // Another instance wrote first (or the parent is still coming): read it again.
             // Waiting is not a lost race.
@@ -186,7 +228,7 @@ impl<M: Messages> Notifier<M> {
                 rounds += 1;
                 if rounds == MAX_THREAD_ROUNDS {
                     tracing::warn!(alarm = %alarm.name, "the thread kept changing under this instance; posting top-level");
-                    return self.post(&payload, call).await;
+                    return self.post(&payload, lane, call).await;
                 }
             }
             stored = store.load(&key, call.deadline).await;
@@ -198,21 +240,18 @@ impl<M: Messages> Notifier<M> {
     /// opens the thread afresh.
     async fn open_thread(
         &self,
-        store: &ThreadStore,
+        lane: &Lane<'_>,
         key: &str,
         claim: Thread,
         payload: &Payload,
         call: &Call<'_>,
     ) -> Result<Posted, RecordError> {
-        let posted = match self
-            .messages
-            .post(payload, Some(&claim.channel), call)
-            .await
-        {
+        let store = &lane.threads.store;
+        let posted = match self.post(payload, lane, call).await {
             Ok(posted) => posted,
             Err(e) => {
                 abandon(store, key, &claim, call).await;
-                return Err(e.into());
+                return Err(e);
             }
         };
         match &posted.spot {
@@ -233,7 +272,7 @@ impl<M: Messages> Notifier<M> {
     /// Slack no longer has (its parent deleted) gets the reply as a new parent, top-level.
     async fn reply(
         &self,
-        threads: &Threads,
+        lane: &Lane<'_>,
         key: &str,
         thread: &Thread,
         status: Option<&str>,
@@ -241,13 +280,13 @@ impl<M: Messages> Notifier<M> {
         call: &Call<'_>,
     ) -> Result<Posted, RecordError> {
         let Some(ts) = thread.ts.clone() else {
-            return self.post(payload, call).await;
+            return self.post(payload, lane, call).await;
         };
         let parent_spot = Spot {
             channel: thread.channel.clone(),
             ts,
         };
-        let broadcast = threads.settings.broadcast;
+        let broadcast = lane.threads.settings.broadcast;
         let posted = match self
             .messages
             .reply(payload, &parent_spot, broadcast, call)
@@ -255,9 +294,7 @@ impl<M: Messages> Notifier<M> {
         {
             Err(e) if e.thread_gone() => {
                 tracing::warn!(error = %e, "Slack no longer has the thread; posting top-level as a new thread's parent");
-                return self
-                    .restart_thread(&threads.store, key, thread, payload, call)
-                    .await;
+                return self.restart_thread(lane, key, thread, payload, call).await;
             }
             other => other?,
         };
@@ -277,19 +314,16 @@ impl<M: Messages> Notifier<M> {
     /// Posts `payload` top-level, as the parent of `thread` (stored under `key`) from now on.
     async fn restart_thread(
         &self,
-        store: &ThreadStore,
+        lane: &Lane<'_>,
         key: &str,
         thread: &Thread,
         payload: &Payload,
         call: &Call<'_>,
     ) -> Result<Posted, RecordError> {
-        let posted = self
-            .messages
-            .post(payload, Some(&thread.channel), call)
-            .await?;
+        let posted = self.post(payload, lane, call).await?;
         if let Some(spot) = &posted.spot {
             let parent = parent_json(payload, &thread.channel).to_string();
-            store_parent(store, key, thread, spot, parent, call).await;
+            store_parent(&lane.threads.store, key, thread, spot, parent, call).await;
         }
         Ok(posted)
     }

@@ -131,3 +131,17 @@ pub struct ChildAlarm {
     pub arn: String,
     pub state: Option<AlarmState>,
 }
+
+impl Alarm {
+    /// Every metric the alarm watches: its metric, or each metric of its expressions.
+    pub fn metrics(&self) -> Vec<&Metric> {
+        match &self.kind {
+            AlarmKind::Metric(c) => vec![&c.metric],
+            AlarmKind::MetricMath(MathCondition { queries, .. })
+            | AlarmKind::Anomaly(AnomalyCondition { queries, .. }) => {
+                queries.iter().filter_map(|q| q.metric.as_ref()).collect()
+            }
+            AlarmKind::Composite(_) | AlarmKind::Unknown => Vec::new(),
+        }
+    }
+}

@@ -105,6 +105,19 @@ pub fn code_safe(text: &str) -> String {
     text.replace('`', "\u{2032}")
 }
 
+/// Whether `m` is a mention Slack turns into a notification: `<!here>`, `<!channel>`,
+/// `<!everyone>`, a user group (`<!subteam^S0123>`) or a user (`<@U0123>`).
+pub fn is_mention(m: &str) -> bool {
+    let id_like = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
+    matches!(m, "<!here>" | "<!channel>" | "<!everyone>")
+        || m.strip_prefix("<!subteam^")
+            .and_then(|r| r.strip_suffix('>'))
+            .is_some_and(id_like)
+        || m.strip_prefix("<@")
+            .and_then(|r| r.strip_suffix('>'))
+            .is_some_and(id_like)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,7 +27,7 @@ pub(crate) mod limits {
 }
 
 /// Lays a card out as the exact body posted to the webhook (without `channel`), with
-/// `mention` (e.g. `<!here>`) when the card asks for one.
+/// `mention` (e.g. `<!here>`), which the caller gives when the card gets one.
 pub(crate) fn payload(card: &Card, mention: Option<&str>) -> Payload {
     let mut blocks = Vec::new();
     for part in &card.parts {
@@ -42,7 +42,7 @@ pub(crate) fn payload(card: &Card, mention: Option<&str>) -> Payload {
         text: Text::plain(truncate(&header, limits::HEADER_TEXT)),
     }];
     let mut fallback = card.headline.clone();
-    if let Some(mention) = mention.filter(|_| card.mention) {
+    if let Some(mention) = mention {
         top.push(Block::Section {
             text: Some(Text::mrkdwn(mention.to_owned())),
             fields: Vec::new(),

@@ -252,7 +252,7 @@ fn messages(
             members.sort_unstable();
             members.dedup();
             Outgoing {
-                payload: payload(&card, options.mention.as_deref()),
+                payload: payload(&card, options.mention.as_deref().filter(|_| card.mention)),
                 members,
             }
         })
@@ -468,6 +468,7 @@ mod tests {
             &refs,
             &RenderOptions {
                 mention: Some("<!here>".into()),
+                mention_severe: false,
             },
             DEFAULT_THRESHOLD,
         );

@@ -14,13 +14,31 @@ pub(crate) use blocks::Payload;
 /// Rendering choices that come from configuration, not from the event.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RenderOptions {
-    /// Slack mention added to ALARM notifications only, e.g. `<!here>`.
+    /// Slack mention added to ALARM notifications, e.g. `<!here>`.
     pub mention: Option<String>,
+    /// The mention goes on error and critical notifications too (a route's mention).
+    pub mention_severe: bool,
+}
+
+impl RenderOptions {
+    /// Whether a notification whose card is `card` gets the mention.
+    pub(crate) fn mentions(&self, card: &crate::model::card::Card) -> bool {
+        use crate::model::card::Severity;
+        self.mention.is_some()
+            && (card.mention
+                || (self.mention_severe
+                    && matches!(card.severity, Severity::Error | Severity::Critical)))
+    }
 }
 
 /// Renders one notification as the exact body posted to the webhook (without `channel`).
 pub(crate) fn render_payload(notification: &Notification, options: &RenderOptions) -> Payload {
-    blocks::payload(&notification.body.card(), options.mention.as_deref())
+    let card = notification.body.card();
+    let mention = options
+        .mention
+        .as_deref()
+        .filter(|_| options.mentions(&card));
+    blocks::payload(&card, mention)
 }
 
 /// [`render_payload`] as a JSON value, for printing and inspection.
@@ -43,6 +61,7 @@ mod tests {
     fn mention_only_for_alarm_state() {
         let options = RenderOptions {
             mention: Some("<!here>".into()),
+            mention_severe: false,
         };
         let mut a = metric_alarm();
         let n = |a: &Alarm| Notification::new(None, Body::Alarm(Box::new(a.clone())));
@@ -51,6 +70,36 @@ mod tests {
         a.state = AlarmState::Ok;
         let payload = render(&n(&a), &options).to_string();
         assert!(!payload.contains("<!here>"));
+    }
+
+    #[test]
+    fn a_routes_mention_goes_on_error_and_critical_notifications_too() {
+        let severe = |text: &str| {
+            let body = crate::sources::parse_sns_message(None, text, None).unwrap();
+            Notification::new(None, body)
+        };
+        // An ECS task stopped by an error is an error card; a plain text notice is info.
+        let error = severe(
+            r#"{"source":"aws.ecs","detail-type":"ECS Task State Change","detail":{"lastStatus":"STOPPED","stopCode":"EssentialContainerExited","stoppedReason":"Essential container in task exited","containers":[{"name":"app","exitCode":1}]}}"#,
+        );
+        let info = severe("hello");
+        assert!(matches!(
+            error.body.card().severity,
+            crate::model::card::Severity::Error | crate::model::card::Severity::Critical
+        ));
+        let route = RenderOptions {
+            mention: Some("<!subteam^S1>".into()),
+            mention_severe: true,
+        };
+        let global = RenderOptions {
+            mention_severe: false,
+            ..route.clone()
+        };
+        assert!(render(&error, &route).to_string().contains("<!subteam^S1>"));
+        assert!(!render(&error, &global)
+            .to_string()
+            .contains("<!subteam^S1>"));
+        assert!(!render(&info, &route).to_string().contains("<!subteam^S1>"));
     }
 
     #[test]

@@ -126,7 +126,7 @@ impl fmt::Debug for ChannelId {
 }
 
 /// Checks a channel ID's shape. The problem never quotes the value.
-pub(super) fn channel_id(raw: &str) -> Result<ChannelId, String> {
+pub(crate) fn channel_id(raw: &str) -> Result<ChannelId, String> {
     if raw.starts_with('#') || raw.starts_with('@') {
         return Err(
             "is a channel name; app mode needs the channel's ID (such as C0123ABCD, \

@@ -1,5 +1,6 @@
 //! The secret's formats: a JSON object for app mode or a webhook, or a bare webhook URL.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
@@ -34,7 +35,8 @@ pub(crate) fn parse_secret(secret_id: &str, raw: &str) -> Result<SlackSecret, Se
     }
     if raw.starts_with("https://") || raw.starts_with("http://") {
         return Ok(SlackSecret::Webhook {
-            url: WebhookUrl::new(raw),
+            url: Some(WebhookUrl::new(raw)),
+            hooks: BTreeMap::new(),
             channel: None,
         });
     }
@@ -101,9 +103,12 @@ impl Fields<'_> {
         })
     }
 
-    /// A webhook, and the channel a legacy webhook honours.
+    /// A webhook (`SLACK_HOOK_URL`), named ones (`SLACK_HOOK_URLS`) or both, and the channel a
+    /// legacy webhook honours.
     fn webhook(&self) -> Result<SlackSecret, SecretError> {
-        let Some(hook) = self.text("SLACK_HOOK_URL") else {
+        let url = self.text("SLACK_HOOK_URL").map(WebhookUrl::new);
+        let hooks = self.hooks()?;
+        if url.is_none() && hooks.is_empty() {
             let mut keys: Vec<&str> = self.obj.keys().map(String::as_str).collect();
             keys.sort_unstable();
             return Err(SecretError::MissingHookUrl {
@@ -114,15 +119,39 @@ impl Fields<'_> {
                     keys.join(", ")
                 },
             });
-        };
+        }
         let channel = self.text("SLACK_CHANNEL").map(str::to_owned);
         if let Some(channel) = &channel {
             super::redact::register(super::redact::Kind::Private, channel);
         }
         Ok(SlackSecret::Webhook {
-            url: WebhookUrl::new(hook),
+            url,
+            hooks,
             channel,
         })
+    }
+
+    /// `SLACK_HOOK_URLS`: webhooks by the names routes give them.
+    fn hooks(&self) -> Result<BTreeMap<String, WebhookUrl>, SecretError> {
+        let Some(value) = self.obj.get("SLACK_HOOK_URLS") else {
+            return Ok(BTreeMap::new());
+        };
+        let Value::Object(hooks) = value else {
+            return Err(self.invalid(
+                "SLACK_HOOK_URLS",
+                "is not an object of webhook URLs by name",
+            ));
+        };
+        hooks
+            .iter()
+            .map(|(name, url)| match url.as_str().map(str::trim) {
+                Some(url) if !url.is_empty() => Ok((name.clone(), WebhookUrl::new(url))),
+                _ => Err(self.invalid(
+                    "SLACK_HOOK_URLS",
+                    format!("has {name:?} without a URL string"),
+                )),
+            })
+            .collect()
     }
 }
 

@@ -1,5 +1,6 @@
 //! The Slack secret: its format, its redaction, and a cached Secrets Manager reader.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -8,7 +9,7 @@ mod format;
 pub(crate) mod redact;
 mod store;
 
-pub(crate) use credentials::{BotToken, ChannelId, Credential, WebhookUrl};
+pub(crate) use credentials::{channel_id, BotToken, ChannelId, Credential, WebhookUrl};
 pub(crate) use format::parse_secret;
 pub(crate) use store::{Call, SecretSource, SecretStore};
 
@@ -20,9 +21,11 @@ const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 /// What the secret holds, and so how messages are posted.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) enum SlackSecret {
-    /// An incoming webhook (`SLACK_HOOK_URL`).
+    /// Incoming webhooks: `SLACK_HOOK_URL`, and the named ones of `SLACK_HOOK_URLS` that
+    /// routes send to (at least one of the two).
     Webhook {
-        url: WebhookUrl,
+        url: Option<WebhookUrl>,
+        hooks: BTreeMap<String, WebhookUrl>,
         /// `SLACK_CHANNEL`: honoured only by legacy webhooks; app webhooks post to their own channel.
         channel: Option<String>,
     },
@@ -56,7 +59,14 @@ impl SlackSecret {
     /// Whether `other` holds the same credential (webhook URL or token) as this.
     pub(crate) fn same_credential(&self, other: &Self) -> bool {
         match (self, other) {
-            (Self::Webhook { url: a, .. }, Self::Webhook { url: b, .. }) => a == b,
+            (
+                Self::Webhook {
+                    url: a, hooks: ha, ..
+                },
+                Self::Webhook {
+                    url: b, hooks: hb, ..
+                },
+            ) => a == b && ha == hb,
             (Self::App { token: a, .. }, Self::App { token: b, .. }) => a == b,
             _ => false,
         }
@@ -74,9 +84,14 @@ impl SlackSecret {
 impl fmt::Debug for SlackSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Webhook { url, channel } => f
+            Self::Webhook {
+                url,
+                hooks,
+                channel,
+            } => f
                 .debug_struct("Webhook")
                 .field("url", url)
+                .field("hooks", &hooks.keys().collect::<Vec<_>>())
                 .field("channel", &channel.as_ref().map(|_| "[redacted]"))
                 .finish(),
             Self::App {
@@ -208,7 +223,7 @@ mod tests {
 
     fn webhook(s: &SlackSecret) -> &WebhookUrl {
         match s {
-            SlackSecret::Webhook { url, .. } => url,
+            SlackSecret::Webhook { url: Some(url), .. } => url,
             other => panic!("expected a webhook, got {other:?}"),
         }
     }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{ApiBody, ApiReply, SlackClient, SlackError, Upload};
 use crate::render::Payload;
-use crate::secret::{Call, SecretError, SecretSource, SlackSecret};
+use crate::secret::{BotToken, Call, SecretError, SecretSource, SlackSecret, WebhookUrl};
 
 /// Web API codes that say a thread's parent is gone (deleted, or never there).
 const THREAD_GONE: [&str; 2] = ["thread_not_found", "message_not_found"];
@@ -31,6 +31,10 @@ pub(crate) enum SendError {
         /// `webhook` or `bot token`.
         credential: &'static str,
     },
+    /// A route's target the secret cannot serve: a webhook name it lacks, a channel with a
+    /// webhook secret, a webhook with a bot token.
+    #[error("cannot post to {target}: {problem}")]
+    Unreachable { target: String, problem: String },
 }
 
 impl SendError {
@@ -39,12 +43,35 @@ impl SendError {
         match self {
             Self::Secret(e) => e.error_type(),
             Self::Slack(e) | Self::CredentialRefused { source: e, .. } => e.error_type(),
+            Self::Unreachable { .. } => "RouteUnreachable",
         }
     }
 
     /// Slack refused a reply because its thread's parent is gone.
     pub(crate) fn thread_gone(&self) -> bool {
         matches!(self, Self::Slack(SlackError::ApiRejected { code, .. }) if THREAD_GONE.contains(&code.as_str()))
+    }
+}
+
+/// Where a message goes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Target {
+    /// The secret's own: its channel in app mode, its webhook otherwise.
+    Secret,
+    /// A channel, by its ID (app mode).
+    Channel(String),
+    /// A webhook by its name: a key of the secret's `SLACK_HOOK_URLS`.
+    Webhook(String),
+}
+
+impl Target {
+    /// The name this target goes by in logs, dedupe keys and pacing.
+    pub(crate) fn key(&self) -> String {
+        match self {
+            Self::Secret => "secret".into(),
+            Self::Channel(c) => format!("channel {c}"),
+            Self::Webhook(w) => format!("webhook {w}"),
+        }
     }
 }
 
@@ -93,17 +120,19 @@ pub(crate) struct File<'a> {
 
 /// What the deliver code asks of Slack. Each call reads the secret for its credential.
 pub(crate) trait Messages: Send + Sync {
-    /// The channel app-mode messages go to; `None` for a webhook, which has its own.
+    /// The channel `target`'s messages go to in app mode; `None` for a webhook, which has its
+    /// own.
     fn channel(
         &self,
+        target: &Target,
         call: &Call<'_>,
     ) -> impl Future<Output = Result<Option<String>, SendError>> + Send;
 
-    /// Posts `payload` top-level: to the webhook, or to `channel` (the secret's when `None`).
+    /// Posts `payload` top-level to `target`: a webhook, or a channel through the Web API.
     fn post(
         &self,
         payload: &Payload,
-        channel: Option<&str>,
+        target: &Target,
         call: &Call<'_>,
     ) -> impl Future<Output = Result<Posted, SendError>> + Send;
 
@@ -133,9 +162,14 @@ pub(crate) trait Messages: Send + Sync {
         deadline: Instant,
     ) -> impl Future<Output = Result<(), SendError>> + Send;
 
-    /// Waits for the next posting slot, `interval` after the last; `false` when it would
-    /// come too late for `deadline`.
-    fn pace(&self, interval: Duration, deadline: Instant) -> impl Future<Output = bool> + Send;
+    /// Waits for `target`'s next posting slot, `interval` after its last; `false` when it
+    /// would come too late for `deadline`.
+    fn pace(
+        &self,
+        target: &Target,
+        interval: Duration,
+        deadline: Instant,
+    ) -> impl Future<Output = bool> + Send;
 }
 
 /// [`Messages`] through the Slack client, with the credential from the secret.
@@ -213,44 +247,97 @@ fn with_channel(payload: &Payload, channel: Option<&str>) -> Value {
     body
 }
 
+/// Where `secret` sends `target`'s messages.
+enum Way<'a> {
+    /// A webhook, with the channel a legacy webhook honours.
+    Webhook(&'a WebhookUrl, Option<&'a str>),
+    /// The Web API with the bot token, to a channel.
+    Channel(&'a BotToken, &'a str),
+}
+
+impl Messenger {
+    /// Whether `secret` can post to `target`: a way there, and a webhook's host allowed.
+    /// Nothing is sent.
+    pub(crate) fn reachable(&self, secret: &SlackSecret, target: &Target) -> Result<(), SendError> {
+        if let Way::Webhook(url, _) = way(secret, target)? {
+            self.slack.check(url)?;
+        }
+        Ok(())
+    }
+}
+
+/// How `secret` reaches `target`, or why it cannot.
+fn way<'a>(secret: &'a SlackSecret, target: &'a Target) -> Result<Way<'a>, SendError> {
+    let unreachable = |problem: &str| SendError::Unreachable {
+        target: target.key(),
+        problem: problem.into(),
+    };
+    match (secret, target) {
+        (SlackSecret::Webhook { url, channel, .. }, Target::Secret) => url
+            .as_ref()
+            .map(|url| Way::Webhook(url, channel.as_deref()))
+            .ok_or_else(|| unreachable("the secret has no SLACK_HOOK_URL for what no route takes; add it, or a [default] to the routes file")),
+        (SlackSecret::Webhook { hooks, .. }, Target::Webhook(name)) => hooks
+            .get(name)
+            .map(|url| Way::Webhook(url, None))
+            .ok_or_else(|| unreachable("the secret's SLACK_HOOK_URLS has no webhook of that name")),
+        (SlackSecret::Webhook { .. }, Target::Channel(_)) => Err(unreachable(
+            "a channel needs app mode (SLACK_BOT_TOKEN in the secret); the secret holds webhooks",
+        )),
+        (SlackSecret::App { token, channel, .. }, Target::Secret) => {
+            Ok(Way::Channel(token, channel.as_str()))
+        }
+        (SlackSecret::App { token, .. }, Target::Channel(channel)) => Ok(Way::Channel(token, channel)),
+        (SlackSecret::App { .. }, Target::Webhook(_)) => Err(unreachable(
+            "a webhook route needs a webhook secret; in app mode, routes name channels",
+        )),
+    }
+}
+
 impl Messages for Messenger {
-    async fn channel(&self, call: &Call<'_>) -> Result<Option<String>, SendError> {
+    async fn channel(&self, target: &Target, call: &Call<'_>) -> Result<Option<String>, SendError> {
         let secret = self.secrets.get(call).await?;
-        Ok(match &*secret {
-            SlackSecret::App { channel, .. } => Some(channel.as_str().to_owned()),
-            SlackSecret::Webhook { .. } => None,
+        Ok(match way(&secret, target)? {
+            Way::Channel(_, channel) => Some(channel.to_owned()),
+            Way::Webhook(..) => None,
         })
     }
 
     async fn post(
         &self,
         payload: &Payload,
-        channel: Option<&str>,
+        target: &Target,
         call: &Call<'_>,
     ) -> Result<Posted, SendError> {
         self.with_secret(call, |secret| async move {
+            let way = match way(&secret, target) {
+                Ok(way) => way,
+                Err(e) => return Ok(Err(e)),
+            };
             let mut payload = payload.clone();
-            payload.channel = channel.or(secret.channel()).map(str::to_owned);
-            let bytes = serde_json::to_vec(&payload).unwrap_or_default();
-            match &*secret {
-                SlackSecret::Webhook { url, .. } => {
+            Ok(Ok(match way {
+                Way::Webhook(url, channel) => {
+                    payload.channel = channel.map(str::to_owned);
+                    let bytes = serde_json::to_vec(&payload).unwrap_or_default();
                     let delivered = self.slack.post(url, &bytes, call.deadline).await?;
-                    Ok(Posted {
+                    Posted {
                         attempts: delivered.attempts,
                         spot: None,
                         unconfirmed: delivered.unconfirmed,
-                    })
+                    }
                 }
-                SlackSecret::App { token, channel, .. } => {
+                Way::Channel(token, channel) => {
+                    payload.channel = Some(channel.to_owned());
+                    let bytes = serde_json::to_vec(&payload).unwrap_or_default();
                     let reply = self
                         .slack
-                        .post_message(token, &bytes, call.deadline)
+                        .post_message(token, channel, &bytes, call.deadline)
                         .await?;
-                    Ok(Posted::from_reply(&reply, channel.as_str()))
+                    Posted::from_reply(&reply, channel)
                 }
-            }
+            }))
         })
-        .await
+        .await?
     }
 
     async fn reply(
@@ -305,7 +392,7 @@ impl Messages for Messenger {
         Ok(self.slack.upload_file(token, &upload, deadline).await?)
     }
 
-    async fn pace(&self, interval: Duration, deadline: Instant) -> bool {
-        self.slack.pace(interval, deadline).await
+    async fn pace(&self, target: &Target, interval: Duration, deadline: Instant) -> bool {
+        self.slack.pace(&target.key(), interval, deadline).await
     }
 }

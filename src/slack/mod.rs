@@ -1,6 +1,7 @@
 //! Posting to Slack, through an incoming webhook or the Web API (`chat.postMessage` with a bot
 //! token), with retries bounded by the invocation's deadline.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Mutex;
@@ -154,10 +155,11 @@ pub(crate) struct SlackClient {
     api_url: reqwest::Url,
     attempt_timeout: Duration,
     max_attempts: u32,
-    /// Set by a 429: no post goes out before this instant.
-    paused_until: Mutex<Option<Instant>>,
-    /// The slot the last paced post took (see [`SlackClient::pace`]).
-    last_slot: Mutex<Option<Instant>>,
+    /// Set by a 429, by lane (a webhook, a channel, a method): no request of the lane goes
+    /// out before this instant.
+    paused_until: Mutex<HashMap<String, Instant>>,
+    /// The slot the last paced post of each lane took (see [`SlackClient::pace`]).
+    last_slot: Mutex<HashMap<String, Instant>>,
     /// The last webhook that passed [`check_webhook`], so warm posts don't parse it again.
     checked: Mutex<Option<(WebhookUrl, reqwest::Url)>>,
 }
@@ -202,36 +204,39 @@ impl SlackClient {
             api_url,
             attempt_timeout,
             max_attempts: max_attempts.max(1),
-            paused_until: Mutex::new(None),
-            last_slot: Mutex::new(None),
+            paused_until: Mutex::new(HashMap::new()),
+            last_slot: Mutex::new(HashMap::new()),
             checked: Mutex::new(None),
         }
     }
 
-    fn pause_for(&self, wait: Duration) {
+    fn pause_for(&self, lane: &str, wait: Duration) {
         let until = Instant::now() + wait;
         let mut paused = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
-        if paused.is_none_or(|p| p < until) {
-            *paused = Some(until);
+        let at = paused.entry(lane.to_owned()).or_insert(until);
+        if *at < until {
+            *at = until;
         }
     }
 
-    fn paused_until(&self) -> Option<Instant> {
-        *self.paused_until.lock().unwrap_or_else(|e| e.into_inner())
+    fn paused_until(&self, lane: &str) -> Option<Instant> {
+        let paused = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+        paused.get(lane).copied().filter(|at| *at > Instant::now())
     }
 
-    /// Waits for the next free slot, `interval` after the last paced post of this process,
-    /// so concurrent invocations together never post faster than the webhook accepts.
-    /// `false` when the slot would come too late for `deadline`; no slot is taken then.
-    pub(crate) async fn pace(&self, interval: Duration, deadline: Instant) -> bool {
+    /// Waits for `lane`'s next free slot, `interval` after its last paced post in this
+    /// process, so concurrent invocations together never post to one place faster than it
+    /// accepts. `false` when the slot would come too late for `deadline`; no slot is taken
+    /// then.
+    pub(crate) async fn pace(&self, lane: &str, interval: Duration, deadline: Instant) -> bool {
         let slot = {
             let mut last = self.last_slot.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
-            let slot = last.map_or(now, |l| (l + interval).max(now));
+            let slot = last.get(lane).map_or(now, |l| (*l + interval).max(now));
             if slot + MIN_ATTEMPT > deadline {
                 return false;
             }
-            *last = Some(slot);
+            last.insert(lane.to_owned(), slot);
             slot
         };
         tokio::time::sleep_until(slot.into()).await;
@@ -239,12 +244,13 @@ impl SlackClient {
     }
 
     /// Runs `attempt` until it is done, fails for good, or the deadline is near: transient
-    /// failures are retried with backoff, 429s waited out (and every post of the process held
-    /// back meanwhile). `attempt` gets the time it may take and its number; the result comes
+    /// failures are retried with backoff, 429s waited out (and every request of the process
+    /// to the same `lane` held back meanwhile). `attempt` gets the time it may take and its number; the result comes
     /// with the number of attempts it took.
     async fn with_retries<T, F, Fut>(
         &self,
         deadline: Instant,
+        lane: &str,
         mut attempt: F,
     ) -> Result<(T, u32), SlackError>
     where
@@ -255,7 +261,7 @@ impl SlackClient {
         let mut rate_limit_waits = 0;
         let mut last = String::from("none");
         loop {
-            if let Some(until) = self.paused_until() {
+            if let Some(until) = self.paused_until(lane) {
                 if until > deadline {
                     return Err(SlackError::RateLimited {
                         retry_after: until.saturating_duration_since(Instant::now()),
@@ -277,10 +283,10 @@ impl SlackClient {
                     attempts -= 1;
                     last = format!("HTTP 429, Retry-After {wait:?}");
                     if Instant::now() + wait > deadline || rate_limit_waits > MAX_RATE_LIMIT_WAITS {
-                        self.pause_for(wait);
+                        self.pause_for(lane, wait);
                         return Err(SlackError::RateLimited { retry_after: wait });
                     }
-                    self.pause_for(wait);
+                    self.pause_for(lane, wait);
                     tracing::warn!(
                         retry_after_ms = wait.as_millis() as u64,
                         "Slack rate limit; waiting"

@@ -54,7 +54,7 @@ impl SlackClient {
         };
         let target = check_url(upload_url, &self.api_hosts, "SLACK_API_HOSTS")
             .map_err(|problem| SlackError::UrlNotAllowed(format!("upload URL: {problem}")))?;
-        self.with_retries(deadline, |timeout, attempts| {
+        self.with_retries(deadline, "upload", |timeout, attempts| {
             self.upload_attempt(&target, file.bytes, timeout, attempts)
         })
         .await?;
@@ -83,7 +83,7 @@ impl SlackClient {
         deadline: Instant,
     ) -> Result<Value, SlackError> {
         let (answered, attempts) = self
-            .with_retries(deadline, |timeout, attempts| async move {
+            .with_retries(deadline, method, |timeout, attempts| async move {
                 unpaced(
                     self.api_attempt(method, token, body, timeout, attempts)
                         .await,

@@ -104,8 +104,21 @@ impl SlackClient {
         body: ApiBody<'_>,
         deadline: Instant,
     ) -> Result<ApiReply, SlackError> {
+        self.send_api_in(method, method, token, body, deadline)
+            .await
+    }
+
+    /// As [`SlackClient::send_api`], with Slack's rate limits held to `lane` (a channel).
+    async fn send_api_in(
+        &self,
+        method: &'static str,
+        lane: &str,
+        token: &BotToken,
+        body: ApiBody<'_>,
+        deadline: Instant,
+    ) -> Result<ApiReply, SlackError> {
         let (answered, attempts) = self
-            .with_retries(deadline, |timeout, attempts| {
+            .with_retries(deadline, lane, |timeout, attempts| {
                 self.api_attempt(method, token, body, timeout, attempts)
             })
             .await?;
@@ -131,7 +144,7 @@ impl SlackClient {
         ];
         let secrets = [grant.refresh_token.expose(), grant.client_secret.expose()];
         let (answered, attempts) = self
-            .with_retries(deadline, |timeout, attempts| {
+            .with_retries(deadline, "oauth.v2.access", |timeout, attempts| {
                 self.once_sent(self.api_attempt_with(
                     "oauth.v2.access",
                     None,
@@ -161,10 +174,12 @@ impl SlackClient {
     pub(crate) async fn post_message(
         &self,
         token: &BotToken,
+        channel: &str,
         body: &[u8],
         deadline: Instant,
     ) -> Result<ApiReply, SlackError> {
-        self.send_api("chat.postMessage", token, ApiBody::Json(body), deadline)
+        let method = "chat.postMessage";
+        self.send_api_in(method, channel, token, ApiBody::Json(body), deadline)
             .await
     }
 

@@ -120,7 +120,7 @@ impl SlackClient {
     ) -> Result<Delivered, SlackError> {
         let target = &self.target(url)?;
         let (unconfirmed, attempts) = self
-            .with_retries(deadline, |timeout, attempts| {
+            .with_retries(deadline, url.expose(), |timeout, attempts| {
                 self.attempt(target, body, timeout, attempts)
             })
             .await?;

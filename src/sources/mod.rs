@@ -84,6 +84,11 @@ registry![
     text,
 ];
 
+/// Every source's name, as routes' `source` matchers name them.
+pub(crate) fn names() -> Vec<&'static str> {
+    REGISTRY.iter().map(|s| s.name).collect()
+}
+
 /// An EventBridge event, delivered directly or inside an SNS message. Its envelope is read
 /// leniently: `source` and `detail-type` are empty when the event leaves them out.
 pub(crate) type Event = EventBridgeEvent<Value>;

@@ -254,7 +254,8 @@ async fn json_logs_carry_the_request_id_on_every_line() {
     for line in output.lines().filter(|l| !l.trim().is_empty()) {
         let record: serde_json::Value =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        let id = record["span"]["requestId"].as_str().unwrap_or_default();
+        // The invocation's span is the outermost; a route or record span may be inside it.
+        let id = record["spans"][0]["requestId"].as_str().unwrap_or_default();
         assert!(ids.iter().any(|i| i == id), "no request id in: {line}");
         count += 1;
     }

@@ -14,5 +14,6 @@ mod lambda;
 mod network;
 mod preview;
 mod rotation;
+mod route_cli;
 mod storm;
 mod threads;

@@ -94,7 +94,7 @@ proptest! {
     fn a_configured_mention_is_the_only_live_markup(name in nasty(), reason in nasty()) {
         let message = alarm_json(&name, "", &reason, "m", "d", None, "ALARM");
         let body = parse_sns_message(None, &message, None).unwrap();
-        let options = RenderOptions { mention: Some("<!here>".into()) };
+        let options = RenderOptions { mention: Some("<!here>".into()), mention_severe: false };
         let payload = render(&Notification::new(None, body), &options);
         let all: String = visible_texts(&payload).concat();
         prop_assert!(all.contains("<!here>"));

@@ -133,8 +133,7 @@ impl<M: Messages> Notifier<M> {
     /// or its route's states leave out.
     async fn group(&self, batch: &mut Batch, call: &Call<'_>) -> BTreeMap<Target, Group> {
         let mut groups: BTreeMap<Target, Group> = BTreeMap::new();
-        // Concurrently: an alarm's tags may have to be read first.
-        let routings = join_all(batch.notifications.iter().map(|n| self.routing(n, call))).await;
+        let routings = self.routings(&batch.notifications, call).await;
         for (at, (n, routing)) in batch.notifications.iter().zip(routings).enumerate() {
             if routing.destinations.is_empty() {
                 let (kind, name) = describe(&n.body);
@@ -142,14 +141,17 @@ impl<M: Messages> Notifier<M> {
                 batch.dropped += 1;
                 continue;
             }
-            let mut taken = false;
+            let (mut taken, mut delivered_somewhere) = (false, false);
             for destination in routing.destinations {
-                let state_ok = destination.takes(n);
+                if !destination.takes(n) {
+                    continue;
+                }
                 let delivered = n.id.as_deref().is_some_and(|id| {
                     self.recent()
                         .contains(&delivered_key(id, &destination.target))
                 });
-                if !state_ok || delivered {
+                if delivered {
+                    delivered_somewhere = true;
                     continue;
                 }
                 taken = true;
@@ -163,8 +165,11 @@ impl<M: Messages> Notifier<M> {
                     .members
                     .push(at);
             }
-            if !taken {
-                batch.duplicates += 1;
+            // As the direct path counts: delivered before somewhere, else left out by states.
+            match (taken, delivered_somewhere) {
+                (true, _) => {}
+                (false, true) => batch.duplicates += 1,
+                (false, false) => batch.filtered += 1,
             }
         }
         groups
@@ -192,7 +197,7 @@ impl<M: Messages> Notifier<M> {
             if !out_of_time
                 && !self
                     .messages
-                    .pace(target, self.settings.min_interval, call.deadline)
+                    .pace(target, self.settings.min_interval, call)
                     .await
             {
                 out_of_time = true;

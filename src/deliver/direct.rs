@@ -41,7 +41,7 @@ impl<M: Messages> Notifier<M> {
         let mut outcome = Outcome::default();
         let mut failures: Vec<RecordError> = Vec::new();
         let mut notifications = Vec::new();
-        let mut graphs_due: Vec<(usize, Spot)> = Vec::new();
+        let mut graphs_due: Vec<(usize, Spot, String)> = Vec::new();
         for (index, record) in records.into_iter().enumerate() {
             let notification = match record {
                 Ok(n) => n,
@@ -57,15 +57,16 @@ impl<M: Messages> Notifier<M> {
             {
                 Ok(spots) => {
                     let at = notifications.len();
-                    graphs_due.extend(spots.into_iter().map(|spot| (at, spot)));
+                    graphs_due.extend(spots.into_iter().map(|(spot, route)| (at, spot, route)));
                 }
                 Err(e) => failures.push(e),
             }
             notifications.push(notification);
         }
-        for (at, spot) in &graphs_due {
+        for (at, spot, route) in &graphs_due {
             if let Body::Alarm(alarm) = &notifications[*at].body {
-                self.share_graph(alarm, spot, call).await;
+                let span = tracing::info_span!("route", route = route.as_str());
+                self.share_graph(alarm, spot, call).instrument(span).await;
             }
         }
         match failures.into_iter().next() {
@@ -84,14 +85,14 @@ impl<M: Messages> Notifier<M> {
     }
 
     /// One notification to each of its destinations, counted in `outcome`; where its graph
-    /// is due.
+    /// is due, with the route that sent it there.
     async fn direct_one(
         &self,
         index: usize,
         n: &Notification,
         outcome: &mut Outcome,
         call: &Call<'_>,
-    ) -> Result<Vec<Spot>, RecordError> {
+    ) -> Result<Vec<(Spot, String)>, RecordError> {
         let (kind, name) = describe(&n.body);
         if let Some(why) = filtered(&self.settings.filter, n) {
             tracing::info!(record = index, kind, name = %name, reason = why, "filtered out; not posted");
@@ -118,7 +119,8 @@ impl<M: Messages> Notifier<M> {
                     posted = true;
                     odd |= p.unconfirmed.is_some();
                     let graphs_on = destination.settings.graphs != Some(false);
-                    spots.extend(p.spot.filter(|_| graphs_on));
+                    let route = destination.route_name().to_owned();
+                    spots.extend(p.spot.filter(|_| graphs_on).map(|spot| (spot, route)));
                 }
                 Ok(Sent::Duplicate) => duplicate = true,
                 Ok(Sent::Filtered) => {}

@@ -160,26 +160,66 @@ impl<M: Messages> Notifier<M> {
         self
     }
 
-    /// Where `n` goes. An alarm's tags are read first when a route needs them; when they
-    /// cannot be, the routes that need them do not match, and a warning says so.
-    pub(crate) async fn routing(&self, n: &Notification, call: &Call<'_>) -> Routing {
-        let alarm_arn = match &n.body {
-            Body::Alarm(a) if self.routes.need_tags() => a.arn.as_deref(),
+    /// The alarm whose tags routing `n` needs: its ARN, when a route matches on tags.
+    fn tagged_alarm<'n>(&self, n: &'n Notification) -> Option<&'n str> {
+        match &n.body {
+            Body::Alarm(a) if self.routes.need_tags() && self.tags.is_some() => a.arn.as_deref(),
             _ => None,
-        };
-        let tags = match (alarm_arn, &self.tags) {
-            (Some(arn), Some(source)) => match source.tags(arn, call.deadline).await {
-                Ok(tags) => Some(tags),
-                Err(e) => {
-                    tracing::warn!(error = %e, "the alarm's tags could not be read; routes that match on tags do not take it");
-                    None
-                }
-            },
-            _ => None,
-        };
-        let severity = n.body.card().severity;
-        let facts = Facts::of(n, severity, tags.as_ref());
+        }
+    }
+
+    /// The tags of the alarm `arn`; `None`, with a warning, when they cannot be read (the
+    /// routes that need them then do not match).
+    async fn tags_of(&self, arn: &str, call: &Call<'_>) -> Option<route::Tags> {
+        let source = self.tags.as_ref()?;
+        match source.tags(arn, call.deadline).await {
+            Ok(tags) => Some(tags),
+            Err(e) => {
+                tracing::warn!(error = %e, "the alarm's tags could not be read; routes that match on tags do not take it");
+                None
+            }
+        }
+    }
+
+    /// Where `n` goes, given its alarm's `tags` when they were read.
+    fn route_with(&self, n: &Notification, tags: Option<&route::Tags>) -> Routing {
+        let facts = Facts::of(n, n.body.card().severity, tags);
         self.routes.route(&facts).0
+    }
+
+    /// Where `n` goes. An alarm's tags are read first when a route needs them.
+    pub(crate) async fn routing(&self, n: &Notification, call: &Call<'_>) -> Routing {
+        let tags = match self.tagged_alarm(n) {
+            Some(arn) => self.tags_of(arn, call).await,
+            None => None,
+        };
+        self.route_with(n, tags.as_ref())
+    }
+
+    /// Where each of `notifications` goes. Each alarm's tags are read once, all at once: a
+    /// storm's batch repeats the same alarms.
+    pub(crate) async fn routings(
+        &self,
+        notifications: &[Notification],
+        call: &Call<'_>,
+    ) -> Vec<Routing> {
+        let arns: std::collections::BTreeSet<&str> = notifications
+            .iter()
+            .filter_map(|n| self.tagged_alarm(n))
+            .collect();
+        let read = futures_util::future::join_all(
+            arns.into_iter()
+                .map(|arn| async move { (arn, self.tags_of(arn, call).await) }),
+        )
+        .await;
+        let tags: std::collections::HashMap<&str, Option<route::Tags>> = read.into_iter().collect();
+        notifications
+            .iter()
+            .map(|n| {
+                let known = self.tagged_alarm(n).and_then(|arn| tags.get(arn)?.as_ref());
+                self.route_with(n, known)
+            })
+            .collect()
     }
 
     /// How `destination` renders.
@@ -313,7 +353,7 @@ mod tests {
             unreachable!("no graphs here")
         }
 
-        async fn pace(&self, _: &Target, _: Duration, _: Instant) -> bool {
+        async fn pace(&self, _: &Target, _: Duration, _: &Call<'_>) -> bool {
             true
         }
     }

@@ -162,13 +162,13 @@ pub(crate) trait Messages: Send + Sync {
         deadline: Instant,
     ) -> impl Future<Output = Result<(), SendError>> + Send;
 
-    /// Waits for `target`'s next posting slot, `interval` after its last; `false` when it
-    /// would come too late for `deadline`.
+    /// Waits for `target`'s next posting slot, `interval` after its last post and after any
+    /// 429 pause there; `false` when it would come too late for the call's deadline.
     fn pace(
         &self,
         target: &Target,
         interval: Duration,
-        deadline: Instant,
+        call: &Call<'_>,
     ) -> impl Future<Output = bool> + Send;
 }
 
@@ -392,7 +392,19 @@ impl Messages for Messenger {
         Ok(self.slack.upload_file(token, &upload, deadline).await?)
     }
 
-    async fn pace(&self, target: &Target, interval: Duration, deadline: Instant) -> bool {
-        self.slack.pace(&target.key(), interval, deadline).await
+    async fn pace(&self, target: &Target, interval: Duration, call: &Call<'_>) -> bool {
+        // The lane a 429 pauses: the channel, or the webhook.
+        let lane = match self
+            .secrets
+            .get(call)
+            .await
+            .as_deref()
+            .map(|s| way(s, target))
+        {
+            Ok(Ok(Way::Channel(_, channel))) => channel.to_owned(),
+            Ok(Ok(Way::Webhook(url, _))) => url.expose().to_owned(),
+            _ => target.key(),
+        };
+        self.slack.pace(&lane, interval, call.deadline).await
     }
 }

@@ -232,7 +232,9 @@ impl SlackClient {
         let slot = {
             let mut last = self.last_slot.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
-            let slot = last.get(lane).map_or(now, |l| (*l + interval).max(now));
+            // Never inside a 429's pause; never sooner than `interval` after the last post.
+            let free = self.paused_until(lane).unwrap_or(now).max(now);
+            let slot = last.get(lane).map_or(free, |l| (*l + interval).max(free));
             if slot + MIN_ATTEMPT > deadline {
                 return false;
             }
@@ -241,6 +243,17 @@ impl SlackClient {
         };
         tokio::time::sleep_until(slot.into()).await;
         true
+    }
+
+    /// Records that a request of `lane` went out at `at`: the next paced post counts its
+    /// interval from there, not from the slot it was given (a 429 may have held it back).
+    fn note_sent(&self, lane: &str, at: Instant) {
+        let mut last = self.last_slot.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = last.get_mut(lane) {
+            if *slot < at {
+                *slot = at;
+            }
+        }
     }
 
     /// Runs `attempt` until it is done, fails for good, or the deadline is near: transient
@@ -274,14 +287,21 @@ impl SlackClient {
                 return Err(SlackError::DeadlineExceeded { attempts, last });
             }
             attempts += 1;
+            let sent_at = Instant::now();
             let outcome = attempt(remaining.min(self.attempt_timeout), attempts).await;
             let wait = match outcome {
-                Attempt::Done(value) => return Ok((value, attempts)),
+                Attempt::Done(value) => {
+                    self.note_sent(lane, sent_at);
+                    return Ok((value, attempts));
+                }
                 Attempt::Permanent(e) => return Err(e),
-                Attempt::RetryAfter(wait) => {
+                Attempt::RetryAfter(asked) => {
+                    // A little more than asked, at random: two instances refused together do
+                    // not come back together, and one does not always lose to the other.
+                    let wait = asked + jitter(asked / 5);
                     rate_limit_waits += 1;
                     attempts -= 1;
-                    last = format!("HTTP 429, Retry-After {wait:?}");
+                    last = format!("HTTP 429, Retry-After {asked:?}");
                     if Instant::now() + wait > deadline || rate_limit_waits > MAX_RATE_LIMIT_WAITS {
                         self.pause_for(lane, wait);
                         return Err(SlackError::RateLimited { retry_after: wait });
@@ -441,5 +461,60 @@ mod tests {
         for _ in 0..100 {
             assert!(jitter(Duration::from_millis(200)) < Duration::from_millis(200));
         }
+    }
+
+    fn client() -> SlackClient {
+        SlackClient::new(
+            reqwest::Client::new(),
+            vec!["hooks.slack.com".into()],
+            vec!["slack.com".into()],
+            reqwest::Url::parse("https://slack.com/api/").unwrap(),
+            Duration::from_secs(1),
+            1,
+        )
+    }
+
+    // Lower bounds only: a slow machine waits longer, never shorter.
+    #[tokio::test]
+    async fn pacing_waits_out_a_429_pause_on_the_same_lane_only() {
+        let slack = client();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        slack.pause_for("C0TEAM0001", Duration::from_millis(300));
+        let started = Instant::now();
+        assert!(
+            slack
+                .pace("C0TEAM0002", Duration::from_secs(1), deadline)
+                .await
+        );
+        assert!(
+            slack
+                .pace("C0TEAM0001", Duration::from_secs(1), deadline)
+                .await
+        );
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        // A pause past the deadline takes no slot.
+        slack.pause_for("C0TEAM0003", Duration::from_secs(60));
+        assert!(!slack.pace("C0TEAM0003", Duration::ZERO, deadline).await);
+    }
+
+    #[tokio::test]
+    async fn the_next_slot_counts_from_when_the_last_post_went_out() {
+        let slack = client();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        assert!(
+            slack
+                .pace("C0TEAM0001", Duration::from_millis(200), deadline)
+                .await
+        );
+        // The post was held back (a 429), and went out later than its slot.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let sent = Instant::now();
+        slack.note_sent("C0TEAM0001", sent);
+        assert!(
+            slack
+                .pace("C0TEAM0001", Duration::from_millis(200), deadline)
+                .await
+        );
+        assert!(sent.elapsed() >= Duration::from_millis(200));
     }
 }

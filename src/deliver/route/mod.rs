@@ -325,9 +325,19 @@ impl Routes {
                         target: target.clone(),
                         settings: settings.clone(),
                     };
-                    // Two routes to one place post once there.
-                    if !routing.destinations.iter().any(|d| d.target == *target) {
-                        routing.destinations.push(destination);
+                    // Two routes to one place post once there, as the first whose states
+                    // take the notification says (the first, if none does).
+                    let n = facts.notification;
+                    match routing
+                        .destinations
+                        .iter_mut()
+                        .find(|d| d.target == *target)
+                    {
+                        None => routing.destinations.push(destination),
+                        Some(earlier) if !earlier.takes(n) && destination.takes(n) => {
+                            *earlier = destination;
+                        }
+                        Some(_) => {}
                     }
                 }
             }

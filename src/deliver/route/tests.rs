@@ -462,3 +462,33 @@ fn the_infra_apps_example_files_load_as_the_function_loads_them() {
         assert!(routes.default.is_some(), "{path}");
     }
 }
+
+#[test]
+fn of_two_routes_to_one_channel_the_first_whose_states_take_it_sends_it() {
+    let r = routes(
+        r#"
+        [[route]]
+        name = "page-on-alarm"
+        match = { namespace = "AWS/RDS" }
+        channel = "C0DATABASE"
+        states = ["ALARM"]
+        mention = "<!here>"
+        continue = true
+        [[route]]
+        name = "everything"
+        channel = "C0DATABASE"
+        "#,
+    );
+    let go = |state: &str| {
+        let n = alarm("db-cpu", state, "1", "AWS/RDS");
+        let (routing, _) = r.route(&Facts::of(&n, n.body.card().severity, None));
+        let names: Vec<String> = routing
+            .destinations
+            .iter()
+            .map(|d| d.route.clone().unwrap_or_default())
+            .collect();
+        names
+    };
+    assert_eq!(go("ALARM"), ["page-on-alarm"]);
+    assert_eq!(go("OK"), ["everything"]);
+}

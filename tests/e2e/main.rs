@@ -15,5 +15,6 @@ mod network;
 mod preview;
 mod rotation;
 mod route_cli;
+mod routes;
 mod storm;
 mod threads;

@@ -1,9 +1,15 @@
-//! A local CloudWatch that answers `GetMetricWidgetImage` (moto has no such operation), in the
-//! protocol aws-sdk-cloudwatch speaks: Smithy RPC v2 CBOR, `POST
-//! /service/GraniteServiceVersion20100801/operation/GetMetricWidgetImage` with a CBOR map
-//! `{MetricWidget, OutputFormat}`, answered with a CBOR map `{MetricWidgetImage: bytes}`.
-//! It records each widget, and can hang past any budget.
+//! A local CloudWatch that answers `GetMetricWidgetImage` (moto has no such operation) and
+//! `ListTagsForResource`, in the protocol aws-sdk-cloudwatch speaks: Smithy RPC v2 CBOR, `POST
+//! /service/GraniteServiceVersion20100801/operation/<Operation>`.
+//! - `GetMetricWidgetImage`: a CBOR map `{MetricWidget, OutputFormat}`, answered with a CBOR
+//!   map `{MetricWidgetImage: bytes}`. It records each widget.
+//! - `ListTagsForResource`: a CBOR map `{ResourceARN}`, answered with a CBOR map
+//!   `{Tags: [{Key, Value}]}` from the tags a test gave that ARN (none: an empty list), or with
+//!   the error a test set ([`TagsFault`]). It records each ARN asked.
+//!
+//! It can hang past any budget.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,6 +19,36 @@ use serde_json::Value;
 use super::http::{serve, Reply, Request};
 
 const PATH: &str = "/service/GraniteServiceVersion20100801/operation/GetMetricWidgetImage";
+const TAGS_PATH: &str = "/service/GraniteServiceVersion20100801/operation/ListTagsForResource";
+
+/// How `ListTagsForResource` fails while a test wants it to.
+#[derive(Debug, Clone)]
+pub struct TagsFault {
+    pub status: u16,
+    /// The error's `__type`.
+    pub code: &'static str,
+    pub message: &'static str,
+}
+
+impl TagsFault {
+    /// IAM says no: HTTP 403, `AccessDenied`.
+    pub fn access_denied() -> Self {
+        Self {
+            status: 403,
+            code: "AccessDenied",
+            message: "User is not authorized to perform: cloudwatch:ListTagsForResource",
+        }
+    }
+
+    /// CloudWatch fails: HTTP 500, `InternalServiceFault`.
+    pub fn internal() -> Self {
+        Self {
+            status: 500,
+            code: "InternalServiceFault",
+            message: "Internal service error",
+        }
+    }
+}
 
 /// One `GetMetricWidgetImage` request.
 #[derive(Debug, Clone)]
@@ -30,6 +66,12 @@ struct State {
     delay: Duration,
     /// The bytes answered instead of the PNG (a huge image, a page of HTML).
     image: Option<Vec<u8>>,
+    /// Each alarm's tags, by ARN, in order.
+    tags: HashMap<String, Vec<(String, String)>>,
+    /// While set, every `ListTagsForResource` is answered with it.
+    tags_fault: Option<TagsFault>,
+    /// The `ResourceARN` of every `ListTagsForResource` call, in order (failed ones too).
+    tag_calls: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -75,17 +117,38 @@ impl CloudWatch {
     pub fn refused(&self) -> Vec<String> {
         self.state.lock().unwrap().refused.clone()
     }
+
+    /// The alarm `arn` has `tags` from now on.
+    pub fn set_tags(&self, arn: &str, tags: &[(&str, &str)]) {
+        self.state.lock().unwrap().tags.insert(
+            arn.to_owned(),
+            tags.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+    }
+
+    /// Every later `ListTagsForResource` fails with `fault` (`None`: answers again).
+    pub fn fail_tags(&self, fault: Option<TagsFault>) {
+        self.state.lock().unwrap().tags_fault = fault;
+    }
+
+    /// The ARN of every `ListTagsForResource` call, in order, answered well or not.
+    pub fn tag_calls(&self) -> Vec<String> {
+        self.state.lock().unwrap().tag_calls.clone()
+    }
 }
 
-fn answer(state: &Mutex<State>, png: &[u8], req: Request) -> Reply {
-    let mut s = state.lock().unwrap();
+/// Why a request is not one this server takes: wrong method, protocol or signature.
+fn protocol_problem(req: &Request) -> Option<&'static str> {
     let header = |name: &str| {
         req.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
+            .to_owned()
     };
-    let problem = if req.uri.path() != PATH || req.method != hyper::Method::POST {
+    if req.method != hyper::Method::POST {
         Some("unknown operation")
     } else if header("smithy-protocol") != "rpc-v2-cbor" {
         Some("smithy-protocol is not rpc-v2-cbor")
@@ -95,6 +158,18 @@ fn answer(state: &Mutex<State>, png: &[u8], req: Request) -> Reply {
         Some("not signed")
     } else {
         None
+    }
+}
+
+fn answer(state: &Mutex<State>, png: &[u8], req: Request) -> Reply {
+    if req.uri.path() == TAGS_PATH {
+        return answer_tags(state, req);
+    }
+    let mut s = state.lock().unwrap();
+    let problem = if req.uri.path() != PATH {
+        Some("unknown operation")
+    } else {
+        protocol_problem(&req)
     };
     let fields = cbor::text_map(&req.body);
     let widget = fields.as_ref().and_then(|f| {
@@ -129,21 +204,62 @@ fn answer(state: &Mutex<State>, png: &[u8], req: Request) -> Reply {
         .delayed(s.delay)
 }
 
+/// `ListTagsForResource`: the ARN's tags, or the fault set.
+fn answer_tags(state: &Mutex<State>, req: Request) -> Reply {
+    let mut s = state.lock().unwrap();
+    let arn = cbor::text_map(&req.body).and_then(|fields| {
+        fields
+            .into_iter()
+            .find(|(k, _)| k == "ResourceARN")
+            .map(|(_, v)| v)
+    });
+    let (Some(arn), None) = (arn, protocol_problem(&req)) else {
+        let why = protocol_problem(&req).unwrap_or("no ResourceARN");
+        s.refused.push(format!("{}: {why}", req.uri.path()));
+        return error("ValidationError", "bad request").delayed(s.delay);
+    };
+    s.tag_calls.push(arn.clone());
+    if let Some(f) = &s.tags_fault {
+        return error_with(f.status, f.code, f.message).delayed(s.delay);
+    }
+    let tags = s.tags.get(&arn).cloned().unwrap_or_default();
+    let mut body = Vec::new();
+    cbor::map_header(&mut body, 1);
+    cbor::text(&mut body, "Tags");
+    cbor::array_header(&mut body, tags.len() as u64);
+    for (key, value) in &tags {
+        cbor::map_header(&mut body, 2);
+        cbor::text(&mut body, "Key");
+        cbor::text(&mut body, key);
+        cbor::text(&mut body, "Value");
+        cbor::text(&mut body, value);
+    }
+    Reply::new(200, body)
+        .header("content-type", "application/cbor")
+        .header("smithy-protocol", "rpc-v2-cbor")
+        .delayed(s.delay)
+}
+
 /// An RPC v2 CBOR error: HTTP 400 and `{__type, message}`.
 fn error(code: &str, message: &str) -> Reply {
+    error_with(400, code, message)
+}
+
+/// An RPC v2 CBOR error at `status`: `{__type, message}`.
+fn error_with(status: u16, code: &str, message: &str) -> Reply {
     let mut body = Vec::new();
     cbor::map_header(&mut body, 2);
     cbor::text(&mut body, "__type");
     cbor::text(&mut body, code);
     cbor::text(&mut body, "message");
     cbor::text(&mut body, message);
-    Reply::new(400, body)
+    Reply::new(status, body)
         .header("content-type", "application/cbor")
         .header("smithy-protocol", "rpc-v2-cbor")
 }
 
-/// Just enough CBOR (RFC 8949) for this operation: maps of text strings in, a map with a byte
-/// string out.
+/// Just enough CBOR (RFC 8949) for these operations: maps of text strings in; maps, arrays,
+/// text and byte strings out.
 mod cbor {
     fn head(out: &mut Vec<u8>, major: u8, n: u64) {
         let m = major << 5;
@@ -167,6 +283,10 @@ mod cbor {
 
     pub fn map_header(out: &mut Vec<u8>, len: u64) {
         head(out, 5, len);
+    }
+
+    pub fn array_header(out: &mut Vec<u8>, len: u64) {
+        head(out, 4, len);
     }
 
     pub fn text(out: &mut Vec<u8>, s: &str) {

@@ -76,6 +76,8 @@ struct State {
     still_valid: Vec<String>,
     /// Token rotation on: the app's credentials and its one live refresh token.
     oauth: Option<OAuthApp>,
+    /// `chat.postMessage` to one of these channels gets its answer, until the test heals it.
+    refused_channels: HashMap<String, Reply>,
 }
 
 /// A Slack app with token rotation on.
@@ -164,6 +166,7 @@ impl SlackApi {
             shared: Vec::new(),
             still_valid: Vec::new(),
             oauth: None,
+            refused_channels: HashMap::new(),
         }));
         let shared = state.clone();
         let addr = serve(move |req| {
@@ -296,6 +299,25 @@ impl SlackApi {
     /// The files shared, in order.
     pub fn shared_files(&self) -> Vec<SharedFile> {
         self.state().shared.clone()
+    }
+
+    /// Every `chat.postMessage` to `channel` is answered with `reply` (after the token is
+    /// checked), until [`SlackApi::heal_channel`].
+    pub fn refuse_posts_to(&self, channel: &str, reply: Reply) {
+        self.state().refused_channels.insert(channel.into(), reply);
+    }
+
+    /// `chat.postMessage` to `channel` is answered as usual again.
+    pub fn heal_channel(&self, channel: &str) {
+        self.state().refused_channels.remove(channel);
+    }
+
+    /// The messages Slack accepted in `channel`.
+    pub fn posted_to(&self, channel: &str) -> Vec<Call> {
+        self.posted()
+            .into_iter()
+            .filter(|c| c.args["channel"] == channel)
+            .collect()
     }
 
     /// The messages Slack accepted.
@@ -433,6 +455,9 @@ fn respond(s: &mut State, method: &str, authorization: &str, args: Option<&Value
                 return with_scopes(api_error("invalid_arguments"));
             };
             let channel = arg("channel").unwrap_or_default();
+            if let Some(reply) = s.refused_channels.get(channel) {
+                return with_scopes(reply.clone());
+            }
             let Some(c) = s.channels.get(channel).cloned() else {
                 return with_scopes(api_error("channel_not_found"));
             };

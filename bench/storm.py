@@ -2,9 +2,12 @@
 """Alarm-storm benchmark: the release binary under a rate-limited local Slack.
 
 Usage:
-    python3 bench/storm.py [--case both|queue|sns] [--out bench/results-storm.json]
+    python3 bench/storm.py [--case both|queue|sns|routed] [--out bench/results-storm.json]
                            [--binary PATH] [--no-build] [--sns-max-instances N]
                            [--retry-delays 60,120 | --no-retries]
+    python3 bench/storm.py --case routed [--batch-size 1000] [--batching-window 10]
+                           [--instances 2] [--timeout 30] [--arrival-seconds 1]
+                           [--function-env NAME=VALUE ...]   (bench/storm_routed.py)
 
 Two storms, on the servers of bench/run.py (local CA, moto behind the counting proxy, one
 Runtime API emulator per function process), with a local Slack that accepts at most one
@@ -20,6 +23,11 @@ Figures per storm: time from the first submission until the last alarm is in Sla
 Slack accepted, 429 answers, invocations and failed ones, billed function-seconds. See
 bench/README.md ("Storms") for every definition. Takes about 2½ minutes with Lambda's retry
 delays (4½ if a second retry is needed); run by hand, not part of --check or CI.
+
+`--case routed` runs the routed storm of issue 21 alone (10,000 alarms over 10 routes, app
+mode, a local Slack Web API that accepts one message per second per channel): see
+bench/storm_routed.py and bench/README.md ("Routed storm"); its exit status is 1 when any of
+its checks fails.
 
 Exit status: 0 = measured, and the queue storm delivered every alarm; 1 = an alarm of the
 queue storm was not named in an accepted message, a record was reported failed, an
@@ -44,6 +52,7 @@ import uuid
 from pathlib import Path
 
 import run
+import storm_routed
 from run import BenchError, Handler, Server, now_ns
 
 # --------------------------------------------------------------------------------------------
@@ -690,10 +699,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description="Alarm storms through the slack-alarm-notifier binary, against a local "
                     "Slack that accepts one message a second (see bench/README.md).")
-    p.add_argument("--case", choices=("both", "queue", "sns"), default="both",
-                   help="which storm to run (default both)")
-    p.add_argument("--out", type=Path, default=run.REPO / "bench" / "results-storm.json",
-                   help="JSON results file (default bench/results-storm.json)")
+    p.add_argument("--case", choices=("both", "queue", "sns", "routed"), default="both",
+                   help="which storm to run (default both: queue and sns; routed runs alone, "
+                        "see bench/storm_routed.py)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="JSON results file (default bench/results-storm.json, "
+                        "bench/results-storm-routed.json with --case routed)")
     p.add_argument("--binary", type=Path, default=None,
                    help="function binary (default target/release/slack-alarm-notifier)")
     p.add_argument("--no-build", action="store_true", help="skip cargo build --release")
@@ -704,7 +715,39 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "Lambda's)")
     p.add_argument("--no-retries", action="store_true",
                    help="no retries in the SNS storm: report the first attempts only")
+    r = p.add_argument_group("routed storm (--case routed)")
+    r.add_argument("--batch-size", type=int, default=storm_routed.BATCH_SIZE,
+                   help="most records per batch (default 1000, the CDK app's BatchSize)")
+    r.add_argument("--batching-window", type=float, default=storm_routed.BATCHING_WINDOW_S,
+                   help="seconds a partial batch waits (default 10, the CDK app's window)")
+    r.add_argument("--instances", type=int, default=storm_routed.INSTANCES,
+                   help="the event source mapping's maximum concurrency (default 2)")
+    r.add_argument("--timeout", type=int, default=storm_routed.TIMEOUT_S,
+                   help="function timeout in seconds (default 30, the CDK app's)")
+    r.add_argument("--arrival-seconds", type=float, default=storm_routed.ARRIVAL_S,
+                   help="every alarm is in the queue this long after the first (default 1)")
+    r.add_argument("--function-env", action="append", default=[], metavar="NAME=VALUE",
+                   help="an extra environment variable for the function, e.g. "
+                        "SLACK_MIN_INTERVAL_SECONDS=1.1 (repeatable)")
     a = p.parse_args(argv)
+    env = {}
+    for kv in a.function_env:
+        k, eq, v = kv.partition("=")
+        if not eq or not k:
+            p.error(f"--function-env: NAME=VALUE, got {kv!r}")
+        env[k] = v
+    a.function_env = env
+    if a.out is None:
+        a.out = run.REPO / "bench" / ("results-storm-routed.json" if a.case == "routed"
+                                      else "results-storm.json")
+    if not 1 <= a.batch_size <= 10_000:
+        p.error("--batch-size: 1 to 10000 (the event source mapping's range)")
+    if a.batch_size > 10 and a.batching_window < 1:
+        p.error("--batch-size above 10 needs a --batching-window of at least 1 s, as Lambda's")
+    if not 0 <= a.batching_window <= 300:
+        p.error("--batching-window: 0 to 300 seconds")
+    if a.instances < 1 or a.timeout < 1 or a.arrival_seconds < 0:
+        p.error("--instances and --timeout must be at least 1, --arrival-seconds at least 0")
     if a.sns_max_instances < 1:
         p.error("--sns-max-instances must be at least 1")
     if a.no_retries:
@@ -730,6 +773,8 @@ def main(argv: list[str]) -> int:
     sys.setswitchinterval(0.0005)
     started = time.monotonic()
     binary = (args.binary or run.default_binary()).resolve()
+    if args.case == "routed":
+        return storm_routed.main(args, binary)
     res: dict = {
         "ok": False,
         "config": {"case": args.case, "binary": str(binary), "build": not args.no_build,

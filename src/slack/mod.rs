@@ -296,15 +296,16 @@ impl SlackClient {
                 }
                 Attempt::Permanent(e) => return Err(e),
                 Attempt::RetryAfter(asked) => {
-                    // A little more than asked, at random: two instances refused together do
-                    // not come back together, and one does not always lose to the other.
-                    let wait = asked + jitter(asked / 5);
+                    // A little more than asked, at random (a fifth, a second at most, never past
+                    // the cap): two instances refused together do not come back together.
+                    let extra = jitter((asked / 5).min(Duration::from_secs(1)));
+                    let wait = (asked + extra).min(MAX_RETRY_AFTER.max(asked));
                     rate_limit_waits += 1;
                     attempts -= 1;
                     last = format!("HTTP 429, Retry-After {asked:?}");
                     if Instant::now() + wait > deadline || rate_limit_waits > MAX_RATE_LIMIT_WAITS {
                         self.pause_for(lane, wait);
-                        return Err(SlackError::RateLimited { retry_after: wait });
+                        return Err(SlackError::RateLimited { retry_after: asked });
                     }
                     self.pause_for(lane, wait);
                     tracing::warn!(

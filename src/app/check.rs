@@ -164,8 +164,10 @@ pub(super) async fn check(args: SecretArgs) -> Result<(), String> {
             token,
             channel,
             rotation,
+            signing,
         } => {
             rotation_line(token, rotation, SystemTime::now());
+            signing_line(&setup, signing.as_ref())?;
             check_app(&setup, token, channel, &routes, &call).await
         }
     }
@@ -374,7 +376,34 @@ fn check_scopes(setup: &Setup, scopes: Option<&[&str]>) -> Result<(), String> {
         // Not a failure: messages still go out, only without their graphs.
         say("warn  graphs: the token lacks files:write, so messages go out without their metric graphs (add the scope, reinstall the app, or set METRIC_GRAPHS=false)");
     }
+    let group = setup
+        .config
+        .actions
+        .as_ref()
+        .and_then(|a| a.allowed_usergroup.as_ref());
+    if group.is_some() && !scopes.contains(&"usergroups:read") {
+        // Not a failure: notifications go out; only mutes are refused to everyone.
+        say("warn  actions: ACTIONS_ALLOWED_USERGROUP is set, but the token lacks usergroups:read, so no one can mute or unmute (add the scope and reinstall the app)");
+    }
     Ok(())
+}
+
+/// With `ACTIONS` on: whether the secret holds a signing secret shaped like Slack's, without
+/// which every click is refused. Without `ACTIONS`: nothing.
+fn signing_line(setup: &Setup, signing: Option<&crate::secret::Credential>) -> Result<(), String> {
+    if setup.config.actions.is_none() {
+        return Ok(());
+    }
+    let verdict = match signing {
+        None => Err("ACTIONS is on, but the secret has no SLACK_SIGNING_SECRET, so every click is refused (copy it from the Slack app's Basic Information, App Credentials)".to_owned()),
+        Some(secret) => match crate::app::actions::verify::signing_secret_problem(secret.expose()) {
+            Some(problem) => Err(format!("SLACK_SIGNING_SECRET {problem}")),
+            None => Ok(()),
+        },
+    };
+    step("signing", verdict, |()| {
+        "SLACK_SIGNING_SECRET is present and well-formed, so clicks can be verified".into()
+    })
 }
 
 /// What `auth.test` said of the bot, for the channel's check.

@@ -105,9 +105,85 @@ pub(crate) struct Config {
     pub metric_graph_timeout: Duration,
     /// `ROUTES_FILE`: where each notification goes (see [`crate::deliver::route`]).
     pub routes_file: Option<std::path::PathBuf>,
+    /// `ACTIONS`: buttons on alarm messages, and the interactivity endpoint that acts on them;
+    /// `None` when off.
+    pub actions: Option<ActionsConfig>,
     /// `AWS_LAMBDA_MAX_CONCURRENCY`, set by Lambda Managed Instances; at most
     /// [`MAX_CONCURRENCY`] are served (see [`cap_concurrency`]).
     pub max_concurrency: Option<u32>,
+}
+
+/// Acting from Slack (`ACTIONS=true`), and who may mute.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ActionsConfig {
+    /// `ACTIONS_ALLOWED_USERS`: user IDs that may mute and unmute; empty, no list.
+    pub allowed_users: Vec<String>,
+    /// `ACTIONS_ALLOWED_USERGROUP`: a user group whose members may mute and unmute.
+    pub allowed_usergroup: Option<String>,
+}
+
+impl ActionsConfig {
+    /// Whether anyone may mute without being on a list.
+    pub(crate) fn anyone_may_mute(&self) -> bool {
+        self.allowed_users.is_empty() && self.allowed_usergroup.is_none()
+    }
+}
+
+/// A Slack ID starting with one of `prefixes`, then capital letters and digits.
+fn slack_id(raw: &str, prefixes: &[char]) -> bool {
+    (9..=20).contains(&raw.len())
+        && raw.starts_with(prefixes)
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+/// `ACTIONS`, `ACTIONS_ALLOWED_USERS` and `ACTIONS_ALLOWED_USERGROUP`. Acknowledgements and
+/// mutes are kept in the threads table, so actions need it.
+fn actions<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+    threads: bool,
+) -> Result<Option<ActionsConfig>, ConfigError> {
+    let users = env.get("ACTIONS_ALLOWED_USERS").map(|r| list(&r));
+    let group = env
+        .get("ACTIONS_ALLOWED_USERGROUP")
+        .map(|g| g.trim().to_owned());
+    if !env.flag("ACTIONS", false)? {
+        return match (&users, &group) {
+            (None, None) => Ok(None),
+            (Some(_), _) => Err(invalid(
+                "ACTIONS_ALLOWED_USERS",
+                "is set, but ACTIONS is not true",
+            )),
+            (_, Some(_)) => Err(invalid(
+                "ACTIONS_ALLOWED_USERGROUP",
+                "is set, but ACTIONS is not true",
+            )),
+        };
+    }
+    if !threads {
+        return Err(invalid(
+            "ACTIONS",
+            "needs THREADS_TABLE: acknowledgements and mutes are kept in the threads table",
+        ));
+    }
+    let users = users.unwrap_or_default();
+    if let Some(bad) = users.iter().find(|u| !slack_id(u, &['U', 'W'])) {
+        return Err(invalid(
+            "ACTIONS_ALLOWED_USERS",
+            format!("{bad:?} is not a user ID (U or W and at least 8 more capital letters or digits, such as U0123ABCD)"),
+        ));
+    }
+    if let Some(bad) = group.as_ref().filter(|g| !slack_id(g, &['S'])) {
+        return Err(invalid(
+            "ACTIONS_ALLOWED_USERGROUP",
+            format!("{bad:?} is not a user group ID (S and at least 8 more capital letters or digits, such as S0123ABCD)"),
+        ));
+    }
+    Ok(Some(ActionsConfig {
+        allowed_users: users,
+        allowed_usergroup: group,
+    }))
 }
 
 fn list(raw: &str) -> Vec<String> {
@@ -407,7 +483,9 @@ impl Config {
             "SLACK_API_HOSTS",
             &env.or("SLACK_API_HOSTS", DEFAULT_API_HOSTS),
         )?;
+        let threads_table = env.parsed("THREADS_TABLE", table_name)?;
         Ok(Self {
+            actions: actions(&env, threads_table.is_some())?,
             secret_id: env.get("SecretId").map(|s| s.trim().to_owned()),
             secret_stage: env
                 .or("SECRET_VERSION_STAGE", DEFAULT_STAGE)
@@ -447,7 +525,7 @@ impl Config {
                 DEFAULT_MIN_INTERVAL,
                 (Duration::ZERO, MINUTE),
             )?,
-            threads_table: env.parsed("THREADS_TABLE", table_name)?,
+            threads_table,
             thread_settings: thread_settings(&env)?,
             threads_timeout: env.seconds(
                 "THREADS_TIMEOUT_SECONDS",
@@ -663,6 +741,59 @@ mod tests {
             .filter
             .reject_reason("prod-api-canary", &AlarmState::Alarm)
             .is_some());
+    }
+
+    #[test]
+    fn actions_need_the_threads_table_and_name_who_may_mute() {
+        assert_eq!(config(&[]).unwrap().actions, None);
+        let c = config(&[("ACTIONS", "true"), ("THREADS_TABLE", "slack-threads")]).unwrap();
+        let actions = c.actions.unwrap();
+        assert!(actions.anyone_may_mute());
+        let c = config(&[
+            ("ACTIONS", "yes"),
+            ("THREADS_TABLE", "slack-threads"),
+            ("ACTIONS_ALLOWED_USERS", "U0123ABCD, W0123ABCDE"),
+            ("ACTIONS_ALLOWED_USERGROUP", " S0ONCALL01 "),
+        ])
+        .unwrap();
+        let actions = c.actions.unwrap();
+        assert_eq!(actions.allowed_users, ["U0123ABCD", "W0123ABCDE"]);
+        assert_eq!(actions.allowed_usergroup.as_deref(), Some("S0ONCALL01"));
+        assert!(!actions.anyone_may_mute());
+        for (vars, named) in [
+            (vec![("ACTIONS", "true")], "ACTIONS"),
+            (vec![("ACTIONS", "on")], "ACTIONS"),
+            (
+                vec![("ACTIONS_ALLOWED_USERS", "U0123ABCD")],
+                "ACTIONS_ALLOWED_USERS",
+            ),
+            (
+                vec![
+                    ("ACTIONS", "false"),
+                    ("ACTIONS_ALLOWED_USERGROUP", "S0ONCALL01"),
+                ],
+                "ACTIONS_ALLOWED_USERGROUP",
+            ),
+            (
+                vec![
+                    ("ACTIONS", "true"),
+                    ("THREADS_TABLE", "t-1"),
+                    ("ACTIONS_ALLOWED_USERS", "@alice"),
+                ],
+                "ACTIONS_ALLOWED_USERS",
+            ),
+            (
+                vec![
+                    ("ACTIONS", "true"),
+                    ("THREADS_TABLE", "t-1"),
+                    ("ACTIONS_ALLOWED_USERGROUP", "U0123ABCD"),
+                ],
+                "ACTIONS_ALLOWED_USERGROUP",
+            ),
+        ] {
+            let err = config(&vars).unwrap_err().to_string();
+            assert!(err.starts_with(named), "{vars:?}: {err}");
+        }
     }
 
     #[test]

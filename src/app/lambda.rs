@@ -1,5 +1,5 @@
-//! The Lambda adapter: serves invocations through `lambda_runtime`, each a notification event
-//! or a rotation step, and reports an init error when the function cannot start.
+//! The Lambda adapter: serves invocations through `lambda_runtime`, each a notification event,
+//! a rotation step or a click from Slack (a function URL request), and reports an init error when the function cannot start.
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,6 +9,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 
+use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlResponse;
+
+use crate::app::actions::Invocation;
 use crate::app::config::Config;
 use crate::app::wiring::{function_from_config, Function, InitError};
 use crate::deliver::Response;
@@ -59,6 +62,8 @@ fn diagnostic(error_type: &str, error: &dyn std::fmt::Display) -> Diagnostic {
 pub(crate) enum Answer {
     Notifications(Response),
     Rotation(StepDone),
+    /// A function URL request's answer: Slack's interactivity (`ACTIONS`).
+    Interaction(LambdaFunctionUrlResponse),
 }
 
 async fn handle(
@@ -67,6 +72,19 @@ async fn handle(
 ) -> Result<Answer, Diagnostic> {
     let deadline = deadline_from_ms(event.context.deadline);
     let payload = event.payload.get().as_bytes();
+    let function_arn = event.context.invoked_function_arn.as_str();
+    function.notifier.learn_home(function_arn);
+    if crate::app::actions::is_function_url(payload) {
+        let Some(actions) = &function.actions else {
+            return Ok(Answer::Interaction(crate::app::actions::not_served()));
+        };
+        let at = Invocation {
+            home_account: function.notifier.home_account(),
+            deadline,
+            request_id: Some(event.context.request_id.as_str()),
+        };
+        return Ok(Answer::Interaction(actions.serve(payload, &at).await));
+    }
     if let Some(request) = RotationRequest::detect(payload) {
         let done = match request {
             Ok(request) => {

@@ -2,6 +2,7 @@
 //! configuration ([`config`]), one logging setup ([`logging`]) and the clients built once
 //! ([`wiring`]).
 
+pub(crate) mod actions;
 mod check;
 pub(crate) mod cli;
 pub(crate) mod config;

@@ -5,8 +5,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::app::actions::Actions;
 use crate::app::config::{Config, ConfigError};
 use crate::cloudwatch::graph::GraphSource;
+use crate::cloudwatch::mute::MuteRules;
 use crate::cloudwatch::tags::{TagSource, TAGS_TIMEOUT};
 use crate::deliver::route::file::RoutesError;
 use crate::deliver::route::{Routes, Target};
@@ -31,10 +33,12 @@ pub(crate) enum InitError {
     Routes(#[from] RoutesError),
 }
 
-/// What the deployed function serves: notifications, and rotation steps of the Slack token.
+/// What the deployed function serves: notifications, rotation steps of the Slack token, and,
+/// with `ACTIONS`, clicks on the incidents' buttons.
 pub(crate) struct Function {
     pub(crate) notifier: Notifier,
     pub(crate) rotator: Rotator,
+    pub(crate) actions: Option<Actions>,
     /// The Slack client the notifier posts with, which rotation renews tokens with too.
     pub(crate) slack: Arc<SlackClient>,
 }
@@ -48,13 +52,54 @@ pub(crate) async fn function_from_config(config: &Config) -> Result<Function, In
     let slack = Arc::new(slack_client(config, &tls)?);
     let routes = routes(config)?;
     let tags = routes.need_tags().then(|| tag_source(&aws));
+    let actions = actions(config, &slack, &aws, &routes)?;
     let notifier = notifier_with(config, slack.clone(), &aws, secrets).with_routes(routes, tags);
     secret_serves_routes(&notifier).await?;
     Ok(Function {
         notifier,
         rotator: Rotator::new(aws_sdk_secretsmanager::Client::new(&aws)),
+        actions,
         slack,
     })
+}
+
+/// The interactivity endpoint, with `ACTIONS`: its own secret reader, the threads table with
+/// no time kept back (a click's budget already leaves Slack its share), and CloudWatch for
+/// mute rules, retried once.
+fn actions(
+    config: &Config,
+    slack: &Arc<SlackClient>,
+    aws: &aws_config::SdkConfig,
+    routes: &Routes,
+) -> Result<Option<Actions>, InitError> {
+    let (Some(actions), Some(table)) = (&config.actions, &config.threads_table) else {
+        return Ok(None);
+    };
+    let messenger = Messenger {
+        slack: slack.clone(),
+        secrets: SecretSource::Manager(secret_store(config, aws)?),
+    };
+    let store = thread_store(aws, table.clone(), config.threads_timeout).to_the_deadline();
+    let retries = aws_smithy_types::retry::RetryConfig::standard().with_max_attempts(2);
+    let cloudwatch = aws_sdk_cloudwatch::config::Builder::from(aws)
+        .retry_config(retries)
+        .build();
+    let mutes = MuteRules::new(aws_sdk_cloudwatch::Client::from_conf(cloudwatch));
+    let channels = routes
+        .targets()
+        .into_iter()
+        .filter_map(|t| match t {
+            Target::Channel(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect();
+    Ok(Some(Actions::new(
+        messenger,
+        store,
+        mutes,
+        actions.clone(),
+        channels,
+    )))
 }
 
 /// How long init waits for the secret, to check the routes against it.
@@ -150,6 +195,11 @@ pub(crate) fn notifier_with(
             thread_store(aws, table.clone(), config.threads_timeout),
             config.thread_settings,
         ),
+    };
+    let notifier = if config.actions.is_some() {
+        notifier.with_actions()
+    } else {
+        notifier
     };
     if config.metric_graphs {
         notifier.with_graphs(graph_source(aws, config.metric_graph_timeout))

@@ -12,7 +12,7 @@ pub(crate) mod route;
 mod screen;
 mod threaded;
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use aws_lambda_events::sqs::SqsBatchResponse;
@@ -122,6 +122,8 @@ pub(crate) struct Settings {
 pub(crate) struct Threads {
     pub(crate) store: ThreadStore,
     pub(crate) settings: ThreadSettings,
+    /// `ACTIONS`: each incident's parent carries its buttons (Acknowledge, Mute, Unmute).
+    pub(crate) actions: bool,
 }
 
 /// The long-lived parts of the function, built once per process.
@@ -138,6 +140,8 @@ pub(crate) struct Notifier<M: Messages = Messenger> {
     threads: Option<Threads>,
     /// `METRIC_GRAPHS` (app mode): a metric alarm's graph beside its message.
     graphs: Option<GraphSource>,
+    /// The function's own AWS account, from its ARN: only its alarms get a Mute button.
+    home: OnceLock<String>,
 }
 
 impl<M: Messages> Notifier<M> {
@@ -150,7 +154,22 @@ impl<M: Messages> Notifier<M> {
             recent: Mutex::new(RecentIds::new(screen::RECENT_IDS)),
             threads: None,
             graphs: None,
+            home: OnceLock::new(),
         }
+    }
+
+    /// Learns the function's own account from its ARN (`arn:aws:lambda:REGION:ACCOUNT:…`).
+    pub(crate) fn learn_home(&self, function_arn: &str) {
+        if self.home.get().is_none() {
+            if let Some(account) = function_arn.split(':').nth(4).filter(|a| !a.is_empty()) {
+                let _ = self.home.set(account.to_owned());
+            }
+        }
+    }
+
+    /// The function's own account, once an invocation named it.
+    pub(crate) fn home_account(&self) -> Option<&str> {
+        self.home.get().map(String::as_str)
     }
 
     /// Routes from `ROUTES_FILE`, with `tags` to read alarms' tags when a route needs them.
@@ -235,7 +254,19 @@ impl<M: Messages> Notifier<M> {
 
     /// Threads in app mode, kept in `store`.
     pub(crate) fn with_threads(mut self, store: ThreadStore, settings: ThreadSettings) -> Self {
-        self.threads = Some(Threads { store, settings });
+        self.threads = Some(Threads {
+            store,
+            settings,
+            actions: false,
+        });
+        self
+    }
+
+    /// Buttons on each incident's parent (`ACTIONS`); threads must be on.
+    pub(crate) fn with_actions(mut self) -> Self {
+        if let Some(threads) = &mut self.threads {
+            threads.actions = true;
+        }
         self
     }
 

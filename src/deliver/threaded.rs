@@ -9,10 +9,13 @@ use super::direct::Delivered;
 use super::route::Destination;
 use super::{Notifier, RecordError, Threads};
 use crate::model::{Alarm, Body, Notification};
+use crate::render::controls::{with_controls, MuteOffer};
 use crate::render::{describe, render_payload, Payload};
 use crate::secret::Call;
 use crate::slack::messenger::{Messages, Posted, Spot, Target};
-use crate::threads::incident::{decide, thread_key, with_status, Clock, Decision, Thread};
+use crate::threads::incident::{
+    decide, thread_key, with_status, AlarmRef, Clock, Decision, Thread,
+};
 use crate::threads::store::{ThreadStore, ThreadsError, CLAIM_LEASE};
 
 /// Rounds of a race for one alarm's thread before giving up and posting top-level.
@@ -199,10 +202,15 @@ impl<M: Messages> Notifier<M> {
                     Ok(false)
                 }
                 Decision::Open { replacing } => {
-                    let claim = Thread::claim(lane.channel, clock, *replacing);
+                    let claim = Thread {
+                        alarm: Some(AlarmRef::of(alarm)),
+                        ..Thread::claim(lane.channel, clock, *replacing)
+                    };
                     match store.save(&key, &claim, *replacing, call.deadline).await {
                         Ok(true) => {
-                            return self.open_thread(lane, &key, claim, &payload, call).await
+                            let account = alarm.account.as_deref();
+                            let parent = self.parent_payload(lane, &key, account, &payload);
+                            return self.open_thread(lane, &key, claim, &parent, call).await;
                         }
                         other => other,
                     }
@@ -294,7 +302,13 @@ impl<M: Messages> Notifier<M> {
         {
             Err(e) if e.thread_gone() => {
                 tracing::warn!(error = %e, "Slack no longer has the thread; posting top-level as a new thread's parent");
-                return self.restart_thread(lane, key, thread, payload, call).await;
+                let parent = match &thread.alarm {
+                    Some(alarm) => {
+                        self.parent_payload(lane, key, alarm.account.as_deref(), payload)
+                    }
+                    None => payload.clone(),
+                };
+                return self.restart_thread(lane, key, thread, &parent, call).await;
             }
             other => other?,
         };
@@ -309,6 +323,30 @@ impl<M: Messages> Notifier<M> {
             }
         }
         Ok(posted)
+    }
+
+    /// `payload` as an incident's parent: with its buttons when actions are on (`key` is the
+    /// thread's), Mute only for an alarm of this function's own account.
+    fn parent_payload(
+        &self,
+        lane: &Lane<'_>,
+        key: &str,
+        account: Option<&str>,
+        payload: &Payload,
+    ) -> Payload {
+        if !lane.threads.actions {
+            return payload.clone();
+        }
+        let offer = match (account, self.home_account()) {
+            (Some(account), Some(home)) if account != home => MuteOffer::Unavailable(format!(
+                "🔕 No Mute here: this alarm is in AWS account {account}, and the notifier mutes alarms of its own account ({home}) only."
+            )),
+            (None, _) => MuteOffer::Unavailable(
+                "🔕 No Mute here: the notification does not say which AWS account the alarm is in.".into(),
+            ),
+            _ => MuteOffer::Mute,
+        };
+        with_controls(payload.clone(), key, &offer)
     }
 
     /// Posts `payload` top-level, as the parent of `thread` (stored under `key`) from now on.

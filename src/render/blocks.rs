@@ -172,6 +172,9 @@ pub enum Block {
     Context {
         elements: Vec<Text>,
     },
+    /// A block made as JSON: an incident's buttons ([`crate::render::controls`]).
+    #[serde(untagged)]
+    Raw(Value),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -2,6 +2,7 @@
 //! a queue batch's many notifications become [`digest`]s. Pure: no I/O, no env.
 
 pub(crate) mod blocks;
+pub(crate) mod controls;
 pub(crate) mod digest;
 
 use serde_json::Value;

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
-use super::credentials::{bot_token, channel_id, WebhookUrl};
+use super::credentials::{bot_token, channel_id, Credential, WebhookUrl};
 use super::{Rotation, SecretError, SlackSecret, TOKEN_EXPIRES_AT};
 
 /// Parses a secret value: `{"SLACK_BOT_TOKEN": "xoxb-...", "SLACK_CHANNEL": "C..."}` (app
@@ -96,10 +96,14 @@ impl Fields<'_> {
             .iter()
             .all(|key| self.text(key).is_some()),
         };
+        // Kept as it is: `check` says whether it is well-formed, and a request is only ever
+        // verified against it, so a bad one refuses clicks without stopping a notification.
+        let signing = self.text("SLACK_SIGNING_SECRET").map(Credential::new);
         Ok(SlackSecret::App {
             token,
             channel,
             rotation,
+            signing,
         })
     }
 

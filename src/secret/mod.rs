@@ -34,6 +34,9 @@ pub(crate) enum SlackSecret {
         token: BotToken,
         channel: ChannelId,
         rotation: Rotation,
+        /// `SLACK_SIGNING_SECRET`: the app's signing secret, which Slack's interactivity
+        /// requests are checked against (`ACTIONS`).
+        signing: Option<Credential>,
     },
 }
 
@@ -98,11 +101,13 @@ impl fmt::Debug for SlackSecret {
                 token,
                 channel,
                 rotation,
+                signing,
             } => f
                 .debug_struct("App")
                 .field("token", token)
                 .field("channel", channel)
                 .field("rotation", rotation)
+                .field("signing", signing)
                 .finish(),
         }
     }

@@ -55,6 +55,41 @@ pub(crate) struct Thread {
     pub version: u64,
     pub claimed_at: u64,
     pub expires_at: u64,
+    /// The alarm itself, as its notification named it: what a mute targets. `None` in items
+    /// written before actions.
+    pub alarm: Option<AlarmRef>,
+    /// Who acknowledged the incident from Slack, and when.
+    pub ack: Option<Mark>,
+    /// Who muted the alarm from Slack, and until when.
+    pub mute: Option<Mark>,
+    /// The last click acted on (Slack's `action_ts`), so the same click delivered twice acts once.
+    pub last_action: Option<String>,
+}
+
+/// An alarm by name, in its account and region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AlarmRef {
+    pub name: String,
+    pub account: Option<String>,
+    pub region: Option<String>,
+}
+
+impl AlarmRef {
+    pub(crate) fn of(alarm: &Alarm) -> Self {
+        Self {
+            name: alarm.name.clone(),
+            account: alarm.account.clone(),
+            region: alarm.region.clone(),
+        }
+    }
+}
+
+/// Someone's action on a thread: the Slack user, and a time in epoch seconds (when they
+/// acknowledged; until when a mute holds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Mark {
+    pub by: String,
+    pub at: u64,
 }
 
 /// The two times a decision needs, in epoch seconds: the wall clock (claims, expiry), and when
@@ -99,6 +134,10 @@ impl Thread {
             version: replacing.map_or(1, |v| v + 1),
             claimed_at: now,
             expires_at: now + ITEM_TTL.as_secs(),
+            alarm: None,
+            ack: None,
+            mute: None,
+            last_action: None,
         }
     }
 
@@ -116,6 +155,10 @@ impl Thread {
             version,
             claimed_at: 0,
             expires_at: 0,
+            alarm: None,
+            ack: None,
+            mute: None,
+            last_action: None,
         }
     }
 

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
-use crate::threads::incident::{Thread, ITEM_TTL};
+use crate::threads::incident::{AlarmRef, Mark, Thread, ITEM_TTL};
 
 /// One call may take this long at most by default, retries included (the SDK's operation
 /// timeout; `THREADS_TIMEOUT_SECONDS`).
@@ -73,6 +73,8 @@ pub(crate) struct ThreadStore {
     client: Client,
     table: String,
     call_timeout: Duration,
+    /// Time a call leaves for Slack before the deadline it is given.
+    reserve: Duration,
 }
 
 fn s(v: &str) -> AttributeValue {
@@ -89,6 +91,16 @@ impl ThreadStore {
             client,
             table,
             call_timeout,
+            reserve: SLACK_RESERVE,
+        }
+    }
+
+    /// A store whose calls may run to the deadline they are given: for callers whose
+    /// deadlines already leave Slack its time (a click's budget).
+    pub(crate) fn to_the_deadline(self) -> Self {
+        Self {
+            reserve: Duration::ZERO,
+            ..self
         }
     }
 
@@ -110,7 +122,7 @@ impl ThreadStore {
         };
         let left = deadline
             .saturating_duration_since(Instant::now())
-            .saturating_sub(SLACK_RESERVE)
+            .saturating_sub(self.reserve)
             .min(self.call_timeout + BACKSTOP);
         if left < MIN_CALL {
             return Err(timeout());
@@ -304,7 +316,36 @@ fn to_item(key: &str, t: &Thread) -> HashMap<String, AttributeValue> {
     if let Some(parent) = &t.parent {
         item.insert("parent".into(), s(parent));
     }
+    if let Some(alarm) = &t.alarm {
+        item.insert("alarm_name".into(), s(&alarm.name));
+        for (key, value) in [
+            ("alarm_account", &alarm.account),
+            ("alarm_region", &alarm.region),
+        ] {
+            if let Some(value) = value {
+                item.insert(key.into(), s(value));
+            }
+        }
+    }
+    for (prefix, mark, time) in [("ack", &t.ack, "ack_at"), ("muted", &t.mute, "muted_until")] {
+        if let Some(mark) = mark {
+            item.insert(format!("{prefix}_by"), s(&mark.by));
+            item.insert(time.into(), n(mark.at));
+        }
+    }
+    if let Some(action) = &t.last_action {
+        item.insert("last_action".into(), s(action));
+    }
     item
+}
+
+/// A mark (`ack_by` and `ack_at`, say); both or neither.
+fn mark(by: Option<String>, at: Option<u64>) -> Result<Option<Mark>, &'static str> {
+    match (by, at) {
+        (Some(by), Some(at)) => Ok(Some(Mark { by, at })),
+        (None, None) => Ok(None),
+        _ => Err("an acknowledgement or mute is half there"),
+    }
 }
 
 fn from_item(item: &HashMap<String, AttributeValue>) -> Result<Thread, &'static str> {
@@ -340,6 +381,14 @@ fn from_item(item: &HashMap<String, AttributeValue>) -> Result<Thread, &'static 
         version: required("version")?,
         claimed_at: required("claimed_at")?,
         expires_at: required("expires_at")?,
+        alarm: text("alarm_name").map(|name| AlarmRef {
+            name,
+            account: text("alarm_account"),
+            region: text("alarm_region"),
+        }),
+        ack: mark(text("ack_by"), number("ack_at")?)?,
+        mute: mark(text("muted_by"), number("muted_until")?)?,
+        last_action: text("last_action"),
     })
 }
 
@@ -353,10 +402,32 @@ mod tests {
         assert_eq!(from_item(&to_item("alarm#a", &claim)), Ok(claim.clone()));
         let mut posted = claim.posted("C0ALERTS01", "1.000200", "{\"text\":\"x\"}".into());
         posted.resolved_at = Some(160);
+        assert_eq!(from_item(&to_item("alarm#a", &posted)), Ok(posted.clone()));
+        posted.alarm = Some(AlarmRef {
+            name: "cpu-high".into(),
+            account: Some("123456789012".into()),
+            region: None,
+        });
+        posted.ack = Some(Mark {
+            by: "U0ONCALL01".into(),
+            at: 150,
+        });
+        posted.mute = Some(Mark {
+            by: "U0ONCALL01".into(),
+            at: 3750,
+        });
+        posted.last_action = Some("1795594531.123456".into());
         let item = to_item("alarm#a", &posted);
         assert_eq!(item["pk"], s("alarm#a"));
         assert_eq!(item["expires_at"], n(100 + ITEM_TTL.as_secs()));
         assert_eq!(from_item(&item), Ok(posted));
+    }
+
+    #[test]
+    fn a_half_mark_is_malformed() {
+        let mut item = to_item("alarm#a", &Thread::claim("C0ALERTS01", 100, None));
+        item.insert("ack_by".into(), s("U0ONCALL01"));
+        assert!(from_item(&item).is_err());
     }
 
     #[test]

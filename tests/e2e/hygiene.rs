@@ -53,6 +53,60 @@ async fn trace_logs_never_contain_the_webhook_or_secret_fields() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn trace_logs_never_contain_the_signing_secret() {
+    use crate::actions::{
+        ack, click, incident, mute, now, parent, send, setup, signed_event, status, ALARM, SIGNING,
+        USER,
+    };
+    let s = setup(&[("RUST_LOG", "trace")]).await;
+    let (ts, key) = incident(&s, &alarm_message(ALARM, "ALARM")).await;
+    // A click that verifies, one that does not, and a mute CloudWatch refuses.
+    let (done, _) = send(
+        &s,
+        signed_event(&click(&s, &ts, USER, ack(&key, "1.1")), now(), SIGNING),
+    )
+    .await;
+    let forged = signed_event(
+        &click(&s, &ts, USER, ack(&key, "1.2")),
+        now(),
+        "00000000000000000000000000000000",
+    );
+    let (refused, _) = send(&s, forged).await;
+    s.mutes.fail(Some((500, "InternalServiceFault")));
+    let (failed, _) = send(
+        &s,
+        signed_event(&click(&s, &ts, USER, mute(3600, "1.3")), now(), SIGNING),
+    )
+    .await;
+    assert_eq!(
+        (status(&done), status(&refused), status(&failed)),
+        (200, 401, 200)
+    );
+    assert!(parent(&s, &ts).to_string().contains("Acknowledged"));
+    let output = s.h.function.output_after("slack action", 2).await;
+    assert!(
+        output.contains("TRACE") || output.contains("trace"),
+        "the test must run at trace level"
+    );
+    assert!(
+        output.len() > 10_000,
+        "expected verbose logs, got {} bytes",
+        output.len()
+    );
+    let pieces: Vec<&str> = (0..=SIGNING.len() - 8)
+        .map(|i| &SIGNING[i..i + 8])
+        .collect();
+    for piece in pieces {
+        let lines: Vec<&str> = output.lines().filter(|l| l.contains(piece)).collect();
+        assert!(
+            lines.is_empty(),
+            "log output contains {piece:?} of the signing secret:\n{}",
+            lines.join("\n")
+        );
+    }
+}
+
 /// The leaked secret's path in the two tests below: it must appear nowhere.
 const LEAKED_TOKEN: &str = "LEAKEDTOKEN0123456789abcdef";
 

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod actions;
 mod app;
 mod cli;
 mod concurrency;

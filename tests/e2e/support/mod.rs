@@ -2,6 +2,7 @@
 
 pub mod cloudwatch;
 pub mod http;
+pub mod mute_rules;
 pub mod proxy;
 pub mod runtime;
 pub mod secrets;

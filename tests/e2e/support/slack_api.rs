@@ -78,6 +78,10 @@ struct State {
     oauth: Option<OAuthApp>,
     /// `chat.postMessage` to one of these channels gets its answer, until the test heals it.
     refused_channels: HashMap<String, Reply>,
+    /// User groups by ID, with their members (`usergroups.users.list`).
+    usergroups: HashMap<String, Vec<String>>,
+    /// What was POSTed to the interactions' `response_url`s, in order.
+    responses: Vec<Value>,
 }
 
 /// A Slack app with token rotation on.
@@ -114,6 +118,8 @@ pub struct SharedFile {
 }
 
 const UPLOAD_PATH: &str = "/upload/v1/";
+/// Where an interaction's `response_url` points, as `hooks.slack.com/actions/…` does.
+const RESPONSE_PATH: &str = "/actions/";
 
 /// The public channel the bot is in, unless a test says otherwise.
 pub const CHANNEL: &str = "C0ALERTS01";
@@ -167,6 +173,8 @@ impl SlackApi {
             still_valid: Vec::new(),
             oauth: None,
             refused_channels: HashMap::new(),
+            usergroups: HashMap::new(),
+            responses: Vec::new(),
         }));
         let shared = state.clone();
         let addr = serve(move |req| {
@@ -178,6 +186,26 @@ impl SlackApi {
         let api = Self { addr, state };
         api.add_channel(CHANNEL, "alerts", true);
         api
+    }
+
+    /// A user group and its members, for `usergroups.users.list`.
+    pub fn add_usergroup(&self, id: &str, members: &[&str]) {
+        self.state()
+            .usergroups
+            .insert(id.into(), members.iter().map(|m| m.to_string()).collect());
+    }
+
+    /// A `response_url` for an interaction, served here.
+    pub fn response_url(&self) -> String {
+        format!(
+            "http://127.0.0.1:{}{RESPONSE_PATH}T0ACME001/1/response",
+            self.addr.port()
+        )
+    }
+
+    /// What the function POSTed to `response_url`s (ephemeral messages), in order.
+    pub fn responses(&self) -> Vec<Value> {
+        self.state().responses.clone()
     }
 
     /// The base URL, for `SLACK_API_URL`.
@@ -365,6 +393,11 @@ fn answer(state: &Mutex<State>, req: Request) -> Reply {
         .strip_prefix("/api/")
         .unwrap_or_default()
         .to_owned();
+    if req.uri.path().starts_with(RESPONSE_PATH) {
+        let body = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        s.responses.push(body);
+        return Reply::new(200, "ok").header("content-type", "text/plain");
+    }
     if let Some(file_id) = req.uri.path().strip_prefix(UPLOAD_PATH) {
         let reply = receive_upload(&mut s, file_id, &req.body);
         let call = Call {
@@ -638,6 +671,15 @@ fn respond(s: &mut State, method: &str, authorization: &str, args: Option<&Value
                 .collect();
             s.shared.extend(done);
             json_reply(200, json!({"ok": true, "files": answer}))
+        }
+        "usergroups.users.list" => {
+            if !s.scopes.iter().any(|sc| sc == "usergroups:read") {
+                return with_scopes(api_error("missing_scope"));
+            }
+            match s.usergroups.get(arg("usergroup").unwrap_or_default()) {
+                None => api_error("no_such_subteam"),
+                Some(users) => json_reply(200, json!({"ok": true, "users": users})),
+            }
         }
         _ => api_error("unknown_method"),
     };

@@ -79,7 +79,7 @@ fn actions(
         slack: slack.clone(),
         secrets: SecretSource::Manager(secret_store(config, aws)?),
     };
-    let store = thread_store(aws, table.clone(), config.threads_timeout).to_the_deadline();
+    let store = thread_store(aws, table.clone(), config.threads_timeout).without_slack_reserve();
     let retries = aws_smithy_types::retry::RetryConfig::standard().with_max_attempts(2);
     let cloudwatch = aws_sdk_cloudwatch::config::Builder::from(aws)
         .retry_config(retries)

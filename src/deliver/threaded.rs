@@ -13,9 +13,7 @@ use crate::render::controls::{with_controls, MuteOffer};
 use crate::render::{describe, render_payload, Payload};
 use crate::secret::Call;
 use crate::slack::messenger::{Messages, Posted, Spot, Target};
-use crate::threads::incident::{
-    decide, thread_key, with_status, AlarmRef, Clock, Decision, Thread,
-};
+use crate::threads::incident::{decide, thread_key, with_status, Clock, Decision, Thread};
 use crate::threads::store::{ThreadStore, ThreadsError, CLAIM_LEASE};
 
 /// Rounds of a race for one alarm's thread before giving up and posting top-level.
@@ -202,10 +200,7 @@ impl<M: Messages> Notifier<M> {
                     Ok(false)
                 }
                 Decision::Open { replacing } => {
-                    let claim = Thread {
-                        alarm: Some(AlarmRef::of(alarm)),
-                        ..Thread::claim(lane.channel, clock, *replacing)
-                    };
+                    let claim = Thread::claim(lane.channel, clock, *replacing).about(alarm);
                     match store.save(&key, &claim, *replacing, call.deadline).await {
                         Ok(true) => {
                             let account = alarm.account.as_deref();

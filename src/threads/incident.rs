@@ -162,6 +162,14 @@ impl Thread {
         }
     }
 
+    /// This thread, about `alarm` (what a mute from Slack targets).
+    pub(crate) fn about(self, alarm: &Alarm) -> Self {
+        Self {
+            alarm: Some(AlarmRef::of(alarm)),
+            ..self
+        }
+    }
+
     /// This thread once its parent is posted as `ts`, with `parent` as its payload.
     pub(crate) fn posted(&self, channel: &str, ts: &str, parent: String) -> Self {
         Self {
@@ -175,6 +183,8 @@ impl Thread {
 }
 
 /// What to do with one alarm notification.
+// Made and matched once per notification: boxing the thread would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Decision {
     /// Post it on its own, as without threads: a state that opens nothing, or no live thread.

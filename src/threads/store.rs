@@ -97,7 +97,7 @@ impl ThreadStore {
 
     /// A store whose calls may run to the deadline they are given: for callers whose
     /// deadlines already leave Slack its time (a click's budget).
-    pub(crate) fn to_the_deadline(self) -> Self {
+    pub(crate) fn without_slack_reserve(self) -> Self {
         Self {
             reserve: Duration::ZERO,
             ..self

@@ -109,8 +109,8 @@ pub(crate) fn epoch_now() -> u64 {
 }
 
 /// The request's raw body as Slack sent it, base64-decoded when the event says so; `Err` is
-/// the answer to give instead.
-fn raw_body(request: &LambdaFunctionUrlRequest) -> Result<Vec<u8>, LambdaFunctionUrlResponse> {
+/// the status and text to answer instead.
+fn raw_body(request: &LambdaFunctionUrlRequest) -> Result<Vec<u8>, (i64, &'static str)> {
     let body = request.body.as_deref().unwrap_or_default();
     // A base64 body is a third longer than what it holds.
     let limit = if request.is_base64_encoded {
@@ -124,7 +124,7 @@ fn raw_body(request: &LambdaFunctionUrlRequest) -> Result<Vec<u8>, LambdaFunctio
             "refused an interactivity request: its body is larger than {} KiB, so it was not read",
             MAX_BODY / 1024
         );
-        return Err(answer(413, "too large"));
+        return Err((413, "too large"));
     }
     if !request.is_base64_encoded {
         return Ok(body.as_bytes().to_vec());
@@ -133,7 +133,7 @@ fn raw_body(request: &LambdaFunctionUrlRequest) -> Result<Vec<u8>, LambdaFunctio
         tracing::warn!(
             "refused an interactivity request: it says its body is base64, and it is not"
         );
-        answer(400, "bad request")
+        (400, "bad request")
     })
 }
 
@@ -171,7 +171,7 @@ impl Actions {
         };
         let body = match raw_body(&request) {
             Ok(body) => body,
-            Err(refused) => return refused,
+            Err((status, text)) => return answer(status, text),
         };
         let call = Call {
             deadline: at.deadline.min(started + WORK_BUDGET),

@@ -32,8 +32,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
 import {
-  ConfigError, DEFAULT_BATCHING_WINDOW_SECONDS, DEFAULT_LOG_RETENTION_DAYS, DEFAULT_ROTATION_HOURS, NotifierSettings,
-  SLACK_TOKEN_LIFETIME_HOURS, THREADS_TABLE_ENV,
+  ConfigError, DEFAULT_BATCHING_WINDOW_SECONDS, DEFAULT_LOG_RETENTION_DAYS, DEFAULT_ROTATION_HOURS, METRIC_CHART_TIMEOUT_ENV, METRIC_CHARTS_ENV,
+  NOTIFIER_TIMEOUT_SECONDS, NotifierSettings, SLACK_TOKEN_LIFETIME_HOURS, THREADS_TABLE_ENV,
 } from './settings';
 import { ROUTES_FILE_ENV, ROUTES_FILE_PATH, readRoutesFile, stageRoutesFile } from './routes';
 
@@ -42,7 +42,7 @@ export const BINARY_NAME = 'slack-alarm-notifier';
 /** The crate's Cargo.toml: the repository root, one level above infra/. */
 export const DEFAULT_MANIFEST_PATH = path.resolve(__dirname, '..', '..', '..', 'Cargo.toml');
 /** The function's timeout. */
-export const FUNCTION_TIMEOUT = Duration.seconds(30);
+export const FUNCTION_TIMEOUT = Duration.seconds(NOTIFIER_TIMEOUT_SECONDS);
 
 /** With batching: the most messages one invocation receives (Lambda allows more than 10 only with a batching window). */
 export const BATCH_SIZE = 1000;
@@ -69,6 +69,11 @@ export const METRIC_WIDGET_IMAGE_REASON = 'cloudwatch:GetMetricWidgetImage suppo
 export const ALARM_TAGS_REASON = 'The routes file matches on alarm tags: the function reads the tags of the alarm a notification is about '
   + '(cloudwatch:ListTagsForResource, read-only) to pick its route. That can be any alarm that publishes to the alarm topics, '
   + 'so the resource is every alarm of this account and region (alarm:*); no other CloudWatch resource type is included.';
+
+/** With metricCharts: why cloudwatch:GetMetricData is allowed on "*" (the cdk-nag acknowledgement's reason). */
+export const METRIC_DATA_REASON = 'cloudwatch:GetMetricData has no resource-level permissions for CloudWatch metrics: the Service Authorization Reference '
+  + 'lists only the optional "dataset" resource type for it, which covers OTLP metrics read with PromQL, not the metrics of alarms, so IAM allows only "*". '
+  + 'The function reads the alarm\'s own metric or expressions to draw the chart in its Slack message; it is read-only.';
 
 /** With rotation: the only actions the rotation function may call, on the one secret only. */
 export const ROTATION_SECRET_ACTIONS = [
@@ -136,6 +141,8 @@ export class SlackAlarmNotifierStack extends Stack {
   public readonly routesLayer?: lambda.LayerVersion;
   /** With routesFile and a route matching on tags: the policy with the one statement on alarm:* (cloudwatch:ListTagsForResource). */
   public readonly alarmTagsPolicy?: iam.Policy;
+  /** With metricCharts: the policy with the one statement on "*" (cloudwatch:GetMetricData). */
+  public readonly metricChartPolicy?: iam.Policy;
 
   private topicKey?: kms.Key;
 
@@ -300,6 +307,32 @@ export class SlackAlarmNotifierStack extends Stack {
       }
     }
 
+    // ---- Metric charts (optional) ---------------------------------------------
+    if (props.metricCharts) {
+      // A policy of its own, so that the acknowledgement of its "*" resource
+      // cannot cover any other statement of the role.
+      this.metricChartPolicy = new iam.Policy(this, 'MetricChartPolicy', {
+        roles: [this.functionRole],
+        statements: [new iam.PolicyStatement({
+          sid: 'ReadMetricDataForCharts',
+          actions: ['cloudwatch:GetMetricData'],
+          // The Service Authorization Reference (list_amazoncloudwatch, "Actions
+          // defined by Amazon CloudWatch") gives GetMetricData no required
+          // resource type; its only optional one, "dataset", is for OTLP
+          // metrics read with PromQL. The metrics of alarms are reached only
+          // through "*".
+          resources: ['*'],
+        })],
+      });
+      Validations.of(this.metricChartPolicy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: METRIC_DATA_REASON,
+      });
+    } else if (props.metricChartTimeoutSeconds !== undefined) {
+      Annotations.of(this).addWarningV2('slack-alarm-notifier:chart-timeout-without-charts',
+        'metricChartTimeoutSeconds has no effect without metricCharts=true.');
+    }
+
     // ---- Failure queue (on-failure destination) ----------------------------
     this.failureQueue = new sqs.Queue(this, 'FailureQueue', {
       encryption: sqs.QueueEncryption.KMS_MANAGED,
@@ -324,6 +357,9 @@ export class SlackAlarmNotifierStack extends Stack {
         // METRIC_GRAPHS stays unset: the function turns graphs on by itself in app mode.
         ...(this.threadsTable ? { [THREADS_TABLE_ENV]: this.threadsTable.tableName } : {}),
         ...(this.routesLayer ? { [ROUTES_FILE_ENV]: ROUTES_FILE_PATH } : {}),
+        ...(props.metricCharts ? { [METRIC_CHARTS_ENV]: 'true' } : {}),
+        ...(props.metricCharts && props.metricChartTimeoutSeconds !== undefined
+          ? { [METRIC_CHART_TIMEOUT_ENV]: String(props.metricChartTimeoutSeconds) } : {}),
       },
       ...(this.routesLayer ? { layers: [this.routesLayer] } : {}),
       logGroup: this.logGroup,
@@ -374,6 +410,10 @@ export class SlackAlarmNotifierStack extends Stack {
     if (this.alarmTagsPolicy) {
       // Likewise, so that the first notification can be routed by its alarm's tags.
       this.function.node.defaultChild!.node.addDependency(this.alarmTagsPolicy);
+    }
+    if (this.metricChartPolicy) {
+      // Likewise, so that the first notification can carry its chart.
+      this.function.node.defaultChild!.node.addDependency(this.metricChartPolicy);
     }
 
     // ---- Rotation function (app mode with rotation) --------------------------

@@ -77,6 +77,17 @@ export interface NotifierSettings {
    * functions read it at /opt/routes.toml (env var ROUTES_FILE).
    */
   readonly routesFile?: string;
+  /**
+   * The metric's chart inside the alarm message (env var METRIC_CHARTS=true),
+   * drawn from cloudwatch:GetMetricData.
+   */
+  readonly metricCharts?: boolean;
+  /**
+   * With {@link metricCharts}: the chart's time budget in seconds
+   * (METRIC_CHART_TIMEOUT_SECONDS), at least {@link MIN_METRIC_CHART_TIMEOUT_SECONDS}
+   * and below the notifier's timeout ({@link NOTIFIER_TIMEOUT_SECONDS}).
+   */
+  readonly metricChartTimeoutSeconds?: number;
 }
 
 /** Context keys read by {@link readSettings}. */
@@ -100,6 +111,8 @@ export const CONTEXT_KEYS = [
   'rotation',
   'rotationHours',
   'routesFile',
+  'metricCharts',
+  'metricChartTimeoutSeconds',
 ] as const;
 
 /** Environment variable that may name the prebuilt bootstrap folder. */
@@ -124,6 +137,14 @@ export const MIN_ROTATION_HOURS = 4;
 export const MAX_ROTATION_HOURS = 11;
 /** Lifetime of a Slack bot token with token rotation turned on (Slack's expires_in), in hours. */
 export const SLACK_TOKEN_LIFETIME_HOURS = 12;
+/** The notifier's timeout in seconds (and the rotation function's). */
+export const NOTIFIER_TIMEOUT_SECONDS = 30;
+
+/** With metricCharts: the notifier's flag. */
+export const METRIC_CHARTS_ENV = 'METRIC_CHARTS';
+/** With metricCharts and metricChartTimeoutSeconds: the chart's budget in seconds. */
+export const METRIC_CHART_TIMEOUT_ENV = 'METRIC_CHART_TIMEOUT_SECONDS';
+export const MIN_METRIC_CHART_TIMEOUT_SECONDS = 1;
 
 const SECRET_ARN = /^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
@@ -277,6 +298,24 @@ export function parseSettings(get: Getter, env: NodeJS.ProcessEnv = {}): Notifie
     throw new SettingsError('notifierEnv', `${ROUTES_FILE_ENV} is set by the stack with routesFile (${ROUTES_FILE_PATH}, in the routes layer)`);
   }
 
+  const metricCharts = parseBool('metricCharts', get('metricCharts'));
+  let metricChartTimeoutSeconds: number | undefined;
+  const chartRaw = get('metricChartTimeoutSeconds');
+  if (chartRaw !== undefined && chartRaw !== null && chartRaw !== '') {
+    // A number from cdk.json, or decimal digits from -c (so "1e1", "0x2" and "Infinity" are refused).
+    const n = typeof chartRaw === 'number' ? chartRaw : (typeof chartRaw === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(chartRaw) ? Number(chartRaw) : NaN);
+    if (!Number.isFinite(n) || n < MIN_METRIC_CHART_TIMEOUT_SECONDS || n >= NOTIFIER_TIMEOUT_SECONDS) {
+      throw new SettingsError('metricChartTimeoutSeconds', `${JSON.stringify(chartRaw)} must be a number of seconds from ${MIN_METRIC_CHART_TIMEOUT_SECONDS} and below ${NOTIFIER_TIMEOUT_SECONDS}, `
+        + 'the notifier\'s timeout: the chart\'s budget is spent inside an invocation, and the message must still go out after it');
+    }
+    metricChartTimeoutSeconds = n;
+  }
+  if (metricCharts) {
+    for (const k of [METRIC_CHARTS_ENV, METRIC_CHART_TIMEOUT_ENV]) {
+      if (k in notifierEnv) throw new SettingsError('notifierEnv', `${k} is set by the stack with metricCharts=true`);
+    }
+  }
+
   return {
     stackName,
     architecture,
@@ -297,6 +336,8 @@ export function parseSettings(get: Getter, env: NodeJS.ProcessEnv = {}): Notifie
     rotation,
     rotationHours,
     routesFile,
+    metricCharts,
+    metricChartTimeoutSeconds,
   };
 }
 

@@ -32,8 +32,9 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
 import {
-  ConfigError, DEFAULT_BATCHING_WINDOW_SECONDS, DEFAULT_LOG_RETENTION_DAYS, DEFAULT_ROTATION_HOURS, NotifierSettings,
-  SLACK_TOKEN_LIFETIME_HOURS, THREADS_TABLE_ENV,
+  ACTIONS_ALLOWED_USERGROUP_ENV, ACTIONS_ALLOWED_USERS_ENV, ACTIONS_ENV, ConfigError, DEFAULT_ACTIONS_CONCURRENCY,
+  DEFAULT_BATCHING_WINDOW_SECONDS, DEFAULT_LOG_RETENTION_DAYS, DEFAULT_ROTATION_HOURS, METRIC_CHART_TIMEOUT_ENV, METRIC_CHARTS_ENV,
+  NOTIFIER_TIMEOUT_SECONDS, NotifierSettings, SLACK_TOKEN_LIFETIME_HOURS, THREADS_TABLE_ENV,
 } from './settings';
 import { ROUTES_FILE_ENV, ROUTES_FILE_PATH, readRoutesFile, stageRoutesFile } from './routes';
 
@@ -42,7 +43,7 @@ export const BINARY_NAME = 'slack-alarm-notifier';
 /** The crate's Cargo.toml: the repository root, one level above infra/. */
 export const DEFAULT_MANIFEST_PATH = path.resolve(__dirname, '..', '..', '..', 'Cargo.toml');
 /** The function's timeout. */
-export const FUNCTION_TIMEOUT = Duration.seconds(30);
+export const FUNCTION_TIMEOUT = Duration.seconds(NOTIFIER_TIMEOUT_SECONDS);
 
 /** With batching: the most messages one invocation receives (Lambda allows more than 10 only with a batching window). */
 export const BATCH_SIZE = 1000;
@@ -70,6 +71,20 @@ export const ALARM_TAGS_REASON = 'The routes file matches on alarm tags: the fun
   + '(cloudwatch:ListTagsForResource, read-only) to pick its route. That can be any alarm that publishes to the alarm topics, '
   + 'so the resource is every alarm of this account and region (alarm:*); no other CloudWatch resource type is included.';
 
+/** With metricCharts: why cloudwatch:GetMetricData is allowed on "*" (the cdk-nag acknowledgement's reason). */
+export const METRIC_DATA_REASON = 'cloudwatch:GetMetricData has no resource-level permissions for CloudWatch metrics: the Service Authorization Reference '
+  + 'lists only the optional "dataset" resource type for it, which covers OTLP metrics read with PromQL, not the metrics of alarms, so IAM allows only "*". '
+  + 'The function reads the alarm\'s own metric or expressions to draw the chart in its Slack message; it is read-only.';
+
+/** With actions: the actions function's timeout (Slack wants an answer to a click within 3 seconds). */
+export const ACTIONS_FUNCTION_TIMEOUT = Duration.seconds(5);
+/** With actions: what the actions function may do with alarm mute rules. */
+export const ALARM_MUTE_RULE_ACTIONS = ['cloudwatch:PutAlarmMuteRule', 'cloudwatch:DeleteAlarmMuteRule', 'cloudwatch:GetAlarmMuteRule'];
+/** With actions: why the mute statements name every mute rule and every alarm of the account and region. */
+export const ALARM_MUTE_REASON = 'Mute rules are created on demand, one per alarm, named after the alarm, and the alarms are any that publish to the alarm topics, '
+  + 'so neither name is known at deployment. The resources are every alarm mute rule (alarm-mute-rule:*: PutAlarmMuteRule, DeleteAlarmMuteRule, GetAlarmMuteRule) '
+  + 'and every alarm (alarm:*: PutAlarmMuteRule only, which IAM also checks on each alarm a rule targets) of this account and region; no other CloudWatch resource type. '
+  + 'Only the actions function has them, after it has verified Slack\'s request signature and authorised the user.';
 /** With rotation: the only actions the rotation function may call, on the one secret only. */
 export const ROTATION_SECRET_ACTIONS = [
   'secretsmanager:GetSecretValue',
@@ -136,8 +151,29 @@ export class SlackAlarmNotifierStack extends Stack {
   public readonly routesLayer?: lambda.LayerVersion;
   /** With routesFile and a route matching on tags: the policy with the one statement on alarm:* (cloudwatch:ListTagsForResource). */
   public readonly alarmTagsPolicy?: iam.Policy;
+  /** With metricCharts: the policy with the one statement on "*" (cloudwatch:GetMetricData). */
+  public readonly metricChartPolicy?: iam.Policy;
+  /** With actions: the third function, from the same code, that serves Slack's interactivity requests (acknowledge, mute, unmute). */
+  public readonly actionsFunction?: lambda.Function;
+  /** With actions: the actions function's own role (the secret, the threads table, mute rules, its logs). */
+  public readonly actionsFunctionRole?: iam.Role;
+  /** With actions: the actions function's own log group. */
+  public readonly actionsLogGroup?: logs.LogGroup;
+  /** With actions: the public URL (auth NONE) Slack posts clicks to. */
+  public readonly actionsFunctionUrl?: lambda.FunctionUrl;
+  /** With actions: the policy with the mute-rule statements (alarm-mute-rule:* and alarm:*), kept apart so its acknowledgement covers nothing else. */
+  public readonly alarmMutePolicy?: iam.Policy;
+  /** With actions: the alarm on the actions function's errors, to the operator topic. */
+  public readonly actionsErrorsAlarm?: cloudwatch.Alarm;
 
   private topicKey?: kms.Key;
+  private notifierCode?: lambda.Code;
+
+  /** The notifier's built code, for the functions that run the same artifact (made once: it imports the asset bucket). */
+  private sharedCode(): lambda.Code {
+    this.notifierCode ??= sameCodeAs(this, this.function);
+    return this.notifierCode;
+  }
 
   constructor(scope: Construct, id: string, props: SlackAlarmNotifierStackProps = {}) {
     super(scope, id, props);
@@ -147,6 +183,10 @@ export class SlackAlarmNotifierStack extends Stack {
       throw new ConfigError('rotation=true needs appMode=true: only a Slack app\'s bot token can be rotated; an incoming webhook cannot.');
     }
     const rotation = props.rotation === true;
+    if (props.actions && !props.appMode) {
+      throw new ConfigError('actions=true needs appMode=true: the buttons act through the Slack app and record acknowledgements and mutes in the threads table.');
+    }
+    const actions = props.actions === true;
 
     // ---- Secret -----------------------------------------------------------
     const secretKey = props.secretKmsKeyArn
@@ -192,19 +232,21 @@ export class SlackAlarmNotifierStack extends Stack {
       new CfnOutput(this, 'WebhookSecretArn', { value: this.createdSecret.secretArn });
       // The placeholder above is the same in app mode: changing it would make
       // CloudFormation overwrite the stored value when appMode is switched on.
+      // With actions, the Slack app's signing secret goes into the same JSON.
+      const signing = actions ? ',"SLACK_SIGNING_SECRET":"..."' : '';
       new CfnOutput(this, 'PutSecretValueCommand', rotation ? {
         description: 'Run this (with the bot token, refresh token, client ID and client secret of your Slack app, and the channel ID) before the first scheduled rotation',
         value: Fn.join('', [
           'aws secretsmanager put-secret-value --secret-id ',
           this.createdSecret.secretArn,
-          ` --secret-string '{"SLACK_BOT_TOKEN":"xoxe.xoxb-...","SLACK_CHANNEL":"C0123456789","SLACK_REFRESH_TOKEN":"xoxe-1-...","SLACK_CLIENT_ID":"...","SLACK_CLIENT_SECRET":"..."}'`,
+          ` --secret-string '{"SLACK_BOT_TOKEN":"xoxe.xoxb-...","SLACK_CHANNEL":"C0123456789","SLACK_REFRESH_TOKEN":"xoxe-1-...","SLACK_CLIENT_ID":"...","SLACK_CLIENT_SECRET":"..."${signing}}'`,
         ]),
       } : props.appMode ? {
         description: 'Run this (with your bot token and channel ID) to store the Slack app credentials',
         value: Fn.join('', [
           'aws secretsmanager put-secret-value --secret-id ',
           this.createdSecret.secretArn,
-          ` --secret-string '{"SLACK_BOT_TOKEN":"xoxb-...","SLACK_CHANNEL":"C0123456789"}'`,
+          ` --secret-string '{"SLACK_BOT_TOKEN":"xoxb-...","SLACK_CHANNEL":"C0123456789"${signing}}'`,
         ]),
       } : {
         description: 'Run this (with your webhook URL and channel) to store the Slack webhook',
@@ -300,6 +342,32 @@ export class SlackAlarmNotifierStack extends Stack {
       }
     }
 
+    // ---- Metric charts (optional) ---------------------------------------------
+    if (props.metricCharts) {
+      // A policy of its own, so that the acknowledgement of its "*" resource
+      // cannot cover any other statement of the role.
+      this.metricChartPolicy = new iam.Policy(this, 'MetricChartPolicy', {
+        roles: [this.functionRole],
+        statements: [new iam.PolicyStatement({
+          sid: 'ReadMetricDataForCharts',
+          actions: ['cloudwatch:GetMetricData'],
+          // The Service Authorization Reference (list_amazoncloudwatch, "Actions
+          // defined by Amazon CloudWatch") gives GetMetricData no required
+          // resource type; its only optional one, "dataset", is for OTLP
+          // metrics read with PromQL. The metrics of alarms are reached only
+          // through "*".
+          resources: ['*'],
+        })],
+      });
+      Validations.of(this.metricChartPolicy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: METRIC_DATA_REASON,
+      });
+    } else if (props.metricChartTimeoutSeconds !== undefined) {
+      Annotations.of(this).addWarningV2('slack-alarm-notifier:chart-timeout-without-charts',
+        'metricChartTimeoutSeconds has no effect without metricCharts=true.');
+    }
+
     // ---- Failure queue (on-failure destination) ----------------------------
     this.failureQueue = new sqs.Queue(this, 'FailureQueue', {
       encryption: sqs.QueueEncryption.KMS_MANAGED,
@@ -324,6 +392,11 @@ export class SlackAlarmNotifierStack extends Stack {
         // METRIC_GRAPHS stays unset: the function turns graphs on by itself in app mode.
         ...(this.threadsTable ? { [THREADS_TABLE_ENV]: this.threadsTable.tableName } : {}),
         ...(this.routesLayer ? { [ROUTES_FILE_ENV]: ROUTES_FILE_PATH } : {}),
+        // The notifier renders the buttons; the clicks go to the actions function.
+        ...(actions ? { [ACTIONS_ENV]: 'true' } : {}),
+        ...(props.metricCharts ? { [METRIC_CHARTS_ENV]: 'true' } : {}),
+        ...(props.metricCharts && props.metricChartTimeoutSeconds !== undefined
+          ? { [METRIC_CHART_TIMEOUT_ENV]: String(props.metricChartTimeoutSeconds) } : {}),
       },
       ...(this.routesLayer ? { layers: [this.routesLayer] } : {}),
       logGroup: this.logGroup,
@@ -375,6 +448,10 @@ export class SlackAlarmNotifierStack extends Stack {
       // Likewise, so that the first notification can be routed by its alarm's tags.
       this.function.node.defaultChild!.node.addDependency(this.alarmTagsPolicy);
     }
+    if (this.metricChartPolicy) {
+      // Likewise, so that the first notification can carry its chart.
+      this.function.node.defaultChild!.node.addDependency(this.metricChartPolicy);
+    }
 
     // ---- Rotation function (app mode with rotation) --------------------------
     if (rotation) {
@@ -408,7 +485,7 @@ export class SlackAlarmNotifierStack extends Stack {
         description: 'Rotates the Slack bot token in the secret of slack-alarm-notifier (Secrets Manager rotation function)',
         runtime: lambda.Runtime.PROVIDED_AL2023,
         handler: 'bootstrap',
-        code: code ?? sameCodeAs(this, this.function),
+        code: code ?? this.sharedCode(),
         architecture,
         memorySize: 128,
         timeout: FUNCTION_TIMEOUT,
@@ -454,6 +531,17 @@ export class SlackAlarmNotifierStack extends Stack {
     } else if (props.rotationHours !== undefined) {
       Annotations.of(this).addWarningV2('slack-alarm-notifier:rotation-hours-without-rotation',
         'rotationHours has no effect without rotation=true.');
+    }
+
+    // ---- Actions function (app mode with actions) -------------------------------
+    if (actions) {
+      ({
+        fn: this.actionsFunction, role: this.actionsFunctionRole, logGroup: this.actionsLogGroup,
+        url: this.actionsFunctionUrl, mutePolicy: this.alarmMutePolicy,
+      } = this.createActionsFunction(props, architecture, secretId, code ?? this.sharedCode()));
+    } else if (props.actionsConcurrency !== undefined || (props.actionsAllowedUsers ?? []).length > 0 || props.actionsAllowedUsergroup !== undefined) {
+      Annotations.of(this).addWarningV2('slack-alarm-notifier:actions-settings-without-actions',
+        'actionsAllowedUsers, actionsAllowedUsergroup and actionsConcurrency have no effect without actions=true.');
     }
 
     // ---- Topics ------------------------------------------------------------
@@ -554,6 +642,18 @@ export class SlackAlarmNotifierStack extends Stack {
       });
       operatorAlarms.push(this.rotationErrorsAlarm);
     }
+    if (this.actionsFunction) {
+      this.actionsErrorsAlarm = new cloudwatch.Alarm(this, 'ActionsErrorsAlarm', {
+        alarmDescription: 'The actions function of slack-alarm-notifier failed (crashed or timed out): clicks on the Slack buttons '
+          + '(acknowledge, mute, unmute) may have had no effect. See the actions function\'s log group.',
+        metric: this.actionsFunction.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      operatorAlarms.push(this.actionsErrorsAlarm);
+    }
     if (this.alarmQueue && this.alarmDeadLetterQueue) {
       this.alarmDeadLetterQueueAlarm = new cloudwatch.Alarm(this, 'AlarmDeadLetterQueueAlarm', {
         alarmDescription: `An alarm notification could not be delivered to Slack in ${BATCH_MAX_RECEIVE_COUNT} attempts from the queue; it is kept in the dead-letter queue.`,
@@ -612,6 +712,14 @@ export class SlackAlarmNotifierStack extends Stack {
     if (this.rotationFunction) {
       new CfnOutput(this, 'RotationFunctionName', { value: this.rotationFunction.functionName });
     }
+    if (this.actionsFunction && this.actionsFunctionUrl) {
+      new CfnOutput(this, 'ActionsFunctionName', { value: this.actionsFunction.functionName });
+      new CfnOutput(this, 'ActionsUrl', {
+        description: 'Paste this URL into your Slack app\'s settings: Interactivity & Shortcuts, Request URL. '
+          + 'Put the app\'s signing secret (Basic Information) into the secret as SLACK_SIGNING_SECRET.',
+        value: this.actionsFunctionUrl.url,
+      });
+    }
     if (this.alarmQueue && this.alarmDeadLetterQueue) {
       new CfnOutput(this, 'AlarmQueueUrl', { value: this.alarmQueue.queueUrl });
       new CfnOutput(this, 'AlarmDeadLetterQueueUrl', {
@@ -621,7 +729,116 @@ export class SlackAlarmNotifierStack extends Stack {
     }
   }
 
-  /** An SNS topic encrypted with the stack's topic key, HTTPS only, that CloudWatch alarms of this account may publish to. */
+  /**
+   * The actions function (`-c actions=true`): the same artifact as the
+   * notifier, behind a public function URL, with its own role and log group.
+   */
+  private createActionsFunction(props: SlackAlarmNotifierStackProps, architecture: lambda.Architecture, secretId: string, code: lambda.Code):
+    { fn: lambda.Function; role: iam.Role; logGroup: logs.LogGroup; url: lambda.FunctionUrl; mutePolicy: iam.Policy } {
+    const { logGroup, role } = this.logGroupAndRole(
+      'Actions', 'Execution role of the slack-alarm-notifier actions function (Slack buttons)', props.logRetentionDays);
+    // The bot token updates the message, the signing secret checks the request.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ReadSlackAppSecret',
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [this.secretResourceArn],
+    }));
+    if (props.secretKmsKeyArn) {
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'DecryptSlackAppSecret',
+        actions: ['kms:Decrypt'],
+        resources: [props.secretKmsKeyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com` } },
+      }));
+    }
+    // Acknowledgements and mutes are kept in the incident's item; the function
+    // reads and updates items by key, it never scans or deletes.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ReadWriteSlackThreads',
+      actions: THREADS_TABLE_ACTIONS,
+      resources: [this.threadsTable!.tableArn],
+    }));
+
+    // The Service Authorization Reference for CloudWatch (list_amazoncloudwatch)
+    // gives the mute rule operations the resource type "alarm-mute-rule",
+    // arn:${Partition}:cloudwatch:${Region}:${Account}:alarm-mute-rule:${AlarmMuteRuleName},
+    // required for PutAlarmMuteRule, DeleteAlarmMuteRule and GetAlarmMuteRule,
+    // and no condition keys of CloudWatch's own (only aws:ResourceTag,
+    // aws:RequestTag and aws:TagKeys). PutAlarmMuteRule also lists "alarm":
+    // the PutAlarmMuteRule API reference says the caller needs the permission
+    // "on two types of resources: the alarm mute rule resource itself, and
+    // each alarm that the rule targets". The rules' and alarms' names are only
+    // known at run time, so each resource is every one of its type in the
+    // stack's account and region. Tags on a rule would also need
+    // cloudwatch:TagResource, which is not granted: the function sets none.
+    const mutePolicy = new iam.Policy(this, 'AlarmMutePolicy', {
+      roles: [role],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'ManageAlarmMuteRules',
+          actions: ALARM_MUTE_RULE_ACTIONS,
+          resources: [this.formatArn({
+            service: 'cloudwatch', resource: 'alarm-mute-rule', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          })],
+        }),
+        new iam.PolicyStatement({
+          sid: 'MuteTargetAlarms',
+          actions: ['cloudwatch:PutAlarmMuteRule'],
+          resources: [this.formatArn({
+            service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          })],
+        }),
+      ],
+    });
+    for (const resource of ['alarm-mute-rule', 'alarm']) {
+      Validations.of(mutePolicy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:${resource}:*]`,
+        reason: ALARM_MUTE_REASON,
+      });
+    }
+
+    // The same artifact as the notifier: the binary tells a function URL
+    // request (payload 2.0) from a notification by the event's shape.
+    const fn = new lambda.Function(this, 'ActionsFunction', {
+      description: 'Serves the Slack buttons of slack-alarm-notifier (acknowledge, mute, unmute) behind a function URL',
+      runtime: lambda.Runtime.PROVIDED_AL2023,
+      handler: 'bootstrap',
+      code,
+      architecture,
+      memorySize: 128,
+      timeout: ACTIONS_FUNCTION_TIMEOUT,
+      // Bounds what unauthenticated requests to the public URL can cost, and
+      // leaves the account's other functions their concurrency.
+      reservedConcurrentExecutions: props.actionsConcurrency ?? DEFAULT_ACTIONS_CONCURRENCY,
+      role,
+      environment: {
+        ...(props.notifierEnv ?? {}),
+        SecretId: secretId,
+        [THREADS_TABLE_ENV]: this.threadsTable!.tableName,
+        // The routes tell which channels the notifier posts to, which a click must come from.
+        ...(this.routesLayer ? { [ROUTES_FILE_ENV]: ROUTES_FILE_PATH } : {}),
+        [ACTIONS_ENV]: 'true',
+        ...((props.actionsAllowedUsers ?? []).length > 0 ? { [ACTIONS_ALLOWED_USERS_ENV]: props.actionsAllowedUsers!.join(',') } : {}),
+        ...(props.actionsAllowedUsergroup ? { [ACTIONS_ALLOWED_USERGROUP_ENV]: props.actionsAllowedUsergroup } : {}),
+      },
+      ...(this.routesLayer ? { layers: [this.routesLayer] } : {}),
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+    });
+    // The first click may come right after the deployment.
+    fn.node.defaultChild!.node.addDependency(mutePolicy);
+
+    // Auth NONE: Slack cannot sign AWS requests; the function checks Slack's
+    // signature. CDK adds the two resource-policy statements a public URL
+    // needs: lambda:InvokeFunctionUrl for "*" with FunctionUrlAuthType NONE,
+    // and (required for function URLs created since October 2025)
+    // lambda:InvokeFunction for "*" with InvokedViaFunctionUrl true, which
+    // allows invocation through the URL only.
+    const url = fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+    return { fn, role, logGroup, url, mutePolicy };
+  }
+
   /**
    * A function's own log group, and its own role that may write to that log group only:
    * instead of the AWSLambdaBasicExecutionRole managed policy (logs:CreateLogGroup and
@@ -695,7 +912,7 @@ export class SlackAlarmNotifierStack extends Stack {
 
 /**
  * The code of `fn`, a function of this stack, as its S3 location: the asset
- * that cargo-lambda-cdk built for it, so that a second function runs the same
+ * that cargo-lambda-cdk built for it, so that another function runs the same
  * artifact without a second build.
  */
 function sameCodeAs(scope: Construct, fn: lambda.Function): lambda.Code {

@@ -77,6 +77,34 @@ export interface NotifierSettings {
    * functions read it at /opt/routes.toml (env var ROUTES_FILE).
    */
   readonly routesFile?: string;
+  /**
+   * With {@link appMode}: buttons on the alarm messages (acknowledge, mute,
+   * unmute), served by a third function from the same binary (the actions
+   * function) behind a public Lambda function URL that Slack's interactivity
+   * requests reach. The notifier gets ACTIONS=true, and no mute permission.
+   */
+  readonly actions?: boolean;
+  /** With {@link actions}: the Slack user IDs (U…/W…) who may mute (env var ACTIONS_ALLOWED_USERS). */
+  readonly actionsAllowedUsers?: string[];
+  /** With {@link actions}: the Slack user group (S…) whose members may mute (env var ACTIONS_ALLOWED_USERGROUP). */
+  readonly actionsAllowedUsergroup?: string;
+  /**
+   * With {@link actions}: the actions function's reserved concurrency, a whole
+   * number from {@link MIN_ACTIONS_CONCURRENCY} to {@link MAX_ACTIONS_CONCURRENCY}.
+   * Default {@link DEFAULT_ACTIONS_CONCURRENCY}.
+   */
+  readonly actionsConcurrency?: number;
+  /**
+   * The metric's chart inside the alarm message (env var METRIC_CHARTS=true),
+   * drawn from cloudwatch:GetMetricData.
+   */
+  readonly metricCharts?: boolean;
+  /**
+   * With {@link metricCharts}: the chart's time budget in seconds
+   * (METRIC_CHART_TIMEOUT_SECONDS), at least {@link MIN_METRIC_CHART_TIMEOUT_SECONDS}
+   * and below the notifier's timeout ({@link NOTIFIER_TIMEOUT_SECONDS}).
+   */
+  readonly metricChartTimeoutSeconds?: number;
 }
 
 /** Context keys read by {@link readSettings}. */
@@ -100,6 +128,12 @@ export const CONTEXT_KEYS = [
   'rotation',
   'rotationHours',
   'routesFile',
+  'actions',
+  'actionsAllowedUsers',
+  'actionsAllowedUsergroup',
+  'actionsConcurrency',
+  'metricCharts',
+  'metricChartTimeoutSeconds',
 ] as const;
 
 /** Environment variable that may name the prebuilt bootstrap folder. */
@@ -124,6 +158,33 @@ export const MIN_ROTATION_HOURS = 4;
 export const MAX_ROTATION_HOURS = 11;
 /** Lifetime of a Slack bot token with token rotation turned on (Slack's expires_in), in hours. */
 export const SLACK_TOKEN_LIFETIME_HOURS = 12;
+/** The notifier's timeout in seconds (and the rotation function's). */
+export const NOTIFIER_TIMEOUT_SECONDS = 30;
+
+/** With actions: the flag both the notifier (render the buttons) and the actions function get. */
+export const ACTIONS_ENV = 'ACTIONS';
+/** With actions and actionsAllowedUsers: the actions function's list of user IDs, comma-separated. */
+export const ACTIONS_ALLOWED_USERS_ENV = 'ACTIONS_ALLOWED_USERS';
+/** With actions and actionsAllowedUsergroup: the actions function's user group ID. */
+export const ACTIONS_ALLOWED_USERGROUP_ENV = 'ACTIONS_ALLOWED_USERGROUP';
+/** With actions: the actions function's reserved concurrency when actionsConcurrency is not set. */
+export const DEFAULT_ACTIONS_CONCURRENCY = 5;
+export const MIN_ACTIONS_CONCURRENCY = 1;
+/** A bound on abuse, not a capacity: a click is one short invocation. */
+export const MAX_ACTIONS_CONCURRENCY = 100;
+/** With metricCharts: the notifier's flag. */
+export const METRIC_CHARTS_ENV = 'METRIC_CHARTS';
+/** With metricCharts and metricChartTimeoutSeconds: the chart's budget in seconds. */
+export const METRIC_CHART_TIMEOUT_ENV = 'METRIC_CHART_TIMEOUT_SECONDS';
+export const MIN_METRIC_CHART_TIMEOUT_SECONDS = 1;
+
+/**
+ * A Slack user ID: U (or W, on Enterprise Grid) and upper-case letters and
+ * digits, e.g. U0123ABCD. Display names and e-mail addresses are not IDs.
+ */
+export const SLACK_USER_ID = /^[UW][A-Z0-9]{8,20}$/;
+/** A Slack user group ID: S and upper-case letters and digits, e.g. S0123ABCD. */
+export const SLACK_USERGROUP_ID = /^S[A-Z0-9]{8,20}$/;
 
 const SECRET_ARN = /^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
@@ -277,6 +338,50 @@ export function parseSettings(get: Getter, env: NodeJS.ProcessEnv = {}): Notifie
     throw new SettingsError('notifierEnv', `${ROUTES_FILE_ENV} is set by the stack with routesFile (${ROUTES_FILE_PATH}, in the routes layer)`);
   }
 
+  const actions = parseBool('actions', get('actions'));
+  if (actions && !appMode) {
+    throw new SettingsError('actions', 'needs appMode=true: the buttons act through the Slack app (its bot token updates the message, '
+      + 'its signing secret authenticates the clicks), and acknowledgements and mutes are recorded in the threads table that appMode creates (THREADS_TABLE).');
+  }
+  const actionsAllowedUsers = parseList('actionsAllowedUsers', get('actionsAllowedUsers'));
+  for (const id of actionsAllowedUsers) {
+    if (!SLACK_USER_ID.test(id)) {
+      throw new SettingsError('actionsAllowedUsers', `"${id}" is not a Slack user ID; give IDs like U0123ABCD (in Slack: a member's profile, "⋮", "Copy member ID"), comma-separated, not names or e-mail addresses`);
+    }
+  }
+  if (new Set(actionsAllowedUsers).size !== actionsAllowedUsers.length) {
+    throw new SettingsError('actionsAllowedUsers', 'the list contains a user twice');
+  }
+  const actionsAllowedUsergroup = str('actionsAllowedUsergroup');
+  if (actionsAllowedUsergroup !== undefined && !SLACK_USERGROUP_ID.test(actionsAllowedUsergroup)) {
+    throw new SettingsError('actionsAllowedUsergroup', `"${actionsAllowedUsergroup}" is not a Slack user group ID; give one ID like S0123ABCD (usergroups.list shows it), not the group's @handle`);
+  }
+  const actionsConcurrency = wholeNumber('actionsConcurrency', get('actionsConcurrency'), MIN_ACTIONS_CONCURRENCY, MAX_ACTIONS_CONCURRENCY,
+    'of concurrent executions reserved for the actions function');
+  if (actions) {
+    for (const k of [ACTIONS_ENV, ACTIONS_ALLOWED_USERS_ENV, ACTIONS_ALLOWED_USERGROUP_ENV]) {
+      if (k in notifierEnv) throw new SettingsError('notifierEnv', `${k} is set by the stack with actions=true`);
+    }
+  }
+
+  const metricCharts = parseBool('metricCharts', get('metricCharts'));
+  let metricChartTimeoutSeconds: number | undefined;
+  const chartRaw = get('metricChartTimeoutSeconds');
+  if (chartRaw !== undefined && chartRaw !== null && chartRaw !== '') {
+    // A number from cdk.json, or decimal digits from -c (so "1e1", "0x2" and "Infinity" are refused).
+    const n = typeof chartRaw === 'number' ? chartRaw : (typeof chartRaw === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(chartRaw) ? Number(chartRaw) : NaN);
+    if (!Number.isFinite(n) || n < MIN_METRIC_CHART_TIMEOUT_SECONDS || n >= NOTIFIER_TIMEOUT_SECONDS) {
+      throw new SettingsError('metricChartTimeoutSeconds', `${JSON.stringify(chartRaw)} must be a number of seconds from ${MIN_METRIC_CHART_TIMEOUT_SECONDS} and below ${NOTIFIER_TIMEOUT_SECONDS}, `
+        + 'the notifier\'s timeout: the chart\'s budget is spent inside an invocation, and the message must still go out after it');
+    }
+    metricChartTimeoutSeconds = n;
+  }
+  if (metricCharts) {
+    for (const k of [METRIC_CHARTS_ENV, METRIC_CHART_TIMEOUT_ENV]) {
+      if (k in notifierEnv) throw new SettingsError('notifierEnv', `${k} is set by the stack with metricCharts=true`);
+    }
+  }
+
   return {
     stackName,
     architecture,
@@ -297,7 +402,23 @@ export function parseSettings(get: Getter, env: NodeJS.ProcessEnv = {}): Notifie
     rotation,
     rotationHours,
     routesFile,
+    actions,
+    actionsAllowedUsers,
+    actionsAllowedUsergroup,
+    actionsConcurrency,
+    metricCharts,
+    metricChartTimeoutSeconds,
   };
+}
+
+/** A whole number in [min, max]: a number from cdk.json, or digits from -c (so "4.5", "1e1" and "0x8" are refused). */
+function wholeNumber(key: string, raw: unknown, min: number, max: number, what: string): number | undefined {
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  const n = typeof raw === 'number' ? raw : (typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new SettingsError(key, `${JSON.stringify(raw)} must be a whole number ${what} from ${min} to ${max}`);
+  }
+  return n;
 }
 
 function checkTopicArn(key: string, arn: string): void {

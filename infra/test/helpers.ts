@@ -216,3 +216,22 @@ export function resourceChanges(before: Template, after: Template): { added: str
     changed: Object.keys(b).filter((id) => JSON.stringify(b[id]) !== JSON.stringify(a[id])).sort(),
   };
 }
+
+/**
+ * Contexts whose templates, synthesized before actions and metric charts
+ * existed, are kept in test/fixtures/templates/<name>.template.json. A feature
+ * that is off must leave them the same byte for byte.
+ */
+export const SNAPSHOT_CONTEXTS: Record<string, Record<string, unknown>> = {
+  defaults: {},
+  'app-mode': { appMode: 'true' },
+  'app-mode-all': {
+    appMode: 'true', rotation: 'true', batching: 'true', routesFile: path.join(FIXTURES, 'routes.toml'),
+    secretArn: SECRET_ARN, secretKmsKeyArn: KEY_ARN, exampleAlarm: 'true',
+  },
+};
+
+/** The stored template of one of {@link SNAPSHOT_CONTEXTS}. */
+export function snapshotBytes(name: string): Buffer {
+  return fs.readFileSync(path.join(FIXTURES, 'templates', `${name}.template.json`));
+}

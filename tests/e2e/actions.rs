@@ -772,3 +772,72 @@ async fn without_actions_messages_are_byte_identical_and_urls_get_404() {
     .await;
     assert_eq!(status(&outcome), 404, "{outcome:?}");
 }
+
+/// `check` with ACTIONS on, for `secret`: its exit code and stdout.
+async fn check_actions(api: &SlackApi, secret: Value, group: bool) -> (Option<i32>, String) {
+    let dir = std::env::temp_dir().join(crate::support::unique("actions-check"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("secret.json");
+    std::fs::write(&path, secret.to_string()).unwrap();
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_slack-alarm-notifier"));
+    command
+        .args(["check", "--secret-file"])
+        .arg(&path)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env("SLACK_API_URL", api.url())
+        .env("SLACK_API_HOSTS", "127.0.0.1")
+        .env("THREADS_TABLE", "slack-threads")
+        .env("ACTIONS", "true");
+    if group {
+        command.env("ACTIONS_ALLOWED_USERGROUP", "S0ONCALL01");
+    }
+    let output = command.output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for secret in [SIGNING, &SIGNING[..8], TOKEN] {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{stdout}{stderr}"
+        );
+    }
+    (output.status.code(), stdout)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_says_whether_the_signing_secret_is_there_and_well_formed() {
+    let api = SlackApi::start(TOKEN).await;
+    let good = json!({"SLACK_BOT_TOKEN": TOKEN, "SLACK_CHANNEL": CHANNEL, "SLACK_SIGNING_SECRET": SIGNING});
+    let (code, stdout) = check_actions(&api, good.clone(), false).await;
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l == "ok    signing: SLACK_SIGNING_SECRET is present and well-formed, so clicks can be verified"),
+        "{stdout}"
+    );
+    let (code, stdout) = check_actions(
+        &api,
+        json!({"SLACK_BOT_TOKEN": TOKEN, "SLACK_CHANNEL": CHANNEL}),
+        false,
+    )
+    .await;
+    assert_ne!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("FAIL  signing: ACTIONS is on, but the secret has no SLACK_SIGNING_SECRET"),
+        "{stdout}"
+    );
+    let short = json!({"SLACK_BOT_TOKEN": TOKEN, "SLACK_CHANNEL": CHANNEL, "SLACK_SIGNING_SECRET": &SIGNING[..20]});
+    let (code, stdout) = check_actions(&api, short, false).await;
+    assert_ne!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("FAIL  signing: SLACK_SIGNING_SECRET is not 32 characters long"),
+        "{stdout}"
+    );
+    // A user group the token cannot read: a warning, not a failure.
+    let (code, stdout) = check_actions(&api, good, true).await;
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains(
+            "warn  actions: ACTIONS_ALLOWED_USERGROUP is set, but the token lacks usergroups:read"
+        ),
+        "{stdout}"
+    );
+}

@@ -78,11 +78,13 @@ export const METRIC_DATA_REASON = 'cloudwatch:GetMetricData has no resource-leve
 
 /** With actions: the actions function's timeout (Slack wants an answer to a click within 3 seconds). */
 export const ACTIONS_FUNCTION_TIMEOUT = Duration.seconds(5);
+/** With actions: how the function names the mute rules it makes (src/cloudwatch/mute.rs). */
+export const MUTE_RULE_PREFIX = 'slack-mute-';
 /** With actions: what the actions function may do with alarm mute rules. */
 export const ALARM_MUTE_RULE_ACTIONS = ['cloudwatch:PutAlarmMuteRule', 'cloudwatch:DeleteAlarmMuteRule', 'cloudwatch:GetAlarmMuteRule'];
 /** With actions: why the mute statements name every mute rule and every alarm of the account and region. */
 export const ALARM_MUTE_REASON = 'Mute rules are created on demand, one per alarm, named after the alarm, and the alarms are any that publish to the alarm topics, '
-  + 'so neither name is known at deployment. The resources are every alarm mute rule (alarm-mute-rule:*: PutAlarmMuteRule, DeleteAlarmMuteRule, GetAlarmMuteRule) '
+  + 'so neither name is known at deployment. The resources are the mute rules the function names (alarm-mute-rule:slack-mute-*: PutAlarmMuteRule, DeleteAlarmMuteRule, GetAlarmMuteRule) '
   + 'and every alarm (alarm:*: PutAlarmMuteRule only, which IAM also checks on each alarm a rule targets) of this account and region; no other CloudWatch resource type. '
   + 'Only the actions function has them, after it has verified Slack\'s request signature and authorised the user.';
 /** With rotation: the only actions the rotation function may call, on the one secret only. */
@@ -161,7 +163,7 @@ export class SlackAlarmNotifierStack extends Stack {
   public readonly actionsLogGroup?: logs.LogGroup;
   /** With actions: the public URL (auth NONE) Slack posts clicks to. */
   public readonly actionsFunctionUrl?: lambda.FunctionUrl;
-  /** With actions: the policy with the mute-rule statements (alarm-mute-rule:* and alarm:*), kept apart so its acknowledgement covers nothing else. */
+  /** With actions: the policy with the mute-rule statements (alarm-mute-rule:slack-mute-* and alarm:*), kept apart so its acknowledgement covers nothing else. */
   public readonly alarmMutePolicy?: iam.Policy;
   /** With actions: the alarm on the actions function's errors, to the operator topic. */
   public readonly actionsErrorsAlarm?: cloudwatch.Alarm;
@@ -768,8 +770,9 @@ export class SlackAlarmNotifierStack extends Stack {
     // the PutAlarmMuteRule API reference says the caller needs the permission
     // "on two types of resources: the alarm mute rule resource itself, and
     // each alarm that the rule targets". The rules' and alarms' names are only
-    // known at run time, so each resource is every one of its type in the
-    // stack's account and region. Tags on a rule would also need
+    // known at run time; the function names every rule slack-mute-<alarm>-<hash>
+    // (src/cloudwatch/mute.rs), so the rules are those of that prefix, and the
+    // alarms every alarm, in the stack's account and region. Tags on a rule would also need
     // cloudwatch:TagResource, which is not granted: the function sets none.
     const mutePolicy = new iam.Policy(this, 'AlarmMutePolicy', {
       roles: [role],
@@ -778,7 +781,7 @@ export class SlackAlarmNotifierStack extends Stack {
           sid: 'ManageAlarmMuteRules',
           actions: ALARM_MUTE_RULE_ACTIONS,
           resources: [this.formatArn({
-            service: 'cloudwatch', resource: 'alarm-mute-rule', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            service: 'cloudwatch', resource: 'alarm-mute-rule', resourceName: `${MUTE_RULE_PREFIX}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
           })],
         }),
         new iam.PolicyStatement({
@@ -790,9 +793,9 @@ export class SlackAlarmNotifierStack extends Stack {
         }),
       ],
     });
-    for (const resource of ['alarm-mute-rule', 'alarm']) {
+    for (const resource of [`alarm-mute-rule:${MUTE_RULE_PREFIX}*`, 'alarm:*']) {
       Validations.of(mutePolicy).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:${resource}:*]`,
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:${resource}]`,
         reason: ALARM_MUTE_REASON,
       });
     }

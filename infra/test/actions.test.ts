@@ -30,8 +30,8 @@ const VIA_SECRETS_MANAGER = {
   StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
 };
 /** arn:${Partition}:cloudwatch:${Region}:${Account}:<type>:* */
-const cloudwatchArn = (type: string) => ({
-  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${type}:*`]],
+const cloudwatchArn = (type: string, name = '*') => ({
+  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${type}:${name}`]],
 });
 /** The two statements of AlarmMutePolicy, exactly. */
 const MUTE_STATEMENTS: Statement[] = [
@@ -39,12 +39,12 @@ const MUTE_STATEMENTS: Statement[] = [
     Sid: 'ManageAlarmMuteRules',
     Effect: 'Allow',
     Action: ['cloudwatch:PutAlarmMuteRule', 'cloudwatch:DeleteAlarmMuteRule', 'cloudwatch:GetAlarmMuteRule'],
-    Resource: cloudwatchArn('alarm-mute-rule'),
+    Resource: cloudwatchArn('alarm-mute-rule', 'slack-mute-*'),
   },
   { Sid: 'MuteTargetAlarms', Effect: 'Allow', Action: 'cloudwatch:PutAlarmMuteRule', Resource: cloudwatchArn('alarm') },
 ];
 const MUTE_ACK_IDS = [
-  'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm-mute-rule:*]',
+  'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm-mute-rule:slack-mute-*]',
   'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:*]',
 ];
 
@@ -431,14 +431,14 @@ describe('actions and cdk-nag AwsSolutions', () => {
     it(`${name}: no unacknowledged errors or warnings`, () => assertNagClean(context));
   }
 
-  it('two new acknowledgements, both on AlarmMutePolicy: IAM5 for alarm-mute-rule:* and alarm:*, with the reason', () => {
+  it('two new acknowledgements, both on AlarmMutePolicy: IAM5 for alarm-mute-rule:slack-mute-* and alarm:*, with the reason', () => {
     for (const base of [{ appMode: 'true' }, { appMode: 'true', ...EXISTING, rotation: 'true' }]) {
       const without = acknowledgements(build(base).app);
       const withActions = acknowledgements(build({ ...base, actions: 'true' }).app);
       const added = MUTE_ACK_IDS.map((id) => ({ path: 'AlarmMutePolicy', id, reason: ALARM_MUTE_REASON }));
       assert.deepEqual(withActions.sort(byCanonical), [...without, ...added].sort(byCanonical), JSON.stringify(base));
     }
-    assert.match(ALARM_MUTE_REASON, /alarm-mute-rule:\*/);
+    assert.match(ALARM_MUTE_REASON, /alarm-mute-rule:slack-mute-\*/);
   });
 
   it('the acknowledgements cover that policy only: the same wildcards on the actions role\'s default policy are findings', () => {
@@ -446,7 +446,7 @@ describe('actions and cdk-nag AwsSolutions', () => {
     const role = stack.actionsFunctionRole!;
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['cloudwatch:DeleteAlarmMuteRule'],
-      resources: [stack.formatArn({ service: 'cloudwatch', resource: 'alarm-mute-rule', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      resources: [stack.formatArn({ service: 'cloudwatch', resource: 'alarm-mute-rule', resourceName: 'slack-mute-*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
     }));
     const direct = new AwsSolutionsChecks().validateScope(app);
     assert.deepEqual(direct.violations.map((v) => v.ruleName), [MUTE_ACK_IDS[0]]);

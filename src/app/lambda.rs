@@ -79,7 +79,7 @@ async fn handle(
             return Ok(Answer::Interaction(crate::app::actions::not_served()));
         };
         let at = Invocation {
-            home_account: function.notifier.home_account(),
+            home: function.notifier.home(),
             deadline,
             request_id: Some(event.context.request_id.as_str()),
         };

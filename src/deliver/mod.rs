@@ -27,7 +27,7 @@ use crate::model::{Body, Notification, ParseError};
 use crate::render::RenderOptions;
 use crate::secret::Call;
 use crate::slack::messenger::{Messages, Messenger, SendError, Target};
-use crate::threads::incident::ThreadSettings;
+use crate::threads::incident::{Home, ThreadSettings};
 use crate::threads::store::ThreadStore;
 use route::{Destination, Facts, Routes, Routing};
 use screen::RecentIds;
@@ -140,8 +140,9 @@ pub(crate) struct Notifier<M: Messages = Messenger> {
     threads: Option<Threads>,
     /// `METRIC_GRAPHS` (app mode): a metric alarm's graph beside its message.
     graphs: Option<GraphSource>,
-    /// The function's own AWS account, from its ARN: only its alarms get a Mute button.
-    home: OnceLock<String>,
+    /// The function's own AWS account and region, from its ARN: only their alarms get a Mute
+    /// button.
+    home: OnceLock<Home>,
 }
 
 impl<M: Messages> Notifier<M> {
@@ -158,18 +159,18 @@ impl<M: Messages> Notifier<M> {
         }
     }
 
-    /// Learns the function's own account from its ARN (`arn:aws:lambda:REGION:ACCOUNT:…`).
+    /// Learns the function's own account and region from its ARN.
     pub(crate) fn learn_home(&self, function_arn: &str) {
         if self.home.get().is_none() {
-            if let Some(account) = function_arn.split(':').nth(4).filter(|a| !a.is_empty()) {
-                let _ = self.home.set(account.to_owned());
+            if let Some(home) = Home::from_arn(function_arn) {
+                let _ = self.home.set(home);
             }
         }
     }
 
-    /// The function's own account, once an invocation named it.
-    pub(crate) fn home_account(&self) -> Option<&str> {
-        self.home.get().map(String::as_str)
+    /// The function's own account and region, once an invocation named them.
+    pub(crate) fn home(&self) -> Option<&Home> {
+        self.home.get()
     }
 
     /// Routes from `ROUTES_FILE`, with `tags` to read alarms' tags when a route needs them.

@@ -13,7 +13,9 @@ use crate::render::controls::{with_controls, MuteOffer};
 use crate::render::{describe, render_payload, Payload};
 use crate::secret::Call;
 use crate::slack::messenger::{Messages, Posted, Spot, Target};
-use crate::threads::incident::{decide, thread_key, with_status, Clock, Decision, Thread};
+use crate::threads::incident::{
+    decide, thread_key, with_status, AlarmRef, Clock, Decision, Thread,
+};
 use crate::threads::store::{ThreadStore, ThreadsError, CLAIM_LEASE};
 
 /// Rounds of a race for one alarm's thread before giving up and posting top-level.
@@ -203,8 +205,8 @@ impl<M: Messages> Notifier<M> {
                     let claim = Thread::claim(lane.channel, clock, *replacing).about(alarm);
                     match store.save(&key, &claim, *replacing, call.deadline).await {
                         Ok(true) => {
-                            let account = alarm.account.as_deref();
-                            let parent = self.parent_payload(lane, &key, account, &payload);
+                            let about = AlarmRef::of(alarm);
+                            let parent = self.parent_payload(lane, &key, &about, &payload);
                             return self.open_thread(lane, &key, claim, &parent, call).await;
                         }
                         other => other,
@@ -298,9 +300,7 @@ impl<M: Messages> Notifier<M> {
             Err(e) if e.thread_gone() => {
                 tracing::warn!(error = %e, "Slack no longer has the thread; posting top-level as a new thread's parent");
                 let parent = match &thread.alarm {
-                    Some(alarm) => {
-                        self.parent_payload(lane, key, alarm.account.as_deref(), payload)
-                    }
+                    Some(alarm) => self.parent_payload(lane, key, alarm, payload),
                     None => payload.clone(),
                 };
                 return self.restart_thread(lane, key, thread, &parent, call).await;
@@ -321,25 +321,20 @@ impl<M: Messages> Notifier<M> {
     }
 
     /// `payload` as an incident's parent: with its buttons when actions are on (`key` is the
-    /// thread's), Mute only for an alarm of this function's own account.
+    /// thread's), Mute only for an alarm of this function's own account and region.
     fn parent_payload(
         &self,
         lane: &Lane<'_>,
         key: &str,
-        account: Option<&str>,
+        alarm: &AlarmRef,
         payload: &Payload,
     ) -> Payload {
         if !lane.threads.actions {
             return payload.clone();
         }
-        let offer = match (account, self.home_account()) {
-            (Some(account), Some(home)) if account != home => MuteOffer::Unavailable(format!(
-                "🔕 No Mute here: this alarm is in AWS account {account}, and the notifier mutes alarms of its own account ({home}) only."
-            )),
-            (None, _) => MuteOffer::Unavailable(
-                "🔕 No Mute here: the notification does not say which AWS account the alarm is in.".into(),
-            ),
-            _ => MuteOffer::Mute,
+        let offer = match alarm.mutable_from(self.home()) {
+            Ok(()) => MuteOffer::Mute,
+            Err(why) => MuteOffer::Unavailable(format!("🔕 No Mute here: {why}.")),
         };
         with_controls(payload.clone(), key, &offer)
     }

@@ -82,6 +82,50 @@ impl AlarmRef {
             region: alarm.region.clone(),
         }
     }
+
+    /// Whether the function at `home` can mute this alarm: one of its own account, in its own
+    /// region (a mute rule targets alarms of its account and region, and the function's role
+    /// may make rules there only). `Err` says why not, for the message.
+    pub(crate) fn mutable_from(&self, home: Option<&Home>) -> Result<(), String> {
+        let Some(home) = home else {
+            return Err("the notifier does not know its own AWS account yet".into());
+        };
+        match (&self.account, &self.region) {
+            (None, _) => Err("the notification does not say which AWS account the alarm is in".into()),
+            (Some(account), _) if *account != home.account => Err(format!(
+                "this alarm is in AWS account {account}, and the notifier mutes alarms of its own account ({}) only",
+                home.account
+            )),
+            (_, Some(region)) if *region != home.region => Err(format!(
+                "this alarm is in {region}, and the notifier mutes alarms of its own region ({}) only",
+                home.region
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Where the function runs: its account and region, from its ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Home {
+    pub account: String,
+    pub region: String,
+}
+
+impl Home {
+    /// From a Lambda function's ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`).
+    pub(crate) fn from_arn(arn: &str) -> Option<Self> {
+        let parts: Vec<&str> = arn.split(':').collect();
+        match parts.as_slice() {
+            ["arn", _, _, region, account, ..] if !region.is_empty() && !account.is_empty() => {
+                Some(Self {
+                    account: (*account).to_owned(),
+                    region: (*region).to_owned(),
+                })
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Someone's action on a thread: the Slack user, and a time in epoch seconds (when they
@@ -375,6 +419,26 @@ mod tests {
                 status: Some(s),
             } => (next, s),
             other => panic!("expected a reply with a status, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn home_is_read_from_the_functions_arn() {
+        let home = Home::from_arn("arn:aws:lambda:eu-west-1:123456789012:function:notifier:live");
+        assert_eq!(
+            home,
+            Some(Home {
+                account: "123456789012".into(),
+                region: "eu-west-1".into(),
+            })
+        );
+        for bad in [
+            "",
+            "function",
+            "arn:aws:lambda::123456789012:function:x",
+            "arn:aws:lambda:eu-west-1",
+        ] {
+            assert_eq!(Home::from_arn(bad), None, "{bad}");
         }
     }
 

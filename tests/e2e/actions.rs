@@ -698,7 +698,7 @@ async fn a_cloudwatch_error_or_timeout_is_told_within_three_seconds_and_changes_
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn another_accounts_alarm_has_no_mute_and_says_why() {
+async fn another_accounts_or_regions_alarm_has_no_mute_and_says_why() {
     let s = setup(&[]).await;
     let message = alarm_message_in(
         ALARM,
@@ -711,7 +711,10 @@ async fn another_accounts_alarm_has_no_mute_and_says_why() {
     let p = parent(&s, &ts);
     assert_eq!(controls(&p), ["incident_ack"]);
     let why = line(&p, "incident-no-mute").unwrap();
-    assert!(why.contains("210987654321") && why.contains(HOME), "{why}");
+    assert!(
+        why.contains("210987654321") && why.contains(HOME) && why.starts_with("🔕 No Mute here: "),
+        "{why}"
+    );
     // A forged mute on it is refused.
     let (outcome, _) = send(
         &s,
@@ -723,8 +726,20 @@ async fn another_accounts_alarm_has_no_mute_and_says_why() {
     assert!(s.api.responses()[0]["text"]
         .as_str()
         .unwrap()
-        .contains("not in this function's AWS account"));
+        .contains("cannot be muted from here: this alarm is in AWS account 210987654321"));
     assert!(!key.is_empty());
+
+    // The function's own account, another region: the mute rule could not be made there.
+    let s = setup(&[]).await;
+    let elsewhere = alarm_message(ALARM, "ALARM").replace("us-east-1", "eu-west-1");
+    let (ts, _) = incident(&s, &elsewhere).await;
+    let p = parent(&s, &ts);
+    assert_eq!(controls(&p), ["incident_ack"]);
+    let why = line(&p, "incident-no-mute").unwrap();
+    assert!(
+        why.contains("eu-west-1") && why.contains("us-east-1"),
+        "{why}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -15,7 +15,7 @@ use crate::render::blocks::{Block, Payload};
 use crate::render::controls::{with_line, with_mute_control, ACK_LINE, MUTE_LINE};
 use crate::secret::{BotToken, Call, SlackSecret, WebhookUrl};
 use crate::slack::messenger::{Messages, SendError, Spot};
-use crate::threads::incident::{AlarmRef, Mark, Thread};
+use crate::threads::incident::{AlarmRef, Home, Mark, Thread};
 
 /// Rounds of a race on the thread's item before the click gives up.
 const MAX_ROUNDS: usize = 3;
@@ -114,21 +114,19 @@ fn parent_of(thread: &Thread) -> Result<Value, Outcome> {
         .ok_or_else(unknown_message)
 }
 
-/// The alarm a mute targets, when this function may mute it: one of its own account's.
-fn mutable<'a>(thread: &'a Thread, home: Option<&str>) -> Result<&'a AlarmRef, Outcome> {
+/// The alarm a mute targets, when this function may mute it: one of its own account and
+/// region.
+fn mutable<'a>(thread: &'a Thread, home: Option<&Home>) -> Result<&'a AlarmRef, Outcome> {
     let alarm = thread.alarm.as_ref().ok_or_else(|| {
         Outcome::Refused(
             "this incident was posted before actions were on; mute it in the CloudWatch console"
                 .into(),
         )
     })?;
-    match (alarm.account.as_deref(), home) {
-        (Some(account), Some(home)) if account == home => Ok(alarm),
-        _ => Err(Outcome::Refused(
-            "the alarm is not in this function's AWS account, so it cannot be muted from here"
-                .into(),
-        )),
-    }
+    alarm
+        .mutable_from(home)
+        .map(|()| alarm)
+        .map_err(|why| Outcome::Refused(format!("it cannot be muted from here: {why}")))
 }
 
 impl Actions {
@@ -298,7 +296,7 @@ impl Actions {
         budgets: &Budgets,
         call: &Call<'_>,
     ) -> Result<Outcome, Outcome> {
-        let alarm = mutable(&thread, at.home_account)?.clone();
+        let alarm = mutable(&thread, at.home)?.clone();
         let now = epoch_now();
         let until = now + secs;
         let line = format!("🔕 Muted until {} by <@{}>", hhmm(until), click.user);
@@ -358,7 +356,7 @@ impl Actions {
         budgets: &Budgets,
         call: &Call<'_>,
     ) -> Result<Outcome, Outcome> {
-        let alarm = mutable(&thread, at.home_account)?.clone();
+        let alarm = mutable(&thread, at.home)?.clone();
         let change = |t: &Thread| {
             if t.mute.is_none() {
                 return Err(Outcome::Already("This alarm is not muted".into()));
@@ -572,10 +570,14 @@ mod tests {
     }
 
     #[test]
-    fn only_this_accounts_alarms_can_be_muted() {
+    fn only_this_accounts_and_regions_alarms_can_be_muted() {
         let mut thread = Thread::claim("C0ALERTS01", 100, None);
+        let home = |account: &str, region: &str| Home {
+            account: account.into(),
+            region: region.into(),
+        };
         assert!(matches!(
-            mutable(&thread, Some("123456789012")),
+            mutable(&thread, Some(&home("123456789012", "eu-west-1"))),
             Err(Outcome::Refused(_))
         ));
         thread.alarm = Some(AlarmRef {
@@ -583,11 +585,16 @@ mod tests {
             account: Some("123456789012".into()),
             region: Some("eu-west-1".into()),
         });
-        assert!(mutable(&thread, Some("123456789012")).is_ok());
-        assert!(matches!(
-            mutable(&thread, Some("210987654321")),
-            Err(Outcome::Refused(_))
-        ));
+        assert!(mutable(&thread, Some(&home("123456789012", "eu-west-1"))).is_ok());
+        for other in [
+            home("210987654321", "eu-west-1"),
+            home("123456789012", "us-east-1"),
+        ] {
+            assert!(
+                matches!(mutable(&thread, Some(&other)), Err(Outcome::Refused(_))),
+                "{other:?}"
+            );
+        }
         assert!(matches!(mutable(&thread, None), Err(Outcome::Refused(_))));
     }
 

@@ -19,6 +19,7 @@ use crate::app::config::ActionsConfig;
 use crate::cloudwatch::mute::MuteRules;
 use crate::secret::{Call, SlackSecret};
 use crate::slack::messenger::Messenger;
+use crate::threads::incident::Home;
 use crate::threads::store::ThreadStore;
 use aws_lambda_events::event::lambda_function_urls::{
     LambdaFunctionUrlRequest, LambdaFunctionUrlResponse,
@@ -82,8 +83,8 @@ pub(crate) struct Actions {
 /// What the endpoint knows of the invocation.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Invocation<'a> {
-    /// The function's own account (from its ARN): only its alarms can be muted.
-    pub home_account: Option<&'a str>,
+    /// The function's own account and region (from its ARN): only their alarms can be muted.
+    pub home: Option<&'a Home>,
     pub deadline: Instant,
     pub request_id: Option<&'a str>,
 }

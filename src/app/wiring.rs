@@ -166,11 +166,10 @@ pub(crate) fn notifier_with(
     }
 }
 
-/// CloudWatch for native charts: the SDK gives up within the chart's budget, and does not
-/// retry, since the message waits.
+/// CloudWatch for native charts, without retries, since the message waits. The chart's own
+/// timer (`MetricData::read`) ends the call at its budget.
 fn chart_source(aws: &aws_config::SdkConfig, budget: Duration) -> MetricData {
     let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
-        .operation_timeout(budget)
         .connect_timeout(budget)
         .build();
     let retries = aws_smithy_types::retry::RetryConfig::standard().with_max_attempts(1);

@@ -3,6 +3,7 @@
 mod support;
 
 mod app;
+mod charts;
 mod cli;
 mod concurrency;
 mod emulator;

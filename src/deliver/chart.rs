@@ -117,6 +117,15 @@ impl<M: Messages> Notifier<M> {
         tracing::warn!(error = %e, destination = %target.key(), pause_s = CHART_PAUSE.as_secs(), "Slack refused the message with its chart; posting it again without, and no charts to this destination for a while");
     }
 
+    /// `payload` as it was posted to `target`: without its chart when `target` refused it,
+    /// so that a thread's parent is later updated without it too.
+    pub(super) fn as_posted(&self, payload: &Payload, target: &Target) -> Payload {
+        match payload.has_chart() && !self.takes_charts(target) {
+            true => payload.without_charts(),
+            false => payload.clone(),
+        }
+    }
+
     /// Posts `payload` to `target`; refused for its chart, once more without it. A message
     /// Slack took is never sent again.
     pub(super) async fn post_payload(

@@ -262,7 +262,8 @@ impl<M: Messages> Notifier<M> {
         };
         match &posted.spot {
             Some(spot) => {
-                let parent = parent_json(payload, &claim.channel).to_string();
+                let parent =
+                    parent_json(&self.as_posted(payload, lane.target), &claim.channel).to_string();
                 store_parent(store, key, &claim, spot, parent, call).await;
             }
             None => {
@@ -327,7 +328,8 @@ impl<M: Messages> Notifier<M> {
     ) -> Result<Posted, RecordError> {
         let posted = self.post(payload, lane, call).await?;
         if let Some(spot) = &posted.spot {
-            let parent = parent_json(payload, &thread.channel).to_string();
+            let parent =
+                parent_json(&self.as_posted(payload, lane.target), &thread.channel).to_string();
             store_parent(&lane.threads.store, key, thread, spot, parent, call).await;
         }
         Ok(posted)

@@ -29,7 +29,7 @@ mod sources;
 mod threads;
 
 pub use app::main_entry;
-pub use app::preview::render_event;
+pub use app::preview::{render_event, render_event_with_metric_data};
 pub use ingest::parse_event_bytes;
 pub use net::{sdk_http_client, tls_config};
 pub use render::digest::plan;

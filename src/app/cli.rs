@@ -17,11 +17,12 @@ use crate::slack::SlackClient;
 
 pub(crate) const USAGE: &str = "\
 usage:
-  slack-alarm-notifier render EVENT.json [--explain] [--tag KEY=VALUE]...
+  slack-alarm-notifier render EVENT.json [--explain] [--tag KEY=VALUE]... [--metric-data FILE]
       Print the Slack payloads for EVENT.json (a JSON array, one per notification and
       destination). No network. With ROUTES_FILE set, --explain prints first, for each
       notification, the routes it matched, why, and where it goes; --tag gives every alarm
-      that tag, for routes that match on tags.
+      that tag, for routes that match on tags. With METRIC_CHARTS=true, --metric-data FILE
+      draws each alarm's chart from FILE, the output of aws cloudwatch get-metric-data.
   slack-alarm-notifier send EVENT.json [--secret-id ID | --secret-file FILE] [--dry-run] [--timeout SECONDS]
       Run the Lambda path locally: read the webhook from Secrets Manager (--secret-id, or env SecretId)
       or from FILE (the secret's value), then post. --dry-run prints the payloads instead.
@@ -50,6 +51,8 @@ pub(crate) struct RenderArgs {
     pub explain: bool,
     /// `--tag KEY=VALUE`: the tags every alarm has, for routes that match on tags.
     pub tags: Tags,
+    /// `--metric-data FILE`: a recorded `GetMetricData` answer to draw alarms' charts from.
+    pub metric_data: Option<String>,
 }
 
 /// Where the secret comes from, and how long the command may take.
@@ -79,6 +82,7 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Command, String> {
     let mut dry_run = false;
     let mut explain = false;
     let mut tags = Tags::new();
+    let mut metric_data = None;
     let mut secret = SecretArgs {
         timeout: Duration::from_secs(30),
         ..Default::default()
@@ -95,6 +99,7 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Command, String> {
             "--secret-file" if reads_secret => secret.secret_file = Some(value("--secret-file")?),
             "--dry-run" if command == "send" => dry_run = true,
             "--explain" if command == "render" => explain = true,
+            "--metric-data" if command == "render" => metric_data = Some(value("--metric-data")?),
             "--tag" if command == "render" => {
                 let raw = value("--tag")?;
                 let (key, tag) = raw
@@ -133,6 +138,7 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Command, String> {
             event,
             explain,
             tags,
+            metric_data,
         })),
         _ => Ok(Command::Send(SendArgs {
             event,
@@ -161,12 +167,20 @@ fn render(args: &RenderArgs) -> Result<(), String> {
         mention_severe: false,
     };
     let tags = (!args.tags.is_empty()).then_some(&args.tags);
+    let metric_data = match &args.metric_data {
+        None => None,
+        Some(_) if !config.metric_charts => {
+            return Err("--metric-data draws the charts METRIC_CHARTS=true sends: set it".into())
+        }
+        Some(path) => Some(read_metric_data(path)?),
+    };
     let (lines, payloads) = preview::render_routed(
         &read_input(&args.event)?,
         &routes,
         tags,
         &options,
         config.digest_threshold,
+        metric_data.as_deref(),
     )?;
     if args.explain {
         for line in lines {
@@ -175,6 +189,24 @@ fn render(args: &RenderArgs) -> Result<(), String> {
     }
     print_json(&Value::Array(payloads));
     Ok(())
+}
+
+/// A recorded answer is a few kilobytes; anything past this is not one.
+const MAX_METRIC_DATA: u64 = 8 * 1024 * 1024;
+
+/// `--metric-data FILE`, read with a cap and parsed, or what is wrong with it.
+fn read_metric_data(path: &str) -> Result<Vec<crate::cloudwatch::chart::Answered>, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut std::io::Read::take(file, MAX_METRIC_DATA + 1),
+        &mut text,
+    )
+    .map_err(|e| format!("cannot read {path}: {e}"))?;
+    if text.len() as u64 > MAX_METRIC_DATA {
+        return Err(format!("{path}: larger than {MAX_METRIC_DATA} bytes"));
+    }
+    crate::cloudwatch::chart::recorded(&text).map_err(|e| format!("{path}: {e}"))
 }
 
 fn print_json(value: &Value) {
@@ -341,6 +373,7 @@ async fn dry_run(notifier: &Notifier, bytes: &[u8], call: &Call<'_>) -> Result<(
         queue,
         &settings.render,
         settings.digest_threshold,
+        None,
     );
     if notifier.routes.any() {
         for (i, p) in planned.iter().enumerate() {
@@ -425,6 +458,8 @@ mod tests {
             &["render"][..],
             &["render", "a", "b"],
             &["render", "a", "--dry-run"],
+            &["render", "a", "--metric-data"],
+            &["send", "a", "--metric-data", "f"],
             &["send", "a", "--secret-id"],
             &["frobnicate", "a"],
             &["send", "a", "--timeout", "0"],

@@ -31,6 +31,11 @@ pub(crate) const DEFAULT_GRAPH_TIMEOUT: Duration = Duration::from_secs(3);
 pub(crate) const MAX_GRAPH_TIMEOUT: Duration = Duration::from_secs(30);
 /// Shorter than this, CloudWatch could never draw a graph in time.
 pub(crate) const MIN_GRAPH_TIMEOUT: Duration = Duration::from_millis(500);
+/// The native chart's budget: the message waits for it, so it is short.
+pub(crate) const DEFAULT_CHART_TIMEOUT: Duration = Duration::from_secs(1);
+/// Shorter than this, CloudWatch could rarely answer; longer, the alarm would wait too long.
+pub(crate) const CHART_TIMEOUT_RANGE: (Duration, Duration) =
+    (Duration::from_millis(100), Duration::from_secs(5));
 /// One HTTP attempt to Slack is allowed this long at least (a TLS handshake and an answer) and
 /// at most (past it, a hung connection only burns the invocation).
 pub(crate) const MIN_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -103,6 +108,10 @@ pub(crate) struct Config {
     pub metric_graphs: bool,
     /// `METRIC_GRAPH_TIMEOUT_SECONDS`: the graph's budget, cut to the invocation's deadline.
     pub metric_graph_timeout: Duration,
+    /// `METRIC_CHARTS`: a metric alarm's message carries its chart, drawn by Slack.
+    pub metric_charts: bool,
+    /// `METRIC_CHART_TIMEOUT_SECONDS`: the chart's budget, cut to the invocation's deadline.
+    pub metric_chart_timeout: Duration,
     /// `ROUTES_FILE`: where each notification goes (see [`crate::deliver::route`]).
     pub routes_file: Option<std::path::PathBuf>,
     /// `ACTIONS`: buttons on alarm messages, and the interactivity endpoint that acts on them;
@@ -538,6 +547,12 @@ impl Config {
                 DEFAULT_GRAPH_TIMEOUT,
                 (MIN_GRAPH_TIMEOUT, MAX_GRAPH_TIMEOUT),
             )?,
+            metric_charts: env.flag("METRIC_CHARTS", false)?,
+            metric_chart_timeout: env.seconds(
+                "METRIC_CHART_TIMEOUT_SECONDS",
+                DEFAULT_CHART_TIMEOUT,
+                CHART_TIMEOUT_RANGE,
+            )?,
             max_concurrency: env.parsed(CONCURRENCY_VAR, concurrency)?,
             routes_file: env.get("ROUTES_FILE").map(|p| p.trim().into()),
         })
@@ -584,6 +599,21 @@ mod tests {
         assert_eq!(c.thread_settings.reopen, Duration::from_secs(3600));
         assert!(c.metric_graphs);
         assert_eq!(c.metric_graph_timeout, Duration::from_secs(3));
+        assert!(!c.metric_charts);
+        assert_eq!(c.metric_chart_timeout, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn chart_settings() {
+        let c = config(&[
+            ("METRIC_CHARTS", "true"),
+            ("METRIC_CHART_TIMEOUT_SECONDS", "0.25"),
+        ])
+        .unwrap();
+        assert!(c.metric_charts);
+        assert_eq!(c.metric_chart_timeout, Duration::from_millis(250));
+        let c = config(&[("METRIC_CHART_TIMEOUT_SECONDS", "5")]).unwrap();
+        assert_eq!(c.metric_chart_timeout, CHART_TIMEOUT_RANGE.1);
     }
 
     #[test]
@@ -656,6 +686,10 @@ mod tests {
             ("METRIC_GRAPH_TIMEOUT_SECONDS", "0"),
             ("METRIC_GRAPH_TIMEOUT_SECONDS", "31"),
             ("METRIC_GRAPH_TIMEOUT_SECONDS", "soon"),
+            ("METRIC_CHARTS", "maybe"),
+            ("METRIC_CHART_TIMEOUT_SECONDS", "0.05"),
+            ("METRIC_CHART_TIMEOUT_SECONDS", "6"),
+            ("METRIC_CHART_TIMEOUT_SECONDS", "fast"),
             // Values that once passed, and broke things later.
             ("SLACK_TIMEOUT_SECONDS", "0.000001"),
             ("SLACK_TIMEOUT_SECONDS", "121"),

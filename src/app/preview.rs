@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::cloudwatch::chart::{self, Answered};
 use crate::deliver::route::{Destination, Explained, Facts, Routes, Routing, Tags, Target};
 use crate::ingest::{parse_delivery, Delivery};
 use crate::model::Notification;
-use crate::render::blocks::Payload;
+use crate::render::blocks::{Block, Payload};
 use crate::render::{describe, render_payload, RenderOptions};
 
 /// One message, and where it would go.
@@ -59,13 +60,15 @@ pub(super) fn notifications(bytes: &[u8]) -> Result<(Vec<Notification>, bool), S
 
 /// The messages `notifications` become, each at the destinations of its `routings` (one per
 /// notification) whose states take it. A queue batch is planned per destination, digests
-/// included, as the function posts it.
+/// included, as the function posts it, without charts; other alarms carry their chart drawn
+/// from `metric_data`, a recorded `GetMetricData` answer, when one is given.
 pub(super) fn plan(
     notifications: &[Notification],
     routings: &[Routing],
     queue: bool,
     options: &RenderOptions,
     digest_threshold: usize,
+    metric_data: Option<&[Answered]>,
 ) -> Vec<Planned> {
     let mut out = Vec::new();
     let mut groups: BTreeMap<&Target, (&Destination, Vec<&Notification>)> = BTreeMap::new();
@@ -78,9 +81,14 @@ pub(super) fn plan(
                     .1
                     .push(n);
             } else {
+                let payload = render_payload(n, &destination.render_options(options));
+                let payload = match metric_data.and_then(|data| recorded_chart(n, data)) {
+                    Some(chart) => payload.with_chart(chart),
+                    None => payload,
+                };
                 out.push(Planned {
                     destination: destination.clone(),
-                    payload: render_payload(n, &destination.render_options(options)),
+                    payload,
                 });
             }
         }
@@ -99,10 +107,40 @@ pub(super) fn plan(
     out
 }
 
+/// An alarm's chart from a recorded answer, as the function would draw it.
+fn recorded_chart(n: &Notification, data: &[Answered]) -> Option<Block> {
+    let crate::model::Body::Alarm(alarm) = &n.body else {
+        return None;
+    };
+    let request = chart::request(alarm, chrono::Utc::now())?;
+    chart::block(alarm, &request, data)
+}
+
 /// Renders every notification in the event, or names the first bad record.
 pub fn render_event(bytes: &[u8], options: &RenderOptions) -> Result<Vec<Value>, String> {
     let threshold = crate::render::digest::DEFAULT_THRESHOLD;
-    render_routed(bytes, &Routes::none(), None, options, threshold).map(|(_, payloads)| payloads)
+    render_routed(bytes, &Routes::none(), None, options, threshold, None)
+        .map(|(_, payloads)| payloads)
+}
+
+/// As [`render_event`], each alarm with its chart drawn from `metric_data`: the JSON that `aws
+/// cloudwatch get-metric-data` prints. A bad file is an error naming what is wrong.
+pub fn render_event_with_metric_data(
+    bytes: &[u8],
+    metric_data: &str,
+    options: &RenderOptions,
+) -> Result<Vec<Value>, String> {
+    let data = chart::recorded(metric_data)?;
+    let threshold = crate::render::digest::DEFAULT_THRESHOLD;
+    render_routed(
+        bytes,
+        &Routes::none(),
+        None,
+        options,
+        threshold,
+        Some(&data),
+    )
+    .map(|(_, payloads)| payloads)
 }
 
 /// The payloads of `bytes` under `routes`, with `tags` as every alarm's tags, and the lines
@@ -113,6 +151,7 @@ pub(super) fn render_routed(
     tags: Option<&Tags>,
     options: &RenderOptions,
     digest_threshold: usize,
+    metric_data: Option<&[Answered]>,
 ) -> Result<(Vec<String>, Vec<Value>), String> {
     let (notifications, queue) = notifications(bytes)?;
     let mut lines = Vec::new();
@@ -125,10 +164,15 @@ pub(super) fn render_routed(
         lines.extend(explain(n, &matched, &routing));
         routings.push(routing);
     }
-    let payloads = plan(&notifications, &routings, queue, options, digest_threshold)
-        .iter()
-        .map(|p| p.to_json(None))
-        .collect();
+    let planned = plan(
+        &notifications,
+        &routings,
+        queue,
+        options,
+        digest_threshold,
+        metric_data,
+    );
+    let payloads = planned.iter().map(|p| p.to_json(None)).collect();
     Ok((lines, payloads))
 }
 

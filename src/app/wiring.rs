@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 use crate::app::actions::Actions;
 use crate::app::config::{Config, ConfigError};
 use crate::cloudwatch::graph::GraphSource;
+use crate::cloudwatch::metric_data::MetricData;
 use crate::cloudwatch::mute::MuteRules;
 use crate::cloudwatch::tags::{TagSource, TAGS_TIMEOUT};
+use crate::deliver::chart::Charts;
 use crate::deliver::route::file::RoutesError;
 use crate::deliver::route::{Routes, Target};
 use crate::deliver::{Notifier, Settings};
@@ -180,7 +182,8 @@ pub(crate) fn settings(config: &Config) -> Settings {
 }
 
 /// The notifier as the function wires it, posting with `slack` and the secret from
-/// `secrets`: threads with `THREADS_TABLE`, metric graphs unless `METRIC_GRAPHS` is off.
+/// `secrets`: threads with `THREADS_TABLE`, charts with `METRIC_CHARTS`, metric graphs unless
+/// `METRIC_GRAPHS` is off.
 /// `send` uses it too.
 pub(crate) fn notifier_with(
     config: &Config,
@@ -201,11 +204,30 @@ pub(crate) fn notifier_with(
     } else {
         notifier
     };
+    let notifier = if config.metric_charts {
+        notifier.with_charts(Charts::new(chart_source(aws, config.metric_chart_timeout)))
+    } else {
+        notifier
+    };
     if config.metric_graphs {
         notifier.with_graphs(graph_source(aws, config.metric_graph_timeout))
     } else {
         notifier
     }
+}
+
+/// CloudWatch for native charts, without retries, since the message waits. The chart's own
+/// timer (`MetricData::read`) ends the call at its budget.
+fn chart_source(aws: &aws_config::SdkConfig, budget: Duration) -> MetricData {
+    let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
+        .connect_timeout(budget)
+        .build();
+    let retries = aws_smithy_types::retry::RetryConfig::standard().with_max_attempts(1);
+    let config = aws_sdk_cloudwatch::config::Builder::from(aws)
+        .timeout_config(timeouts)
+        .retry_config(retries)
+        .build();
+    MetricData::new(aws_sdk_cloudwatch::Client::from_conf(config), budget)
 }
 
 /// CloudWatch for metric graphs: the SDK gives up within the graph's budget, and retries once.

@@ -87,6 +87,16 @@ pub(crate) fn metric_widget(alarm: &Alarm) -> Option<Value> {
     Some(widget)
 }
 
+/// The alarm's period: its own, else its first metric's; `None` for an alarm with no metric.
+pub(crate) fn alarm_period(alarm: &Alarm) -> Option<u64> {
+    match &alarm.kind {
+        AlarmKind::Metric(c) => period(alarm, &c.evaluation),
+        AlarmKind::MetricMath(c) => period(alarm, &c.evaluation),
+        AlarmKind::Anomaly(c) => period(alarm, &c.evaluation),
+        AlarmKind::Composite(_) | AlarmKind::Unknown => None,
+    }
+}
+
 /// The alarm's period: its own, else its first metric's.
 fn period(alarm: &Alarm, evaluation: &Evaluation) -> Option<u64> {
     let from_queries = |queries: &[MetricQuery]| {

@@ -9,6 +9,7 @@ use super::screen::filtered;
 use super::{delivered_key, unconfirmed, HandlerError, Notifier, Outcome, RecordError};
 use crate::ingest::Parsed;
 use crate::model::{Body, Notification};
+use crate::render::blocks::Block;
 use crate::render::describe;
 use crate::secret::Call;
 use crate::slack::messenger::{Messages, Posted, Spot};
@@ -105,13 +106,22 @@ impl<M: Messages> Notifier<M> {
             outcome.dropped += 1;
             return Ok(Vec::new());
         }
+        // One chart for all its destinations, read only when one of them takes charts.
+        let chart = match routing
+            .destinations
+            .iter()
+            .any(|d| self.takes_charts(&d.target))
+        {
+            true => self.chart_for(n, call).await,
+            false => None,
+        };
         let (mut posted, mut duplicate, mut odd) = (false, false, false);
         let mut spots = Vec::new();
         let mut failure = None;
         for destination in &routing.destinations {
             let span = tracing::info_span!("route", route = destination.route_name());
             let sent = self
-                .to_destination(index, n, destination, call)
+                .to_destination(index, n, destination, chart.as_ref(), call)
                 .instrument(span)
                 .await;
             match sent {
@@ -150,6 +160,7 @@ impl<M: Messages> Notifier<M> {
         index: usize,
         n: &Notification,
         destination: &Destination,
+        chart: Option<&Block>,
         call: &Call<'_>,
     ) -> Result<Sent, RecordError> {
         let (kind, name) = describe(&n.body);
@@ -164,7 +175,7 @@ impl<M: Messages> Notifier<M> {
             tracing::info!(record = index, kind, name = %name, id = n.id.as_deref(), "already delivered; skipping redelivery");
             return Ok(Sent::Duplicate);
         }
-        let posted = match self.deliver(n, destination, call).await {
+        let posted = match self.deliver(n, destination, chart, call).await {
             Ok(Delivered::Posted(posted)) => posted,
             Ok(Delivered::Duplicate) => {
                 // Not remembered as delivered: the other delivery may still fail, and then

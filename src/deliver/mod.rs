@@ -2,10 +2,11 @@
 //! record of what was delivered), rendered, and posted through the Slack side
 //! ([`crate::slack::Messages`]), which the code here never asks whether it is a webhook. One
 //! message each for direct deliveries ([`direct`]), digests for a queue batch ([`batch`]),
-//! an alarm in its incident's thread with threads on ([`threaded`]), and a metric alarm's
-//! graph once every message is out ([`graph`]).
+//! an alarm in its incident's thread with threads on ([`threaded`]), a metric alarm's chart
+//! in its message ([`chart`]), and its graph once every message is out ([`graph`]).
 
 mod batch;
+pub(crate) mod chart;
 mod direct;
 mod graph;
 pub(crate) mod route;
@@ -143,6 +144,8 @@ pub(crate) struct Notifier<M: Messages = Messenger> {
     /// The function's own AWS account and region, from its ARN: only their alarms get a Mute
     /// button.
     home: OnceLock<Home>,
+    /// `METRIC_CHARTS`: a metric alarm's chart in its message (direct deliveries only).
+    charts: Option<chart::Charts>,
 }
 
 impl<M: Messages> Notifier<M> {
@@ -156,6 +159,7 @@ impl<M: Messages> Notifier<M> {
             threads: None,
             graphs: None,
             home: OnceLock::new(),
+            charts: None,
         }
     }
 

@@ -9,6 +9,7 @@ use super::direct::Delivered;
 use super::route::Destination;
 use super::{Notifier, RecordError, Threads};
 use crate::model::{Alarm, Body, Notification};
+use crate::render::blocks::Block;
 use crate::render::controls::{with_controls, MuteOffer};
 use crate::render::{describe, render_payload, Payload};
 use crate::secret::Call;
@@ -77,19 +78,24 @@ fn parent_json(payload: &Payload, channel: &str) -> serde_json::Value {
 }
 
 impl<M: Messages> Notifier<M> {
-    /// Posts one notification to `destination`: as its own message, or, with threads in app
-    /// mode, an alarm in its incident's thread there. With threads, an SNS message another
-    /// invocation has is not posted again.
+    /// Posts one notification to `destination`, with `chart` when it takes charts: as its own
+    /// message, or, with threads in app mode, an alarm in its incident's thread there. With
+    /// threads, an SNS message another invocation has is not posted again.
     pub(super) async fn deliver(
         &self,
         notification: &Notification,
         destination: &Destination,
+        chart: Option<&Block>,
         call: &Call<'_>,
     ) -> Result<Delivered, RecordError> {
         let payload = render_payload(notification, &self.render_options(destination));
         let target = &destination.target;
+        let payload = match chart {
+            Some(chart) if self.takes_charts(target) => payload.with_chart(chart.clone()),
+            _ => payload,
+        };
         let top_level = || async {
-            let posted = self.messages.post(&payload, target, call).await?;
+            let posted = self.post_payload(&payload, target, call).await?;
             Ok(Delivered::Posted(posted))
         };
         let threads = self
@@ -142,7 +148,7 @@ impl<M: Messages> Notifier<M> {
         lane: &Lane<'_>,
         call: &Call<'_>,
     ) -> Result<Posted, RecordError> {
-        Ok(self.messages.post(payload, lane.target, call).await?)
+        Ok(self.post_payload(payload, lane.target, call).await?)
     }
 
     /// An alarm into its thread; any other notification top-level.
@@ -261,7 +267,8 @@ impl<M: Messages> Notifier<M> {
         };
         match &posted.spot {
             Some(spot) => {
-                let parent = parent_json(payload, &claim.channel).to_string();
+                let parent =
+                    parent_json(&self.as_posted(payload, lane.target), &claim.channel).to_string();
                 store_parent(store, key, &claim, spot, parent, call).await;
             }
             None => {
@@ -293,8 +300,7 @@ impl<M: Messages> Notifier<M> {
         };
         let broadcast = lane.threads.settings.broadcast;
         let posted = match self
-            .messages
-            .reply(payload, &parent_spot, broadcast, call)
+            .reply_payload(payload, lane.target, &parent_spot, broadcast, call)
             .await
         {
             Err(e) if e.thread_gone() => {
@@ -350,7 +356,8 @@ impl<M: Messages> Notifier<M> {
     ) -> Result<Posted, RecordError> {
         let posted = self.post(payload, lane, call).await?;
         if let Some(spot) = &posted.spot {
-            let parent = parent_json(payload, &thread.channel).to_string();
+            let parent =
+                parent_json(&self.as_posted(payload, lane.target), &thread.channel).to_string();
             store_parent(&lane.threads.store, key, thread, spot, parent, call).await;
         }
         Ok(posted)

@@ -24,6 +24,19 @@ pub(crate) mod limits {
     pub(crate) const TEXT_HARD: usize = 40_000;
     /// Our own cap for the fallback `text`: notifications show a line, not an essay.
     pub(crate) const FALLBACK_TEXT: usize = 300;
+
+    /// The data visualization block, from Slack's reference
+    /// (<https://docs.slack.dev/reference/block-kit/blocks/data-visualization-block>): its
+    /// title, a line chart's series, a series' name and points, a category or point label,
+    /// an axis title. Some crates allow 12 series; Slack's page says 6, which is kept here.
+    pub(crate) const CHART_TITLE: usize = 50;
+    pub(crate) const CHART_SERIES: usize = 6;
+    pub(crate) const SERIES_NAME: usize = 20;
+    pub(crate) const SERIES_POINTS: usize = 20;
+    pub(crate) const CATEGORY_LABEL: usize = 20;
+    pub(crate) const AXIS_LABEL: usize = 50;
+    /// Data visualization blocks in one message.
+    pub(crate) const CHARTS: usize = 2;
 }
 
 /// Lays a card out as the exact body posted to the webhook (without `channel`), with
@@ -172,9 +185,72 @@ pub enum Block {
     Context {
         elements: Vec<Text>,
     },
+    /// A chart Slack draws in the message itself.
+    DataVisualization {
+        title: String,
+        chart: Chart,
+    },
     /// A block made as JSON: an incident's buttons ([`crate::render::controls`]).
     #[serde(untagged)]
     Raw(Value),
+}
+
+/// A data visualization block's chart: only the line chart is used here.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Chart {
+    Line {
+        series: Vec<Series>,
+        axis_config: AxisConfig,
+    },
+}
+
+/// One line: a value for every category, in their order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Series {
+    pub name: String,
+    pub data: Vec<Point>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Point {
+    pub label: String,
+    /// Always finite: JSON has no NaN, and serde would write `null`.
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AxisConfig {
+    pub categories: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x_label: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub y_label: Option<String>,
+}
+
+impl Payload {
+    /// The payload with `chart` after its header (and mention); the text and attachment are
+    /// unchanged.
+    pub(crate) fn with_chart(mut self, chart: Block) -> Self {
+        self.blocks.push(chart);
+        self
+    }
+
+    /// Whether the payload carries a chart.
+    pub(crate) fn has_chart(&self) -> bool {
+        self.blocks
+            .iter()
+            .any(|b| matches!(b, Block::DataVisualization { .. }))
+    }
+
+    /// The same payload without its charts: what is posted when Slack refuses them.
+    pub(crate) fn without_charts(&self) -> Self {
+        let mut plain = self.clone();
+        plain
+            .blocks
+            .retain(|b| !matches!(b, Block::DataVisualization { .. }));
+        plain
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -235,6 +311,7 @@ pub fn check_limits(payload: &Value) -> Result<(), String> {
     if payload["blocks"].as_array().map_or(0, Vec::len) > limits::BLOCKS {
         return Err("too many blocks".into());
     }
+    check_charts(&all_blocks)?;
     for block in all_blocks {
         match block["type"].as_str() {
             Some("header") => {
@@ -284,7 +361,89 @@ pub fn check_limits(payload: &Value) -> Result<(), String> {
                     return Err("too many context elements".into());
                 }
             }
+            Some("data_visualization") => {}
             other => return Err(format!("unexpected block type {other:?}")),
+        }
+    }
+    Ok(())
+}
+
+/// The message's charts: at most two, each within Slack's limits.
+fn check_charts(blocks: &[&Value]) -> Result<(), String> {
+    let charts: Vec<&&Value> = blocks
+        .iter()
+        .filter(|b| b["type"] == "data_visualization")
+        .collect();
+    if charts.len() > limits::CHARTS {
+        return Err(format!("{} charts in one message", charts.len()));
+    }
+    charts.into_iter().try_for_each(|b| check_chart(b))
+}
+
+/// A data visualization block against Slack's reference: a title, a line chart of 1 to 6
+/// uniquely named series, each with exactly one finite value for every category, and labels
+/// within their lengths.
+fn check_chart(block: &Value) -> Result<(), String> {
+    use crate::model::mrkdwn::slack_len;
+    let text = |v: &Value| v.as_str().map(slack_len);
+    match text(&block["title"]) {
+        Some(1..=limits::CHART_TITLE) => {}
+        other => return Err(format!("chart title of {other:?} characters")),
+    }
+    let chart = &block["chart"];
+    if chart["type"] != "line" {
+        return Err(format!("chart type {}", chart["type"]));
+    }
+    let axis = &chart["axis_config"];
+    let categories: Vec<&str> = axis["categories"]
+        .as_array()
+        .ok_or("no categories")?
+        .iter()
+        .map(|c| c.as_str().unwrap_or_default())
+        .collect();
+    if categories.is_empty() || categories.len() > limits::SERIES_POINTS {
+        return Err(format!("{} categories", categories.len()));
+    }
+    if categories
+        .iter()
+        .any(|c| c.is_empty() || slack_len(c) > limits::CATEGORY_LABEL)
+    {
+        return Err("a category label is empty or too long".into());
+    }
+    let unique: std::collections::BTreeSet<&&str> = categories.iter().collect();
+    if unique.len() != categories.len() {
+        return Err("two categories share a label".into());
+    }
+    for key in ["x_label", "y_label"] {
+        if text(&axis[key]).is_some_and(|n| n == 0 || n > limits::AXIS_LABEL) {
+            return Err(format!("{key} empty or too long"));
+        }
+    }
+    let series = chart["series"].as_array().ok_or("no series")?;
+    if series.is_empty() || series.len() > limits::CHART_SERIES {
+        return Err(format!("{} series", series.len()));
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for s in series {
+        let name = s["name"].as_str().unwrap_or_default();
+        if name.is_empty() || slack_len(name) > limits::SERIES_NAME || !names.insert(name) {
+            return Err(format!("series name {name:?} empty, too long or repeated"));
+        }
+        let data = s["data"].as_array().ok_or("a series without data")?;
+        let labels: Vec<&str> = data
+            .iter()
+            .map(|p| p["label"].as_str().unwrap_or_default())
+            .collect();
+        if labels != categories {
+            return Err(format!(
+                "series {name:?} does not have one point per category"
+            ));
+        }
+        if data
+            .iter()
+            .any(|p| !p["value"].as_f64().is_some_and(f64::is_finite))
+        {
+            return Err(format!("series {name:?} has a value that is not a number"));
         }
     }
     Ok(())

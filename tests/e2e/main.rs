@@ -4,6 +4,7 @@ mod support;
 
 mod actions;
 mod app;
+mod charts;
 mod cli;
 mod concurrency;
 mod emulator;

@@ -1,6 +1,7 @@
 //! Rendering, checked without I/O: golden snapshots of every event file, and properties
 //! that must hold for any text an alarm can carry.
 
+mod charts;
 mod expected;
 mod golden;
 mod properties;

@@ -7,6 +7,12 @@
 //!   `{Tags: [{Key, Value}]}` from the tags a test gave that ARN (none: an empty list), or with
 //!   the error a test set ([`TagsFault`]). It records each ARN asked.
 //!
+//! - `GetMetricData`: a CBOR map `{MetricDataQueries, StartTime, EndTime, ScanBy}`, answered
+//!   with `{MetricDataResults: [{Id, Label, Timestamps, Values, StatusCode}], Messages}`: for
+//!   each query that returns data, a point every period from `StartTime` to `EndTime`
+//!   (`ANOMALY_DETECTION_BAND` gives two series, as a band has two edges), or the error a
+//!   test set. It records each request, decoded.
+//!
 //! It can hang past any budget.
 
 use std::collections::HashMap;
@@ -20,6 +26,7 @@ use super::http::{serve, Reply, Request};
 
 const PATH: &str = "/service/GraniteServiceVersion20100801/operation/GetMetricWidgetImage";
 const TAGS_PATH: &str = "/service/GraniteServiceVersion20100801/operation/ListTagsForResource";
+const DATA_PATH: &str = "/service/GraniteServiceVersion20100801/operation/GetMetricData";
 
 /// How `ListTagsForResource` fails while a test wants it to.
 #[derive(Debug, Clone)]
@@ -72,6 +79,10 @@ struct State {
     tags_fault: Option<TagsFault>,
     /// The `ResourceARN` of every `ListTagsForResource` call, in order (failed ones too).
     tag_calls: Vec<String>,
+    /// Every `GetMetricData` request, decoded from CBOR into JSON (timestamps as seconds).
+    data_calls: Vec<Value>,
+    /// While set, every `GetMetricData` is answered with it.
+    data_fault: Option<TagsFault>,
 }
 
 #[derive(Clone)]
@@ -133,6 +144,16 @@ impl CloudWatch {
         self.state.lock().unwrap().tags_fault = fault;
     }
 
+    /// Every `GetMetricData` request, decoded, in order, answered well or not.
+    pub fn data_calls(&self) -> Vec<Value> {
+        self.state.lock().unwrap().data_calls.clone()
+    }
+
+    /// Every later `GetMetricData` fails with `fault` (`None`: answers again).
+    pub fn fail_data(&self, fault: Option<TagsFault>) {
+        self.state.lock().unwrap().data_fault = fault;
+    }
+
     /// The ARN of every `ListTagsForResource` call, in order, answered well or not.
     pub fn tag_calls(&self) -> Vec<String> {
         self.state.lock().unwrap().tag_calls.clone()
@@ -164,6 +185,9 @@ fn protocol_problem(req: &Request) -> Option<&'static str> {
 fn answer(state: &Mutex<State>, png: &[u8], req: Request) -> Reply {
     if req.uri.path() == TAGS_PATH {
         return answer_tags(state, req);
+    }
+    if req.uri.path() == DATA_PATH {
+        return answer_data(state, req);
     }
     let mut s = state.lock().unwrap();
     let problem = if req.uri.path() != PATH {
@@ -240,6 +264,80 @@ fn answer_tags(state: &Mutex<State>, req: Request) -> Reply {
         .delayed(s.delay)
 }
 
+/// `GetMetricData`: a series for each query that returns data, or the fault set.
+fn answer_data(state: &Mutex<State>, req: Request) -> Reply {
+    let mut s = state.lock().unwrap();
+    let request = cbor::value(&req.body);
+    let (Some(request), None) = (request, protocol_problem(&req)) else {
+        let why = protocol_problem(&req).unwrap_or("not CBOR");
+        s.refused.push(format!("{}: {why}", req.uri.path()));
+        return error("ValidationError", "bad request").delayed(s.delay);
+    };
+    s.data_calls.push(request.clone());
+    if let Some(f) = &s.data_fault {
+        return error_with(f.status, f.code, f.message).delayed(s.delay);
+    }
+    let (start, end) = (
+        request["StartTime"].as_f64().unwrap_or_default() as i64,
+        request["EndTime"].as_f64().unwrap_or_default() as i64,
+    );
+    let queries = request["MetricDataQueries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut results = Vec::new();
+    for q in queries.iter().filter(|q| q["ReturnData"] != false) {
+        let period = q["MetricStat"]["Period"]
+            .as_i64()
+            .or(q["Period"].as_i64())
+            .filter(|p| *p > 0)
+            .unwrap_or(300);
+        let times: Vec<i64> = (start..end).step_by(period as usize).collect();
+        let id = q["Id"].as_str().unwrap_or_default();
+        let label = q["Label"].as_str().unwrap_or(id);
+        let band = q["Expression"]
+            .as_str()
+            .is_some_and(|e| e.contains("ANOMALY_DETECTION_BAND"));
+        let line =
+            |base: f64| -> Vec<f64> { (0..times.len()).map(|i| base + 4.0 * i as f64).collect() };
+        if band {
+            results.push((id, label, times.clone(), line(30.0)));
+            results.push((id, label, times.clone(), line(0.0)));
+        } else {
+            results.push((id, label, times.clone(), line(10.0)));
+        }
+    }
+    let mut body = Vec::new();
+    cbor::map_header(&mut body, 2);
+    cbor::text(&mut body, "MetricDataResults");
+    cbor::array_header(&mut body, results.len() as u64);
+    for (id, label, times, values) in &results {
+        cbor::map_header(&mut body, 5);
+        cbor::text(&mut body, "Id");
+        cbor::text(&mut body, id);
+        cbor::text(&mut body, "Label");
+        cbor::text(&mut body, label);
+        cbor::text(&mut body, "Timestamps");
+        cbor::array_header(&mut body, times.len() as u64);
+        for t in times {
+            cbor::timestamp(&mut body, *t as u64);
+        }
+        cbor::text(&mut body, "Values");
+        cbor::array_header(&mut body, values.len() as u64);
+        for v in values {
+            cbor::double(&mut body, *v);
+        }
+        cbor::text(&mut body, "StatusCode");
+        cbor::text(&mut body, "Complete");
+    }
+    cbor::text(&mut body, "Messages");
+    cbor::array_header(&mut body, 0);
+    Reply::new(200, body)
+        .header("content-type", "application/cbor")
+        .header("smithy-protocol", "rpc-v2-cbor")
+        .delayed(s.delay)
+}
+
 /// An RPC v2 CBOR error: HTTP 400 and `{__type, message}`.
 fn error(code: &str, message: &str) -> Reply {
     error_with(400, code, message)
@@ -297,6 +395,141 @@ mod cbor {
     pub fn bytes(out: &mut Vec<u8>, b: &[u8]) {
         head(out, 2, b.len() as u64);
         out.extend_from_slice(b);
+    }
+
+    pub fn double(out: &mut Vec<u8>, x: f64) {
+        out.push(0xfb);
+        out.extend(x.to_be_bytes());
+    }
+
+    /// Tag 1 (epoch seconds), as Smithy's RPC v2 CBOR writes a timestamp.
+    pub fn timestamp(out: &mut Vec<u8>, secs: u64) {
+        head(out, 6, 1);
+        head(out, 0, secs);
+    }
+
+    /// Any CBOR item as JSON: maps with text keys, arrays, text, numbers, booleans, null;
+    /// a tagged item (a timestamp) as its content; byte strings as arrays of bytes. `None` for
+    /// anything else, or bytes after the item.
+    pub fn value(input: &[u8]) -> Option<serde_json::Value> {
+        let mut at = 0;
+        let v = item(input, &mut at)?;
+        (at == input.len()).then_some(v)
+    }
+
+    fn item(input: &[u8], at: &mut usize) -> Option<serde_json::Value> {
+        use serde_json::Value;
+        let first = *input.get(*at)?;
+        if first >> 5 == 7 {
+            *at += 1;
+            let mut float = |n: usize| -> Option<f64> {
+                let b = input.get(*at..*at + n)?;
+                *at += n;
+                Some(match n {
+                    2 => half(u16::from_be_bytes([b[0], b[1]])),
+                    4 => f64::from(f32::from_be_bytes(b.try_into().ok()?)),
+                    _ => f64::from_be_bytes(b.try_into().ok()?),
+                })
+            };
+            return match first & 0x1f {
+                20 => Some(Value::Bool(false)),
+                21 => Some(Value::Bool(true)),
+                22 | 23 => Some(Value::Null),
+                25 => float(2).map(Value::from),
+                26 => float(4).map(Value::from),
+                27 => float(8).map(Value::from),
+                _ => None,
+            };
+        }
+        let (major, len) = read_head(input, at)?;
+        let until_break = |at: &mut usize| {
+            if input.get(*at) == Some(&0xff) {
+                *at += 1;
+                true
+            } else {
+                false
+            }
+        };
+        match major {
+            0 => Some(Value::from(len?)),
+            1 => Some(Value::from(-1 - i64::try_from(len?).ok()?)),
+            2 | 3 => {
+                let mut raw = Vec::new();
+                match len {
+                    Some(n) => {
+                        let n = usize::try_from(n).ok()?;
+                        raw.extend_from_slice(input.get(*at..*at + n)?);
+                        *at += n;
+                    }
+                    None => {
+                        while !until_break(at) {
+                            let (_, n) = read_head(input, at)?;
+                            let n = usize::try_from(n?).ok()?;
+                            raw.extend_from_slice(input.get(*at..*at + n)?);
+                            *at += n;
+                        }
+                    }
+                }
+                if major == 3 {
+                    Some(Value::from(String::from_utf8(raw).ok()?))
+                } else {
+                    Some(Value::from(raw))
+                }
+            }
+            4 => {
+                let mut items = Vec::new();
+                match len {
+                    Some(n) => {
+                        for _ in 0..n {
+                            items.push(item(input, at)?);
+                        }
+                    }
+                    None => {
+                        while !until_break(at) {
+                            items.push(item(input, at)?);
+                        }
+                    }
+                }
+                Some(Value::Array(items))
+            }
+            5 => {
+                let mut map = serde_json::Map::new();
+                let mut pair = |at: &mut usize| -> Option<()> {
+                    let key = item(input, at)?.as_str()?.to_owned();
+                    let value = item(input, at)?;
+                    map.insert(key, value);
+                    Some(())
+                };
+                match len {
+                    Some(n) => {
+                        for _ in 0..n {
+                            pair(at)?;
+                        }
+                    }
+                    None => {
+                        while !until_break(at) {
+                            pair(at)?;
+                        }
+                    }
+                }
+                Some(Value::Object(map))
+            }
+            6 => item(input, at),
+            _ => None,
+        }
+    }
+
+    /// An IEEE 754 half-precision float.
+    fn half(bits: u16) -> f64 {
+        let sign = if bits >> 15 == 1 { -1.0 } else { 1.0 };
+        let exponent = i32::from((bits >> 10) & 0x1f);
+        let fraction = f64::from(bits & 0x3ff);
+        sign * match exponent {
+            0 => fraction * 2f64.powi(-24),
+            31 if fraction == 0.0 => f64::INFINITY,
+            31 => f64::NAN,
+            e => (1.0 + fraction / 1024.0) * 2f64.powi(e - 15),
+        }
     }
 
     /// The major type and argument at `at`; `None` for an indefinite length.
@@ -374,6 +607,18 @@ mod cbor {
         assert_eq!(
             text_map(&out),
             Some(vec![("OutputFormat".into(), "png".into())])
+        );
+        let mut out = vec![0xbf];
+        text(&mut out, "When");
+        timestamp(&mut out, 1_764_000_000);
+        text(&mut out, "Values");
+        array_header(&mut out, 2);
+        double(&mut out, 1.5);
+        out.extend([0xf9, 0x3c, 0x00]);
+        out.push(0xff);
+        assert_eq!(
+            value(&out),
+            Some(serde_json::json!({"When": 1_764_000_000u64, "Values": [1.5, 1.0]}))
         );
     }
 }

@@ -15,6 +15,8 @@ pub struct Post {
     pub path: String,
     pub content_type: String,
     pub body: Value,
+    /// The body as it came, byte for byte.
+    pub raw: Vec<u8>,
     pub status: u16,
     pub at: Instant,
 }
@@ -195,6 +197,7 @@ fn decide(state: &Mutex<State>, req: Request) -> (Reply, Duration) {
         path,
         content_type,
         body,
+        raw: req.body.to_vec(),
         status: reply.status,
         at: Instant::now(),
     });

@@ -16,6 +16,7 @@ import argparse
 import datetime as dt
 import html
 import json
+import math
 import re
 import sys
 
@@ -285,6 +286,149 @@ def render_element(el, tz):
     return ""
 
 
+# ---------------------------------------------------------------------------
+# Charts: the data visualization block (line charts), drawn from the payload's numbers
+# ---------------------------------------------------------------------------
+
+# One colour per series, in order (Slack picks its own; these are Slack's brand colours).
+CHART_COLOURS = ["#1264A3", "#E01E5A", "#2EB67D", "#ECB22E", "#36C5F0", "#4A154B"]
+
+
+def chart_labels(ticks, step):
+    """Tick values as text, all in one style: enough decimals for the step, k/M/G/T for
+    thousands and up, exponents for the very large or very small; nothing for an overflow."""
+    big = max(abs(t) for t in ticks if math.isfinite(t)) if any(math.isfinite(t) for t in ticks) else 0
+
+    def decimals(v):
+        return next((d for d in range(7) if abs(round(v, d) - v) <= abs(v) * 1e-6), 6)
+
+    out = []
+    for t in ticks:
+        if not math.isfinite(t):
+            out.append("")
+        elif t == 0:
+            out.append("0")
+        elif big >= 1e15 or big < 1e-3:
+            out.append("%.3g" % t)
+        elif big >= 1e4:
+            unit, suffix = next((u, x) for u, x in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")) if big >= u)
+            out.append("{:.{}f}{}".format(t / unit, decimals(step / unit), suffix))
+        else:
+            out.append("{:.{}f}".format(t, decimals(step)))
+    return out
+
+
+def chart_ticks(lo, hi, count=5):
+    """About `count` round ticks covering [lo, hi] (0 included when every value is positive)."""
+    if lo > 0:
+        lo = 0.0
+    if hi < 0:
+        hi = 0.0
+    # Work in a power of ten near the largest value: round steps stay round, nothing overflows.
+    biggest = max(abs(lo), abs(hi))
+    mag = 10.0 ** math.floor(math.log10(biggest)) if biggest else 1.0
+    if not (mag and math.isfinite(mag)):
+        mag = biggest
+    a, b = lo / mag, hi / mag
+    if b - a < 1e-9:  # every value 0
+        b = 1.0
+    raw = (b - a) / (count - 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first, last = math.floor(a / step + 1e-9), math.ceil(b / step - 1e-9)
+    scaled = [i * step for i in range(first, last + 1)]
+    return scaled, mag, step
+
+
+def render_chart(block):
+    """A data visualization block with a line chart, the way Slack draws one in a message:
+    its title, the series as lines over the categories, axes with their labels and a legend.
+    Only the payload's own numbers are drawn; a category without a value leaves a gap."""
+    chart = block.get("chart") if isinstance(block.get("chart"), dict) else {}
+    title = html.escape(str(block.get("title", "")))
+    if chart.get("type") != "line":
+        return '<div class="block chart"><div class="chart-title">%s</div></div>' % title
+    axis = chart.get("axis_config") if isinstance(chart.get("axis_config"), dict) else {}
+    cats = [str(c) for c in axis.get("categories") or []]
+    index = {c: i for i, c in enumerate(cats)}
+    series = []
+    for s in chart.get("series") or []:
+        if not isinstance(s, dict):
+            continue
+        points = {}
+        for d in s.get("data") or []:
+            if isinstance(d, dict) and str(d.get("label")) in index:
+                v = d.get("value")
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                    points[index[str(d.get("label"))]] = float(v)
+        series.append((str(s.get("name", "")), points))
+    values = [v for _, pts in series for v in pts.values()]
+    if not cats or not values:
+        return '<div class="block chart"><div class="chart-title">%s</div></div>' % title
+
+    scaled, mag, step = chart_ticks(min(values), max(values))
+    tick_text = chart_labels([t * mag for t in scaled], step * mag)
+    y_label, x_label = axis.get("y_label"), axis.get("x_label")
+    width, height = 600, 240
+    left = 12 + 7 * max(len(t) for t in tick_text) + (22 if y_label else 0)
+    right, top = 12, 10
+    bottom = 26 + (22 if x_label else 0)
+    plot_w, plot_h = width - left - right, height - top - bottom
+    lo, hi = scaled[0], scaled[-1]
+
+    def x(i):
+        return left + (plot_w * (i + 0.5) / len(cats))
+
+    def y(v):
+        return top + plot_h * (1 - (v / mag - lo) / (hi - lo))
+
+    svg = ['<svg class="chart-svg" width="%d" height="%d" viewBox="0 0 %d %d" '
+           'xmlns="http://www.w3.org/2000/svg" font-size="11" fill="#616061">' % (width, height, width, height)]
+    for t, text in zip(scaled, tick_text):
+        ty = top + plot_h * (1 - (t - lo) / (hi - lo))
+        svg.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="%s"/>'
+                   % (left, width - right, ty, ty, "#bbbbbb" if t == lo else "#ebebeb"))
+        svg.append('<text x="%d" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>'
+                   % (left - 6, ty, html.escape(text)))
+    # Category labels: as many as fit, evenly spaced, the last one always shown.
+    every = max(1, math.ceil(len(cats) / max(1, plot_w // (7 * max(len(c) for c in cats) + 14))))
+    shown = [i for i in range(len(cats)) if (len(cats) - 1 - i) % every == 0]
+    for i in shown:
+        svg.append('<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="#bbbbbb"/>'
+                   % (x(i), x(i), top + plot_h, top + plot_h + 4))
+        svg.append('<text x="%.1f" y="%d" text-anchor="middle">%s</text>'
+                   % (x(i), top + plot_h + 18, html.escape(cats[i])))
+    if x_label:
+        svg.append('<text x="%.1f" y="%d" text-anchor="middle" fill="#1d1c1d">%s</text>'
+                   % (left + plot_w / 2, height - 6, html.escape(str(x_label))))
+    if y_label:
+        cy = top + plot_h / 2
+        svg.append('<text x="12" y="%.1f" text-anchor="middle" fill="#1d1c1d" '
+                   'transform="rotate(-90 12 %.1f)">%s</text>' % (cy, cy, html.escape(str(y_label))))
+    for n, (_, pts) in enumerate(series):
+        colour = CHART_COLOURS[n % len(CHART_COLOURS)]
+        runs, run = [], []
+        for i in range(len(cats)):  # a gap in the data breaks the line
+            if i in pts:
+                run.append("%.1f,%.1f" % (x(i), y(pts[i])))
+            elif run:
+                runs.append(run)
+                run = []
+        if run:
+            runs.append(run)
+        for r in runs:
+            svg.append('<polyline points="%s" fill="none" stroke="%s" stroke-width="2" '
+                       'stroke-linejoin="round" stroke-linecap="round"/>' % (" ".join(r), colour))
+        for i, v in pts.items():
+            svg.append('<circle cx="%.1f" cy="%.1f" r="2.5" fill="%s"/>' % (x(i), y(v), colour))
+    svg.append("</svg>")
+    legend = "".join('<span class="chart-key"><span class="chart-swatch" style="background:%s"></span>%s</span>'
+                     % (CHART_COLOURS[n % len(CHART_COLOURS)], html.escape(name))
+                     for n, (name, _) in enumerate(series))
+    return ('<div class="block chart"><div class="chart-title">%s</div>%s'
+            '<div class="chart-legend">%s</div></div>' % (title, "".join(svg), legend))
+
+
 def render_block(block, tz):
     if not isinstance(block, dict):
         return ""
@@ -312,6 +456,8 @@ def render_block(block, tz):
         return '<div class="block context">%s</div>' % els
     if kind == "divider":
         return '<div class="block divider"></div>'
+    if kind == "data_visualization":
+        return render_chart(block)
     if kind == "image":
         return '<div class="block image-placeholder">%s</div>' % esc(str(block.get("alt_text", "image")))
     return ""
@@ -468,6 +614,12 @@ a.link, span.link { color: #1264a3; text-decoration: none; }
 .divider { border-top: 1px solid #dddddd; margin: 8px 0; }
 .image-placeholder { color: #616061; font-style: italic; }
 .with-accessory { display: flex; justify-content: space-between; gap: 12px; }
+.chart { margin: 6px 0 10px; padding: 12px 16px 10px; border: 1px solid rgba(29,28,29,0.13); border-radius: 8px; }
+.chart-title { font-weight: 700; margin-bottom: 6px; }
+.chart-svg { display: block; max-width: 100%; height: auto; font-family: inherit; }
+.chart-legend { display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 12px; color: #616061; margin-top: 4px; }
+.chart-key { display: inline-flex; align-items: center; gap: 6px; }
+.chart-swatch { display: inline-block; width: 12px; height: 3px; border-radius: 2px; }
 """
 
 

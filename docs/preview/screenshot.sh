@@ -26,7 +26,7 @@ crop_width=720     # message column incl. its 20 px side margins
 tall=3000          # first-pass window height; the picture is trimmed afterwards
 bottom_pad=16      # white space kept under the last line, in CSS px
 
-# name|event file|extra environment for the render (KEY=VALUE, space separated)
+# name|event file|extra environment for the render (KEY=VALUE, space separated)[|extra render arguments]
 layouts=(
   "alarm|events/sns-alarm.json|ALARM_MENTION=<!here>"
   "ok|events/sns-ok.json|"
@@ -40,6 +40,8 @@ layouts=(
   "ecs-task-stopped|tests/fixtures/ecs/task-stopped-exit-1.json|"
   "config-non-compliant|tests/fixtures/config/non-compliant.json|"
   "digest|events/sqs-alarm-batch.json|"
+  # The native chart, from a recorded GetMetricData answer instead of CloudWatch.
+  "chart|events/sns-alarm.json|METRIC_CHARTS=true|--metric-data tests/metric-data/cpu.json"
 )
 
 # Drawn from the preview test's thread: name|render_thread.py layout|device pixel ratio
@@ -99,18 +101,19 @@ photograph() {
 px() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", a * b + 0.5 }'; }
 
 for entry in "${layouts[@]}"; do
-  IFS='|' read -r name event extra <<<"$entry"
+  IFS='|' read -r name event extra render_args <<<"$entry"
   is_wanted "$name" || continue
   json="$work/$name.json"
   page="$work/$name.html"
 
   # A clean configuration, plus this layout's extras.
-  env_args=(-u ALARM_MENTION -u NOTIFY_STATES -u ALARM_NAME_INCLUDE -u ALARM_NAME_EXCLUDE)
+  env_args=(-u ALARM_MENTION -u NOTIFY_STATES -u ALARM_NAME_INCLUDE -u ALARM_NAME_EXCLUDE -u METRIC_CHARTS)
   if [ -n "$extra" ]; then
     read -r -a extra_vars <<<"$extra"
     env_args+=("${extra_vars[@]}")
   fi
-  (cd "$root" && env "${env_args[@]}" cargo run -q -- render "$event") >"$json"
+  read -r -a more_args <<<"${render_args:-}"
+  (cd "$root" && env "${env_args[@]}" cargo run -q -- render "$event" ${more_args[@]+"${more_args[@]}"}) >"$json"
   python3 "$here/render_html.py" "$json" --index 0 -o "$page"
   photograph "$name" "$page" "$scale"
 done

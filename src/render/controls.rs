@@ -13,6 +13,8 @@ pub(crate) const ACTIONS_BLOCK: &str = "incident-actions";
 pub(crate) const ACK_LINE: &str = "incident-ack";
 pub(crate) const MUTE_LINE: &str = "incident-mute";
 pub(crate) const NO_MUTE_LINE: &str = "incident-no-mute";
+/// The lines in the order they stand under the buttons.
+const LINES: [&str; 3] = [NO_MUTE_LINE, ACK_LINE, MUTE_LINE];
 /// The `action_id`s Slack sends back.
 pub(crate) const ACK: &str = "incident_ack";
 pub(crate) const MUTE: &str = "incident_mute";
@@ -109,10 +111,19 @@ pub(crate) fn with_line(parent: &Value, id: &str, text: Option<&str>) -> Value {
     let blocks = blocks_of(&mut updated);
     blocks.retain(|b| b["block_id"] != id);
     if let Some(text) = text {
-        let at = blocks
-            .iter()
-            .position(|b| b["block_id"] == ACTIONS_BLOCK)
-            .map_or(blocks.len(), |i| i + 1);
+        // Under the buttons, in one order whatever came first: acknowledged, then muted.
+        let rank = |id: &Value| LINES.iter().position(|l| id == l);
+        let mine = rank(&Value::from(id));
+        let at = match blocks.iter().position(|b| b["block_id"] == ACTIONS_BLOCK) {
+            None => blocks.len(),
+            Some(i) => {
+                let before = blocks[i + 1..]
+                    .iter()
+                    .take_while(|b| rank(&b["block_id"]) < mine && rank(&b["block_id"]).is_some())
+                    .count();
+                i + 1 + before
+            }
+        };
         blocks.insert(at, line(id, text));
     }
     updated
@@ -227,8 +238,8 @@ mod tests {
     #[test]
     fn lines_sit_under_the_buttons_and_replace_their_own() {
         let p = parent(&MuteOffer::Mute);
-        let p = with_line(&p, ACK_LINE, Some("👀 first"));
         let p = with_line(&p, MUTE_LINE, Some("🔕 muted"));
+        let p = with_line(&p, ACK_LINE, Some("👀 first"));
         let p = with_line(&p, ACK_LINE, Some("👀 second"));
         let ids: Vec<&str> = p["blocks"]
             .as_array()

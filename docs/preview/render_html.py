@@ -270,15 +270,25 @@ def render_button(el, tz):
     cls = "button" + (" primary" if style == "primary" else " danger" if style == "danger" else "")
     url = el.get("url")
     href = safe_href(url) if isinstance(url, str) else None
+    # One span for the label: in the flex box, the space after a leading emoji would be lost.
     if href:
-        return '<a class="%s" href="%s">%s</a>' % (cls, href, label)
-    return '<span class="%s">%s</span>' % (cls, label)
+        return '<a class="%s" href="%s"><span>%s</span></a>' % (cls, href, label)
+    return '<span class="%s"><span>%s</span></span>' % (cls, label)
+
+
+def render_select(el, tz):
+    """A menu as Slack shows it in a message, closed: its choice, or its placeholder, and a caret."""
+    shown = el.get("initial_option", {}).get("text") if isinstance(el.get("initial_option"), dict) else None
+    label = text_obj(shown or el.get("placeholder"), tz)
+    return '<span class="button select"><span>%s</span><span class="caret">&#9662;</span></span>' % label
 
 
 def render_element(el, tz):
     kind = el.get("type")
     if kind == "button":
         return render_button(el, tz)
+    if kind == "static_select":
+        return render_select(el, tz)
     if kind in ("mrkdwn", "plain_text"):
         return '<span class="ctx-text">%s</span>' % text_obj(el, tz)
     if kind == "image":  # no network in screenshots: a neutral square
@@ -606,6 +616,7 @@ a.link, span.link { color: #1264a3; text-decoration: none; }
 }
 .button.primary { background: #007a5a; border-color: #007a5a; color: #ffffff; }
 .button.danger { color: #e01e5a; }
+.button.select .caret { margin-left: 8px; font-size: 14px; font-weight: 400; color: #616061; }
 .context { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 8px; font-size: 12px; line-height: 1.5; color: #616061; }
 .context b { font-weight: 700; }
 .context code { font-size: 11px; }

@@ -9,6 +9,12 @@ library only; the messages are drawn by render_html.py.
 
     python3 docs/preview/render_thread.py thread thread.json -o thread.html   # the resolved thread
     python3 docs/preview/render_thread.py graph thread.json -o graph.html     # the ALARM and its graph
+    python3 docs/preview/render_thread.py posted actions.json -o actions.html # the ALARM, alone
+    python3 docs/preview/render_thread.py thread actions.json -o actions-thread.html
+
+`actions.json` is the same shape, from the preview test of acting from Slack (ACTIONS=true): the
+parent as posted with its buttons and as edited after Acknowledge, Mute 1 hour and the OK, and
+the replies. Buttons and menus are drawn as Slack shows them, closed and without their menus.
 
 About the graph: in Slack, the image in the thread is the PNG CloudWatch draws for the widget.
 There is no CloudWatch here (the test's local one answers a 2x2 placeholder), so this script
@@ -321,6 +327,13 @@ def file_message(reply, known, time_label, image_width):
 </div>""" % (rh.AVATAR_SVG, rh.APP_NAME, rh.esc(time_label), rh.esc(title), rh.esc(str(f.get("filename") or "")), svg)
 
 
+def at_label(epoch, tz):
+    """A reply's time from its `at` (epoch seconds, when the test clicked), if it has one."""
+    if not isinstance(epoch, (int, float)):
+        return None
+    return rh.clock(dt.datetime.fromtimestamp(epoch, tz))
+
+
 def replies_label(n):
     return "1 reply" if n == 1 else "%d replies" % n
 
@@ -338,7 +351,7 @@ def render_thread(parent, replies, known, tz, channel, image_width):
             parts.append(file_message(r, known, last_time, image_width))
         else:
             message = r.get("message") or {}
-            last_time = rh.time_label_of(message, tz) or last_time
+            last_time = rh.time_label_of(message, tz) or at_label(r.get("at"), tz) or last_time
             parts.append(rh.render_message(message, tz, last_time))
     return "".join(parts)
 
@@ -353,10 +366,11 @@ def page(body, width):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("layout", choices=["thread", "graph"],
+    ap.add_argument("layout", choices=["thread", "graph", "posted"],
                     help="thread: the parent as edited and every reply; graph: the parent as first "
-                         "posted and its first reply, the graph")
-    ap.add_argument("input", help="thread.json written by the preview test; - for stdin")
+                         "posted and its first reply, the graph; posted: the parent as first posted, "
+                         "alone, as the channel shows it")
+    ap.add_argument("input", help="thread.json (or actions.json) written by the preview test; - for stdin")
     ap.add_argument("-o", "--output", default="-", help="HTML file to write; - for stdout (default)")
     ap.add_argument("--channel", default="alerts", help="channel name in the pane's header (default alerts)")
     ap.add_argument("--image-width", type=int, help="graph width in px (default 360 for thread, 600 for graph)")
@@ -377,6 +391,9 @@ def main(argv=None):
     if args.layout == "thread":
         body = render_thread(parent.get("message") or parent.get("posted") or {}, replies, known,
                              args.viewer_utc_offset, args.channel, args.image_width or 360)
+    elif args.layout == "posted":
+        posted = parent.get("posted") or {}
+        body = rh.render_message(posted, args.viewer_utc_offset, rh.time_label_of(posted, args.viewer_utc_offset))
     else:
         first_file = next((r for r in replies if r.get("type") == "file"), None)
         if first_file is None:

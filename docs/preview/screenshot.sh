@@ -2,13 +2,14 @@
 # Regenerates docs/screenshots/*.png: renders each sample event with the notifier,
 # turns the first payload into an HTML page (render_html.py) and photographs it with
 # headless Chromium, then trims the picture to the message with ImageMagick.
-# The `thread` and `graph` layouts are drawn (render_thread.py) from what the local Slack
-# Web API received in the end-to-end test tests/e2e/preview.rs, run here with PREVIEW_OUT;
-# like every end-to-end test it needs moto (MOTO_PYTHON, or the repository's .venv).
+# The `thread`, `graph`, `actions` and `actions-thread` layouts are drawn (render_thread.py) from
+# what the local Slack Web API received in the end-to-end tests tests/e2e/preview.rs, run here
+# with PREVIEW_OUT; like every end-to-end test they need moto (MOTO_PYTHON, or the .venv).
 #
 #   bash docs/preview/screenshot.sh              # all layouts
 #   bash docs/preview/screenshot.sh alarm ok     # only these
 #   bash docs/preview/screenshot.sh thread graph # the resolved thread, the graph
+#   bash docs/preview/screenshot.sh actions actions-thread  # the buttons, acted on
 #
 # Environment: SCALE (device pixel ratio, default 2), COLOURS (PNG palette size, default
 # 64), KEEP_HTML=1 keeps the work folder (payloads, pages) and prints where it is,
@@ -44,12 +45,15 @@ layouts=(
   "chart|events/sns-alarm.json|METRIC_CHARTS=true|--metric-data tests/metric-data/cpu.json"
 )
 
-# Drawn from the preview test's thread: name|render_thread.py layout|device pixel ratio
-# (empty: SCALE). The thread holds two full messages and two graphs: at 2x it would pass
-# 150 KB, so it is taken at 1.5x (it is shown at the README's column width all the same).
+# Drawn from the preview tests' threads: name|render_thread.py layout|the test's JSON|device
+# pixel ratio (empty: SCALE). The thread holds two full messages and two graphs: at 2x it would
+# pass 150 KB, so it is taken at 1.5x (it is shown at the README's column width all the same).
+# `actions` and `actions-thread` are the incident acted on from its buttons (ACTIONS=true).
 previews=(
-  "thread|thread|1.5"
-  "graph|graph|"
+  "thread|thread|thread.json|1.5"
+  "graph|graph|thread.json|"
+  "actions|posted|actions.json|"
+  "actions-thread|thread|actions.json|1.5"
 )
 
 need_apt=()
@@ -118,18 +122,18 @@ for entry in "${layouts[@]}"; do
   photograph "$name" "$page" "$scale"
 done
 
-thread_json=""
+ran_preview=0
 for entry in "${previews[@]}"; do
-  IFS='|' read -r name layout ratio <<<"$entry"
+  IFS='|' read -r name layout source ratio <<<"$entry"
   is_wanted "$name" || continue
-  if [ -z "$thread_json" ]; then
-    # The incident, once, through the built function; its thread is written as JSON.
+  if [ "$ran_preview" = 0 ]; then
+    # The incidents, once, through the built function; their threads are written as JSON.
     (cd "$root" && PREVIEW_OUT="$work/preview" cargo test -q --locked --test e2e preview::) \
       >"$work/preview.log" 2>&1 || { cat "$work/preview.log" >&2; echo "the preview test failed" >&2; exit 1; }
-    thread_json="$work/preview/thread.json"
+    ran_preview=1
   fi
   page="$work/$name.html"
-  python3 "$here/render_thread.py" "$layout" "$thread_json" -o "$page"
+  python3 "$here/render_thread.py" "$layout" "$work/preview/$source" -o "$page"
   photograph "$name" "$page" "${SCALE:-${ratio:-$scale}}"
 done
 

@@ -3,7 +3,8 @@
 //! then OK 15 minutes later by the events' times) against the local Slack Web API, moto's
 //! DynamoDB and the local CloudWatch. The test checks the thread's shape; with
 //! `PREVIEW_OUT=<dir>` it also writes what Slack holds at the end to `<dir>/thread.json`, which
-//! `docs/preview/screenshot.sh thread graph` draws.
+//! `docs/preview/screenshot.sh thread graph` draws. The second test does the same for acting from
+//! Slack (`ACTIONS=true`), into `<dir>/actions.json` for `screenshot.sh actions actions-thread`.
 
 use std::time::Duration;
 
@@ -181,4 +182,198 @@ async fn a_resolved_incident_is_one_thread_with_its_graphs_and_the_parent_says_r
         std::fs::write(&path, serde_json::to_string_pretty(&thread).unwrap()).unwrap();
         eprintln!("wrote {}", path.display());
     }
+}
+
+/// The README's pictures of acting from Slack (`ACTIONS=true`): the ALARM of
+/// events/sns-alarm.json as first posted, with its buttons; then, through signed clicks,
+/// Acknowledge and Mute 1 hour, then the OK. The test checks the parent's lines and buttons and
+/// the replies in order; with `PREVIEW_OUT=<dir>` it writes what Slack holds to
+/// `<dir>/actions.json` (shaped like `thread.json`), which
+/// `docs/preview/screenshot.sh actions actions-thread` draws.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_incident_acknowledged_muted_then_resolved_from_its_buttons() {
+    use crate::actions::{ack, click, line, mute, now, parent, send, setup, signed_event};
+    use crate::actions::{status, SIGNING, USER};
+
+    // No graphs: this picture is about the buttons.
+    let s = setup(&[("METRIC_GRAPHS", "false")]).await;
+    // A click is signed now and answered with the time now, so the incident is moved to a few
+    // minutes ago: its times, datapoints included, by a whole number of 5-minute periods.
+    let by = minutes_ago(now());
+    let (outcome, _) =
+        s.h.invoke(shifted(&event("events/sns-alarm.json"), by))
+            .await;
+    assert_eq!(outcome.response()["delivered"], 1, "{outcome:?}");
+    let posts = s.api.posted();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    let ts = posts[0].answer["ts"].as_str().unwrap().to_owned();
+    let first = parent(&s, &ts);
+    let block = |message: &Value, id: &str| -> Value {
+        message["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["block_id"] == id)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    // What each control shows: a button's label, a menu's placeholder.
+    let controls = |message: &Value| -> Vec<String> {
+        let actions = block(message, "incident-actions");
+        actions["elements"]
+            .as_array()
+            .map(|els| {
+                els.iter()
+                    .map(|e| {
+                        let text = if e["type"] == "static_select" {
+                            &e["placeholder"]["text"]
+                        } else {
+                            &e["text"]["text"]
+                        };
+                        format!("{}:{}", e["type"].as_str().unwrap(), text.as_str().unwrap())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        controls(&first),
+        ["button:👀 Acknowledge", "static_select:🔕 Mute for…"]
+    );
+    let select = &block(&first, "incident-actions")["elements"][1];
+    let options: Vec<&str> = select["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["text"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(options, ["1 hour", "4 hours", "24 hours"]);
+    let key = block(&first, "incident-actions")["elements"][0]["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(key.ends_with(ALARM_ARN), "{key}");
+
+    // When each click was made: its reply's time, which the reply itself does not carry.
+    let mut clicked = Vec::new();
+    for action in [ack(&key, "500.1"), mute(3600, "500.2")] {
+        let at = now();
+        let (outcome, _) = send(&s, signed_event(&click(&s, &ts, USER, action), at, SIGNING)).await;
+        assert_eq!(status(&outcome), 200, "{outcome:?}");
+        clicked.push(at);
+    }
+    assert_eq!(s.mutes.rules().len(), 1);
+    let (outcome, _) = s.h.invoke(shifted(&recovery(), by)).await;
+    assert_eq!(outcome.response()["delivered"], 1, "{outcome:?}");
+
+    // The parent as edited: resolved, who acknowledged, who muted until when, and Unmute.
+    let last = parent(&s, &ts);
+    assert_eq!(
+        line(&last, "incident-status").as_deref(),
+        Some("✅ Resolved after 15 min")
+    );
+    let acked = line(&last, "incident-ack").unwrap();
+    assert!(
+        acked.starts_with(&format!("👀 Acknowledged by <@{USER}> at ")) && acked.ends_with(" UTC"),
+        "{acked}"
+    );
+    let muted = line(&last, "incident-mute").unwrap();
+    assert!(
+        muted.starts_with("🔕 Muted until ") && muted.ends_with(&format!(" UTC by <@{USER}>")),
+        "{muted}"
+    );
+    assert_eq!(
+        controls(&last),
+        ["button:👀 Acknowledge", "button:🔔 Unmute"]
+    );
+
+    // The replies in order: the acknowledgement, the mute, the OK.
+    let replies: Vec<Value> = s
+        .api
+        .posted()
+        .into_iter()
+        .filter(|c| c.args["thread_ts"] == ts.as_str())
+        .enumerate()
+        .map(|(i, c)| {
+            let reply_ts = c.answer["ts"].as_str().unwrap().to_owned();
+            json!({"type": "message", "ts": reply_ts, "at": clicked.get(i),
+                   "message": s.api.message(&reply_ts).unwrap()})
+        })
+        .collect();
+    let texts: Vec<&str> = replies
+        .iter()
+        .map(|r| r["message"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts.len(), 3, "{texts:?}");
+    assert!(
+        texts[0].contains(&format!("<@{USER}> acknowledged")),
+        "{texts:?}"
+    );
+    assert!(texts[1].contains(&format!("<@{USER}> muted")), "{texts:?}");
+    assert!(texts[2].contains("state is now OK"), "{texts:?}");
+
+    if let Some(dir) = std::env::var_os("PREVIEW_OUT") {
+        let mut posted = posts[0].args.clone();
+        posted.as_object_mut().unwrap().remove("channel");
+        let thread = json!({
+            "channel": CHANNEL,
+            "parent": {"ts": ts, "posted": posted, "message": last},
+            "replies": replies,
+        });
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("actions.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&thread).unwrap()).unwrap();
+        eprintln!("wrote {}", path.display());
+    }
+}
+
+/// How far to move the sample incident (ALARM at 08:15:30 on 2026-11-20) so that its ALARM is
+/// between one and six minutes before `now` (epoch seconds), by whole 5-minute periods.
+fn minutes_ago(now: u64) -> chrono::TimeDelta {
+    let alarm = sample_time(0, 15, 30).and_utc().timestamp();
+    let periods = (now as i64 - 60 - alarm).div_euclid(300);
+    chrono::TimeDelta::seconds(periods * 300)
+}
+
+fn sample_time(h: u32, m: u32, s: u32) -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, 20)
+        .unwrap()
+        .and_hms_opt(8 + h, m, s)
+        .unwrap()
+}
+
+/// `event` with every time of the sample incident (08:00 to 08:30:31 on 2026-11-20, in the
+/// forms the events write them) moved `by`.
+fn shifted(event: &Value, by: chrono::TimeDelta) -> Value {
+    // (minute, second, millisecond) of each ISO time in events/sns-alarm.json and recovery().
+    let iso = [(15, 30, 852), (15, 31, 123), (30, 30, 917), (30, 31, 204)];
+    let mut pairs = Vec::new();
+    for (m, s, ms) in iso {
+        let t = sample_time(0, m, s) + chrono::TimeDelta::milliseconds(ms);
+        for form in ["%Y-%m-%dT%H:%M:%S%.3f+0000", "%Y-%m-%dT%H:%M:%S%.3fZ"] {
+            pairs.push((
+                t.format(form).to_string(),
+                (t + by).format(form).to_string(),
+            ));
+        }
+    }
+    // The datapoints a state reason quotes, `20/11/26 08:10:00`.
+    for m in (0..=30).step_by(5) {
+        let t = sample_time(0, m, 0);
+        let form = "%d/%m/%y %H:%M:%S";
+        pairs.push((
+            t.format(form).to_string(),
+            (t + by).format(form).to_string(),
+        ));
+    }
+    // Through placeholders, so that a moved time is never moved again.
+    let mut text = event.to_string();
+    for (i, (from, _)) in pairs.iter().enumerate() {
+        text = text.replace(from.as_str(), &format!("@@time{i}@@"));
+    }
+    for (i, (_, to)) in pairs.iter().enumerate().rev() {
+        text = text.replace(&format!("@@time{i}@@"), to);
+    }
+    serde_json::from_str(&text).unwrap()
 }

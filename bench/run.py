@@ -3,7 +3,7 @@
 
 Usage:
     python3 bench/run.py [--cold N] [--warm M] [--out bench/results.json]
-                         [--binary PATH] [--no-build] [--check] [--floor]
+                         [--binary PATH] [--no-build] [--check] [--floor] [--charts]
 
 Everything runs on 127.0.0.1 with OS-assigned ports:
   * a local CA, made at start with `cryptography`, signs one leaf certificate for 127.0.0.1
@@ -12,7 +12,9 @@ Everything runs on 127.0.0.1 with OS-assigned ports:
   * a counting proxy in front of moto (HTTPS) counts `secretsmanager.GetSecretValue` calls;
   * a local "Slack" (HTTPS) answers 200 `ok`, counts POSTs and timestamps them;
   * a Lambda Runtime API emulator (plain HTTP, one per function process) hands out events
-    and timestamps the runtime's requests.
+    and timestamps the runtime's requests;
+  * with --charts, a local CloudWatch (HTTPS) answers GetMetricData in Smithy RPC v2 CBOR
+    with 20 points a series, and everything is measured twice, METRIC_CHARTS off then on.
 
 Needs Python 3.10 or newer and `pip install 'moto[server]'` (which brings boto3 and cryptography). See
 bench/README.md for the exact definitions of every figure.
@@ -317,16 +319,24 @@ class SlackHandler(Handler):
         received = now_ns()  # the whole request is in: this is when Slack "has" the message
         slack: Slack = self.server.owner
         ok = self.path == SLACK_PATH
+        payload = None
         if ok:
             try:
-                ok = isinstance(json.loads(body), dict)
+                payload = json.loads(body)
+                ok = isinstance(payload, dict)
             except ValueError:
                 ok = False
+        # --charts only (both passes): whether the message carries a native chart.
+        chart = find_block(payload, CHART_BLOCK_TYPE) if ok and slack.inspect else None
         with slack.lock:
             slack.posts += 1
             slack.post_ns.append(received)
             if not ok:
                 slack.bad_posts += 1
+            if chart is not None:
+                slack.chart_posts += 1
+                if slack.first_chart is None:
+                    slack.first_chart = chart
         if ok:
             self.reply(200, b"ok", content_type="text/html")
         else:
@@ -338,9 +348,25 @@ class SlackHandler(Handler):
         self.reply(404, b"no_service", content_type="text/html")
 
 
+def find_block(value, block_type: str):
+    """The first block of `block_type` anywhere in a Slack payload (blocks, attachments)."""
+    if isinstance(value, dict):
+        if value.get("type") == block_type:
+            return value
+        value = list(value.values())
+    if isinstance(value, list):
+        for v in value:
+            if isinstance(v, (dict, list)) and (found := find_block(v, block_type)) is not None:
+                return found
+    return None
+
+
 class Slack:
-    def __init__(self, tls: ssl.SSLContext | None):
+    def __init__(self, tls: ssl.SSLContext | None, inspect: bool = False):
         self.lock = threading.Lock()
+        self.inspect = inspect  # count posts that carry a data_visualization block
+        self.chart_posts = 0
+        self.first_chart = None  # the first data_visualization block posted, as a sample
         self.posts = 0
         self.post_ns: list[int] = []  # when each POST had been received (monotonic ns)
         self.bad_posts = 0
@@ -353,6 +379,10 @@ class Slack:
     def count(self) -> int:
         with self.lock:
             return self.posts
+
+    def chart_count(self) -> int:
+        with self.lock:
+            return self.chart_posts
 
     def received_ns(self, index: int) -> int:
         """Arrival time of the POST number `index` (0-based, in arrival order)."""
@@ -415,6 +445,257 @@ class CountingProxy:
     def get_secret_value_count(self) -> int:
         with self.lock:
             return self.by_target.get(GET_SECRET_VALUE_TARGET, 0)
+
+
+# --------------------------------------------------------------------------------------------
+# Local CloudWatch (--charts): GetMetricData in Smithy RPC v2 CBOR, as aws-sdk-cloudwatch speaks
+# --------------------------------------------------------------------------------------------
+CW_PREFIX = "/service/GraniteServiceVersion20100801/operation/"
+GET_METRIC_DATA_PATH = CW_PREFIX + "GetMetricData"
+CHART_BLOCK_TYPE = "data_visualization"
+
+
+class CborError(ValueError):
+    pass
+
+
+def cbor_decode(data: bytes):
+    """Just enough CBOR (RFC 8949) for a GetMetricData request: maps, arrays, text, bytes,
+    integers, floats, booleans, null, tags (a timestamp: its content), indefinite lengths."""
+    import struct
+
+    at = 0
+
+    def take(n: int) -> bytes:
+        nonlocal at
+        if at + n > len(data):
+            raise CborError("truncated")
+        b = data[at:at + n]
+        at += n
+        return b
+
+    def head() -> tuple[int, int, int | None]:
+        first = take(1)[0]
+        major, info = first >> 5, first & 0x1f
+        if info < 24:
+            return major, info, info
+        if info in (24, 25, 26, 27):
+            return major, info, int.from_bytes(take(1 << (info - 24)), "big")
+        if info == 31:
+            return major, info, None
+        raise CborError(f"bad additional info {info}")
+
+    def is_break() -> bool:
+        nonlocal at
+        if at < len(data) and data[at] == 0xff:
+            at += 1
+            return True
+        return False
+
+    def item():
+        major, info, n = head()
+        if major == 0:
+            return n
+        if major == 1:
+            return -1 - n
+        if major in (2, 3):
+            if n is None:
+                parts = []
+                while not is_break():
+                    _, _, k = head()
+                    parts.append(take(k))
+                raw = b"".join(parts)
+            else:
+                raw = take(n)
+            return raw.decode() if major == 3 else raw
+        if major == 4:
+            out = []
+            if n is None:
+                while not is_break():
+                    out.append(item())
+            else:
+                out = [item() for _ in range(n)]
+            return out
+        if major == 5:
+            out = {}
+            count = 0
+            while (not is_break()) if n is None else count < n:
+                key = item()
+                out[key] = item()
+                count += 1
+            return out
+        if major == 6:
+            return item()
+        # major 7
+        if info == 20:
+            return False
+        if info == 21:
+            return True
+        if info in (22, 23):
+            return None
+        if info == 25:
+            h = n
+            sign = -1.0 if h >> 15 else 1.0
+            e, f = (h >> 10) & 0x1f, h & 0x3ff
+            if e == 0:
+                return sign * f * 2.0 ** -24
+            if e == 31:
+                return sign * float("inf") if f == 0 else float("nan")
+            return sign * (1 + f / 1024) * 2.0 ** (e - 15)
+        if info == 26:
+            return struct.unpack(">f", n.to_bytes(4, "big"))[0]
+        if info == 27:
+            return struct.unpack(">d", n.to_bytes(8, "big"))[0]
+        raise CborError(f"unsupported simple value {info}")
+
+    value = item()
+    if at != len(data):
+        raise CborError("bytes after the item")
+    return value
+
+
+def _cbor_head(major: int, n: int) -> bytes:
+    m = major << 5
+    if n < 24:
+        return bytes([m | n])
+    for info, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
+        if n < 1 << (8 * size):
+            return bytes([m | info]) + n.to_bytes(size, "big")
+    raise CborError("integer too large")
+
+
+def cbor_encode(value) -> bytes:
+    """Maps with text keys, lists, text, floats (float64), non-negative ints, and
+    CborTimestamp (tag 1, epoch seconds as float64, as Smithy writes a timestamp)."""
+    import struct
+
+    if isinstance(value, CborTimestamp):
+        return _cbor_head(6, 1) + b"\xfb" + struct.pack(">d", value.seconds)
+    if isinstance(value, bool):
+        return b"\xf5" if value else b"\xf4"
+    if isinstance(value, float):
+        return b"\xfb" + struct.pack(">d", value)
+    if isinstance(value, int) and value >= 0:
+        return _cbor_head(0, value)
+    if isinstance(value, str):
+        raw = value.encode()
+        return _cbor_head(3, len(raw)) + raw
+    if isinstance(value, list):
+        return _cbor_head(4, len(value)) + b"".join(cbor_encode(v) for v in value)
+    if isinstance(value, dict):
+        return _cbor_head(5, len(value)) + b"".join(
+            cbor_encode(k) + cbor_encode(v) for k, v in value.items())
+    raise CborError(f"cannot encode {type(value).__name__}")
+
+
+class CborTimestamp:
+    def __init__(self, seconds: float):
+        self.seconds = float(seconds)
+
+
+class CloudWatchHandler(Handler):
+    def do_POST(self) -> None:
+        body = self.read_body()
+        cw: CloudWatch = self.server.owner
+        if self.path == SELF_TEST_PATH:
+            self.reply(200, b"ok", content_type="text/plain")
+            return
+        problem = None
+        request = None
+        if self.path != GET_METRIC_DATA_PATH:
+            problem = f"unknown operation {self.path}"
+        elif self.headers.get("smithy-protocol") != "rpc-v2-cbor":
+            problem = "smithy-protocol is not rpc-v2-cbor"
+        elif (self.headers.get("Content-Type") or "") != "application/cbor":
+            problem = "content-type is not application/cbor"
+        elif not (self.headers.get("Authorization") or "").startswith("AWS4-HMAC-SHA256 "):
+            problem = "not signed"
+        else:
+            try:
+                request = cbor_decode(body)
+            except (CborError, UnicodeDecodeError) as e:
+                problem = f"not CBOR: {e}"
+            if problem is None and not (isinstance(request, dict) and isinstance(
+                    request.get("MetricDataQueries"), list)):
+                problem = "no MetricDataQueries"
+        if problem is not None:
+            cw.refuse(problem)
+            self.reply(400, cbor_encode({"__type": "ValidationError", "message": problem}),
+                       {"smithy-protocol": "rpc-v2-cbor"}, content_type="application/cbor")
+            return
+        answer, points = cw.answer(request)
+        cw.record(request, points)
+        self.reply(200, answer, {"smithy-protocol": "rpc-v2-cbor"},
+                   content_type="application/cbor")
+
+    def do_GET(self) -> None:
+        if self.path == SELF_TEST_PATH:
+            self.reply(200, b"ok", content_type="text/plain")
+            return
+        self.server.owner.refuse(f"GET {self.path}")
+        self.reply(404, b"", content_type="application/cbor")
+
+
+class CloudWatch:
+    """Answers GetMetricData: for each query that returns data, a point every period from
+    StartTime to EndTime (the function asks for 20 periods), values rising by 4 from 10."""
+
+    def __init__(self, tls: ssl.SSLContext | None):
+        self.lock = threading.Lock()
+        self.calls = 0            # GetMetricData requests answered
+        self.points = 0           # data points answered, over all series
+        self.query_ids: dict[str, int] = {}
+        self.refused: list[str] = []
+        self.server = Server(CloudWatchHandler, self, tls).start()
+
+    @property
+    def url(self) -> str:
+        return f"{self.server.scheme}://127.0.0.1:{self.server.port}"
+
+    @staticmethod
+    def answer(request: dict) -> tuple[bytes, int]:
+        start = int(request.get("StartTime") or 0)
+        end = int(request.get("EndTime") or 0)
+        results, points = [], 0
+        for q in request["MetricDataQueries"]:
+            if not isinstance(q, dict) or q.get("ReturnData") is False:
+                continue
+            stat = q.get("MetricStat") if isinstance(q.get("MetricStat"), dict) else {}
+            period = int(stat.get("Period") or q.get("Period") or 300)
+            period = period if period > 0 else 300
+            times = list(range(start, end, period))[-100:]
+            qid = str(q.get("Id", ""))
+            results.append({
+                "Id": qid,
+                "Label": str(q.get("Label") or qid),
+                "Timestamps": [CborTimestamp(t) for t in times],
+                "Values": [10.0 + 4.0 * i for i in range(len(times))],
+                "StatusCode": "Complete",
+            })
+            points += len(times)
+        return cbor_encode({"MetricDataResults": results, "Messages": []}), points
+
+    def record(self, request: dict, points: int) -> None:
+        with self.lock:
+            self.calls += 1
+            self.points += points
+            for q in request["MetricDataQueries"]:
+                qid = str(q.get("Id", "")) if isinstance(q, dict) else "?"
+                self.query_ids[qid] = self.query_ids.get(qid, 0) + 1
+
+    def refuse(self, why: str) -> None:
+        with self.lock:
+            self.refused.append(why)
+
+    def counts(self) -> tuple[int, int]:
+        """(GetMetricData calls answered, requests refused)."""
+        with self.lock:
+            return self.calls, len(self.refused)
+
+    def summary(self) -> dict:
+        with self.lock:
+            return {"get_metric_data_calls": self.calls, "points_answered": self.points,
+                    "query_ids": dict(self.query_ids), "refused": list(self.refused)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -643,6 +924,8 @@ class Function:
         self.init_tasks: int | None = None
         self.completed = 0  # invocations answered so far (counted by the caller)
         self.posts_before_spawn = 0  # Slack's POST count when the process was spawned
+        # --charts: (GetMetricData calls, Slack posts with a chart) when it was spawned
+        self.charts_before_spawn = (0, 0)
         self.extra_report = None  # callable -> str, added to error messages
         self._log = None
 
@@ -835,10 +1118,14 @@ def start_moto():
     return server, port, boto3
 
 
-def tls_self_test(ca: LocalCA, slack: "Slack", proxy: "CountingProxy") -> None:
-    """Python's own client must trust both TLS servers through ca.pem, with the IP checked:
+def tls_self_test(ca: LocalCA, slack: "Slack", proxy: "CountingProxy",
+                  cloudwatch: "CloudWatch | None" = None) -> None:
+    """Python's own client must trust every TLS server through ca.pem, with the IP checked:
     so a handshake failure later is the function's, not the set-up's."""
-    for name, srv in (("Slack", slack.server), ("Secrets Manager proxy", proxy.server)):
+    servers = [("Slack", slack.server), ("Secrets Manager proxy", proxy.server)]
+    if cloudwatch is not None:
+        servers.append(("CloudWatch", cloudwatch.server))
+    for name, srv in servers:
         conn = http.client.HTTPSConnection("127.0.0.1", srv.port, timeout=10,
                                            context=ca.client_context())
         try:
@@ -904,17 +1191,23 @@ class EventFactory:
 
 class Bench:
     def __init__(self, binary: Path, env: dict, slack: Slack, proxy: CountingProxy,
-                 tmp: Path, deadline: float, floor: bool = False):
+                 tmp: Path, deadline: float, floor: bool = False,
+                 cloudwatch: "CloudWatch | None" = None, charts: bool | None = None,
+                 label: str = ""):
         self.binary, self.env, self.slack, self.proxy = binary, env, slack, proxy
         self.tmp, self.deadline = tmp, deadline
         # --floor: every event is filtered out, so nothing is posted.
         self.floor = floor
+        # --charts: the local CloudWatch, and whether every invocation must read it once and
+        # post a chart (True) or neither (False); None: not checked (the default runs).
+        self.cloudwatch, self.charts = cloudwatch, charts
+        self.label = label  # prefix of the function logs' names
         self.events = EventFactory(EVENT_FILE)
         self.functions: list[Function] = []
         self.invocations = 0
 
     def new_function(self, label: str) -> Function:
-        fn = Function(self.binary, self.env, self.tmp / f"{label}.log")
+        fn = Function(self.binary, self.env, self.tmp / f"{self.label}{label}.log")
         fn.extra_report = self.tls_report
         self.functions.append(fn)
         return fn
@@ -925,10 +1218,12 @@ class Bench:
         if time.monotonic() > self.deadline:
             raise BenchError(f"total time budget of {TOTAL_BUDGET_S} s exceeded")
         posts_before = self.slack.count()
+        charts_before = self.chart_counts()
         if queued is None:
             inv = fn.invoke(self.events.make())
         else:
             posts_before = fn.posts_before_spawn
+            charts_before = fn.charts_before_spawn
             inv = fn.wait_done(queued)
         fn.completed += 1
         self.invocations += 1
@@ -947,13 +1242,36 @@ class Bench:
         if posts != (0 if self.floor else 1):
             raise BenchError(f"invocation {self.invocations}: Slack received {posts} POSTs, "
                              f"expected exactly {0 if self.floor else 1}" + fn.diag())
+        if self.charts is not None:
+            calls, charted = (a - b for a, b in zip(self.chart_counts(), charts_before))
+            want = 1 if self.charts else 0
+            if calls != want or charted != want:
+                raise BenchError(f"invocation {self.invocations} (charts "
+                                 f"{'on' if self.charts else 'off'}): {calls} GetMetricData "
+                                 f"call(s) and {charted} post(s) with a {CHART_BLOCK_TYPE} "
+                                 f"block, expected {want} and {want}" + fn.diag())
         return inv.duration_ms
+
+    def tls_handshakes(self) -> int:
+        """Completed TLS handshakes so far, at every server the function talks to."""
+        n = self.slack.server.tls_counts()[0] + self.proxy.server.tls_counts()[0]
+        if self.cloudwatch is not None:
+            n += self.cloudwatch.server.tls_counts()[0]
+        return n
+
+    def chart_counts(self) -> tuple[int, int]:
+        """(GetMetricData calls, Slack posts with a chart) so far; (0, 0) without --charts."""
+        if self.cloudwatch is None:
+            return 0, 0
+        return self.cloudwatch.counts()[0], self.slack.chart_count()
 
     def tls_report(self) -> str:
         """TLS handshake failures seen so far, for error messages (e.g. an untrusted CA)."""
         out = []
-        for name, srv in (("Slack", self.slack.server), ("Secrets Manager proxy",
-                                                          self.proxy.server)):
+        servers = [("Slack", self.slack.server), ("Secrets Manager proxy", self.proxy.server)]
+        if self.cloudwatch is not None:
+            servers.append(("CloudWatch", self.cloudwatch.server))
+        for name, srv in servers:
             fails = srv.tls_summary()["handshake_failures"]
             if fails:
                 out.append(f"{name}: {len(fails)} TLS handshake failure(s), last: {fails[-1]}")
@@ -962,6 +1280,7 @@ class Bench:
     def start_cold(self, fn: Function) -> tuple[float, Invocation]:
         """Queues one event, spawns the process, and waits for its first GET /next."""
         fn.posts_before_spawn = self.slack.count()
+        fn.charts_before_spawn = self.chart_counts()
         init_ms, inv = fn.start(self.events.make())
         return init_ms, inv
 
@@ -974,7 +1293,8 @@ class Bench:
     def cold(self, i: int) -> dict:
         fn = self.new_function(f"cold-{i}")
         gsv0 = self.proxy.get_secret_value_count()
-        tls0 = self.slack.server.tls_counts()[0] + self.proxy.server.tls_counts()[0]
+        tls0 = self.tls_handshakes()
+        gmd0 = self.chart_counts()[0]
         try:
             init_ms, inv = self.start_cold(fn)
             gsv_init = self.proxy.get_secret_value_count() - gsv0
@@ -998,8 +1318,9 @@ class Bench:
                 "first_invocation_on_cpu_ms": (first_cpu - fn.init_cpu_ns) / 1e6,
                 "get_secret_value_during_init": gsv_init,
                 "get_secret_value": self.proxy.get_secret_value_count() - gsv0,
-                "tls_handshakes": self.slack.server.tls_counts()[0]
-                + self.proxy.server.tls_counts()[0] - tls0,
+                **({"get_metric_data": self.chart_counts()[0] - gmd0}
+                   if self.cloudwatch is not None else {}),
+                "tls_handshakes": self.tls_handshakes() - tls0,
                 "runtime_api_connections": fn.rt.server.connections,
                 "vm_hwm_mib": proc_status_kib(fn.pid, "VmHWM") / 1024,
             }
@@ -1018,15 +1339,16 @@ class Bench:
             cpu0, tasks0 = on_cpu_ns(fn.pid)
             ticks0 = utime_stime_ticks(fn.pid)
             gsv1 = self.proxy.get_secret_value_count()
-            tls1 = self.slack.server.tls_counts()[0] + self.proxy.server.tls_counts()[0]
+            gmd1 = self.chart_counts()[0]
+            tls1 = self.tls_handshakes()
             conns1 = fn.rt.server.connections
             durations = [self.invoke_checked(fn) for _ in range(m)]
             fn.wait_parked()
             cpu1, tasks1 = on_cpu_ns(fn.pid)
             ticks1 = utime_stime_ticks(fn.pid)
             gsv_warm = self.proxy.get_secret_value_count() - gsv1
-            tls_warm = self.slack.server.tls_counts()[0] + self.proxy.server.tls_counts()[0] \
-                - tls1
+            gmd_warm = self.chart_counts()[0] - gmd1
+            tls_warm = self.tls_handshakes() - tls1
             hwm = proc_status_kib(fn.pid, "VmHWM") / 1024
             rss = proc_status_kib(fn.pid, "VmRSS") / 1024
             rss_anon = proc_status_kib(fn.pid, "RssAnon") / 1024
@@ -1043,6 +1365,7 @@ class Bench:
                 "runtime_api_connections_at_start_of_warm_loop": conns1,
                 "runtime_api_connections_at_end": fn.rt.server.connections,
                 "get_secret_value_warm": gsv_warm,
+                **({"get_metric_data_warm": gmd_warm} if self.cloudwatch is not None else {}),
                 "durations_ms": durations,
                 "on_cpu_ns_before": cpu0,
                 "on_cpu_ns_after": cpu1,
@@ -1068,6 +1391,71 @@ class Bench:
                 fn.stop()
             except Exception as e:  # keep cleaning up the others
                 print(f"warning: cleanup: {e}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------------------------
+# One measurement: cold starts and a warm process
+# --------------------------------------------------------------------------------------------
+def measure(args: argparse.Namespace, bench: Bench, slack: Slack, size: int,
+            stripped: bool | None) -> dict:
+    """The cold starts, then the warm process, with `bench`; its summary, per-start figures,
+    raw durations and warm-process figures."""
+    posts0 = slack.count()
+    colds = []
+    for i in range(args.cold):
+        c = bench.cold(i)
+        colds.append(c)
+        notify = c["cold_notification_ms"]
+        print(f"cold {i + 1}/{args.cold}: init {c['init_ms']:.2f} ms "
+              f"({c['init_on_cpu_ms']:.2f} ms on CPU), first invocation "
+              f"{c['first_invocation_ms']:.2f} ms, cold notification "
+              + ("n/a" if notify is None else f"{notify:.2f} ms")
+              + f", GetSecretValue {c['get_secret_value']}"
+              + (f", GetMetricData {c['get_metric_data']}" if bench.cloudwatch else ""),
+              flush=True)
+    print(f"warm: 1 cold + {args.warm} warm invocations in one process ...", flush=True)
+    w = bench.warm(args.warm)
+
+    slack_posts = slack.count() - posts0
+    if slack.bad_posts:
+        raise BenchError(f"Slack received {slack.bad_posts} malformed POST(s)")
+    if slack_posts != (0 if args.floor else bench.invocations):
+        raise BenchError(f"Slack received {slack_posts} POSTs for {bench.invocations} "
+                         "invocations")
+
+    d = w["durations_ms"]
+    return {
+        "summary": {
+            "init_ms_median": statistics.median(c["init_ms"] for c in colds),
+            "first_invocation_ms_median":
+                statistics.median(c["first_invocation_ms"] for c in colds),
+            "init_on_cpu_ms_median": statistics.median(c["init_on_cpu_ms"] for c in colds),
+            "cold_notification_ms_median": None if args.floor else
+                statistics.median(c["cold_notification_ms"] for c in colds),
+            "warm_p50_ms": percentile(d, 50),
+            "warm_p99_ms": percentile(d, 99),
+            "on_cpu_per_warm_invocation_ms": w["on_cpu_per_invocation_ms"],
+            "peak_rss_mib": w["vm_hwm_mib"],
+            "binary_bytes": size,
+            "binary_mib": size / MIB,
+            "binary_stripped": stripped,
+            "get_secret_value_warm": w["get_secret_value_warm"],
+            "get_secret_value_per_warm_invocation": w["get_secret_value_warm"] / args.warm,
+            "get_secret_value_per_cold_start": [c["get_secret_value"] for c in colds],
+            "invocations": bench.invocations,
+            "slack_posts": slack_posts,
+            "failed_invocations": 0,
+        },
+        "cold_starts": colds,
+        "raw": {
+            "init_ms": [c["init_ms"] for c in colds],
+            "init_on_cpu_ms": [c["init_on_cpu_ms"] for c in colds],
+            "first_invocation_ms": [c["first_invocation_ms"] for c in colds],
+            "cold_notification_ms": [c["cold_notification_ms"] for c in colds],
+            "warm_invocation_ms": d,
+        },
+        "warm_process": {k: v for k, v in w.items() if k != "durations_ms"},
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -1133,11 +1521,53 @@ def markdown(res: dict) -> str:
     out = ["| metric | value | target | meets |", "| --- | --- | --- | --- |"]
     out += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     out.append("")
-    out.append(f"Machine: {mach['machine']}, {mach['nproc']} CPUs, {mach['cpu_model']}, "
-               f"kernel {mach['kernel']}; {mach['rustc'] or 'rustc ?'}; "
-               f"commit {(mach['git_commit'] or '?')[:12]}; date {mach['date']}; "
-               f"load average {mach['loadavg_at_start'][0]:.2f} at start, "
-               f"{mach.get('loadavg_at_end', ['?'])[0]} at end")
+    out.append(machine_line(mach))
+    return "\n".join(out)
+
+
+def machine_line(mach: dict) -> str:
+    return (f"Machine: {mach['machine']}, {mach['nproc']} CPUs, {mach['cpu_model']}, "
+            f"kernel {mach['kernel']}; {mach['rustc'] or 'rustc ?'}; "
+            f"commit {(mach['git_commit'] or '?')[:12]}; date {mach['date']}; "
+            f"load average {mach['loadavg_at_start'][0]:.2f} at start, "
+            f"{mach.get('loadavg_at_end', ['?'])[0]} at end")
+
+
+def markdown_charts(res: dict) -> str:
+    """--charts: the two passes side by side."""
+    off, on = res["passes"]["off"]["summary"], res["passes"]["on"]["summary"]
+    n, m = res["config"]["cold"], res["config"]["warm"]
+
+    def row(label: str, fmt) -> str:
+        return f"| {label} | {fmt(off)} | {fmt(on)} |"
+
+    def cold_gmd(s: dict) -> str:
+        return f"{sum(s['get_metric_data_per_cold_start'])} in {n} cold starts"
+
+    out = ["| figure | charts off | charts on |", "| --- | --- | --- |",
+           row(f"cold notification (median of {n})",
+               lambda s: f"{s['cold_notification_ms_median']:.2f} ms"),
+           row(f"init (median of {n}; on CPU)",
+               lambda s: f"{s['init_ms_median']:.2f} ms ({s['init_on_cpu_ms_median']:.2f} ms)"),
+           row(f"first invocation (median of {n})",
+               lambda s: f"{s['first_invocation_ms_median']:.2f} ms"),
+           row(f"warm p50 ({m} invocations)", lambda s: f"{s['warm_p50_ms']:.3f} ms"),
+           row(f"warm p99 ({m} invocations)", lambda s: f"{s['warm_p99_ms']:.3f} ms"),
+           row("on-CPU per warm invocation",
+               lambda s: f"{s['on_cpu_per_warm_invocation_ms']:.4f} ms"),
+           row("peak RSS (VmHWM, warm process)", lambda s: f"{s['peak_rss_mib']:.2f} MiB"),
+           row("GetMetricData calls (all invocations)",
+               lambda s: f"{s['get_metric_data_calls']} of {s['invocations']} invocations"),
+           row("GetMetricData calls (cold starts / warm loop)",
+               lambda s: f"{cold_gmd(s)} / {s['get_metric_data_warm']} in {m}"),
+           row(f"posts with a `{CHART_BLOCK_TYPE}` block",
+               lambda s: f"{s['posts_with_chart']} of {s['slack_posts']}"),
+           ""]
+    cw = res["cloudwatch"]
+    out.append(f"Local CloudWatch (HTTPS, Smithy RPC v2 CBOR): {cw['get_metric_data_calls']} "
+               f"GetMetricData calls, {cw['points_answered']} points answered, query ids "
+               f"{cw['query_ids']}, {len(cw['refused'])} requests refused.")
+    out.append(machine_line(res["machine"]))
     return "\n".join(out)
 
 
@@ -1184,6 +1614,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="measure the Lambda loop alone: the same event, filtered out by "
                         "NOTIFY_STATES=OK, so no secret is read and nothing is rendered or "
                         "posted (default output bench/results-floor.json)")
+    p.add_argument("--charts", action="store_true",
+                   help="run the cold and warm measurements twice, METRIC_CHARTS off then on "
+                        "(a local CloudWatch answering GetMetricData), and report them side by "
+                        "side; every invocation must read CloudWatch once and post a chart with "
+                        "charts on, and neither with them off (default output "
+                        "bench/results-charts.json)")
     p.add_argument("--check", action="store_true",
                    help="CI gate: exit 3 if binary > %g MiB, peak RSS > %g MiB or any "
                         "GetSecretValue on warm invocations" % (CHECK_MAX_BINARY_MIB,
@@ -1196,8 +1632,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                 "(smaller runs are only for --check)")
     if a.floor and a.check:
         p.error("--floor is a measurement, not a gate: use it without --check")
+    if a.floor and a.charts:
+        p.error("--floor posts nothing, so it draws no chart: use --charts without it")
     if a.out is None:
-        name = "results-check.json" if a.check else "results-floor.json" if a.floor else "results.json"
+        name = "results-check.json" if a.check else "results-floor.json" if a.floor else \
+            "results-charts.json" if a.charts else "results.json"
         a.out = REPO / "bench" / name
     return a
 
@@ -1225,11 +1664,13 @@ def main(argv: list[str]) -> int:
         "ok": False,
         "config": {"cold": args.cold, "warm": args.warm, "check": args.check,
                    "floor": args.floor,
+                   **({"charts": True} if args.charts else {}),
                    "binary": str(binary), "event": str(EVENT_FILE.relative_to(REPO)),
                    "build": not args.no_build},
         "machine": machine_info(),
     }
-    moto_server = slack = proxy = bench = None
+    moto_server = slack = proxy = bench = cloudwatch = None
+    benches: list[Bench] = []  # --charts: one per pass
     tmp = Path(tempfile.mkdtemp(prefix="slack-notifier-bench-"))
     keep_tmp = False
     try:
@@ -1242,76 +1683,75 @@ def main(argv: list[str]) -> int:
 
         ca = LocalCA(tmp)
         moto_server, moto_port, boto3 = start_moto()
-        slack = Slack(ca.server_context())
+        slack = Slack(ca.server_context(), inspect=args.charts)
         proxy = CountingProxy(moto_port, ca.server_context())
-        tls_self_test(ca, slack, proxy)
+        if args.charts:
+            cloudwatch = CloudWatch(ca.server_context())  # HTTPS, as CloudWatch itself
+        tls_self_test(ca, slack, proxy, cloudwatch)
         create_secret(boto3, moto_port, slack.url)
         home = tmp / "home"
         home.mkdir()
         env = function_env(home, proxy.url, ca.ca_file)
         if args.floor:
             env["NOTIFY_STATES"] = "OK"
-        bench = Bench(binary, env, slack, proxy, tmp, time.monotonic() + TOTAL_BUDGET_S,
-                      floor=args.floor)
-
-        colds = []
-        for i in range(args.cold):
-            c = bench.cold(i)
-            colds.append(c)
-            notify = c["cold_notification_ms"]
-            print(f"cold {i + 1}/{args.cold}: init {c['init_ms']:.2f} ms "
-                  f"({c['init_on_cpu_ms']:.2f} ms on CPU), first invocation "
-                  f"{c['first_invocation_ms']:.2f} ms, cold notification "
-                  + ("n/a" if notify is None else f"{notify:.2f} ms")
-                  + f", GetSecretValue {c['get_secret_value']}", flush=True)
-        print(f"warm: 1 cold + {args.warm} warm invocations in one process ...", flush=True)
-        w = bench.warm(args.warm)
-
-        slack_posts = slack.count()
-        if slack.bad_posts:
-            raise BenchError(f"Slack received {slack.bad_posts} malformed POST(s)")
-        if slack_posts != (0 if args.floor else bench.invocations):
-            raise BenchError(f"Slack received {slack_posts} POSTs for {bench.invocations} "
-                             "invocations")
-
-        d = w["durations_ms"]
-        res["summary"] = {
-            "init_ms_median": statistics.median(c["init_ms"] for c in colds),
-            "first_invocation_ms_median":
-                statistics.median(c["first_invocation_ms"] for c in colds),
-            "init_on_cpu_ms_median": statistics.median(c["init_on_cpu_ms"] for c in colds),
-            "cold_notification_ms_median": None if args.floor else
-                statistics.median(c["cold_notification_ms"] for c in colds),
-            "warm_p50_ms": percentile(d, 50),
-            "warm_p99_ms": percentile(d, 99),
-            "on_cpu_per_warm_invocation_ms": w["on_cpu_per_invocation_ms"],
-            "peak_rss_mib": w["vm_hwm_mib"],
-            "binary_bytes": size,
-            "binary_mib": size / MIB,
-            "binary_stripped": stripped,
-            "get_secret_value_warm": w["get_secret_value_warm"],
-            "get_secret_value_per_warm_invocation": w["get_secret_value_warm"] / args.warm,
-            "get_secret_value_per_cold_start": [c["get_secret_value"] for c in colds],
-            "invocations": bench.invocations,
-            "slack_posts": slack_posts,
-            "failed_invocations": 0,
-        }
-        res["cold_starts"] = colds
-        res["raw"] = {
-            "init_ms": [c["init_ms"] for c in colds],
-            "init_on_cpu_ms": [c["init_on_cpu_ms"] for c in colds],
-            "first_invocation_ms": [c["first_invocation_ms"] for c in colds],
-            "cold_notification_ms": [c["cold_notification_ms"] for c in colds],
-            "warm_invocation_ms": d,
-        }
-        res["warm_process"] = {k: v for k, v in w.items() if k != "durations_ms"}
-        res["secretsmanager_requests_by_target"] = dict(proxy.by_target)
-        res["targets"] = targets(res["summary"])
-        res["tls"] = {"ca_file": "ca.pem (made at start, passed as SSL_CERT_FILE)",
-                      "slack": slack.server.tls_summary(),
-                      "secretsmanager_proxy": proxy.server.tls_summary()}
+        if not args.charts:
+            bench = Bench(binary, env, slack, proxy, tmp, time.monotonic() + TOTAL_BUDGET_S,
+                          floor=args.floor)
+            res.update(measure(args, bench, slack, size, stripped))
+            res["secretsmanager_requests_by_target"] = dict(proxy.by_target)
+            res["targets"] = targets(res["summary"])
+            res["tls"] = {"ca_file": "ca.pem (made at start, passed as SSL_CERT_FILE)",
+                          "slack": slack.server.tls_summary(),
+                          "secretsmanager_proxy": proxy.server.tls_summary()}
+        else:
+            # The same measurements twice, the environment differing only in METRIC_CHARTS:
+            # both passes point CloudWatch at the local one (the "off" pass must not call it).
+            env["AWS_ENDPOINT_URL_CLOUDWATCH"] = cloudwatch.url
+            res["passes"] = {}
+            for name, on in (("off", False), ("on", True)):
+                pass_env = dict(env, METRIC_CHARTS="true" if on else "false")
+                bench = Bench(binary, pass_env, slack, proxy, tmp,
+                              time.monotonic() + TOTAL_BUDGET_S, cloudwatch=cloudwatch,
+                              charts=on, label=f"charts-{name}-")
+                benches.append(bench)
+                print(f"-- charts {name} (METRIC_CHARTS={pass_env['METRIC_CHARTS']})", flush=True)
+                gmd0 = cloudwatch.counts()[0]
+                charted0 = slack.chart_count()
+                p = measure(args, bench, slack, size, stripped)
+                s = p["summary"]
+                s["get_metric_data_calls"] = cloudwatch.counts()[0] - gmd0
+                s["get_metric_data_per_cold_start"] = [c["get_metric_data"]
+                                                       for c in p["cold_starts"]]
+                s["get_metric_data_warm"] = p["warm_process"]["get_metric_data_warm"]
+                s["posts_with_chart"] = slack.chart_count() - charted0
+                # Asserted per invocation too (Bench.invoke_checked); again here, in total.
+                want = s["invocations"] if on else 0
+                if s["get_metric_data_calls"] != want or s["posts_with_chart"] != want:
+                    raise BenchError(
+                        f"charts {name}: {s['get_metric_data_calls']} GetMetricData calls and "
+                        f"{s['posts_with_chart']} posts with a {CHART_BLOCK_TYPE} block for "
+                        f"{s['invocations']} invocations, expected {want} and {want}")
+                if on and s["get_metric_data_calls"] <= 0:
+                    raise BenchError("charts on: no GetMetricData call was made")
+                p["targets"] = targets(s)
+                res["passes"][name] = p
+            refused = cloudwatch.summary()["refused"]
+            if refused:
+                raise BenchError(f"the local CloudWatch refused {len(refused)} request(s), "
+                                 f"first: {refused[0]}")
+            res["cloudwatch"] = cloudwatch.summary()
+            res["sample_chart_block"] = slack.first_chart
+            res["secretsmanager_requests_by_target"] = dict(proxy.by_target)
+            res["tls"] = {"ca_file": "ca.pem (made at start, passed as SSL_CERT_FILE)",
+                          "slack": slack.server.tls_summary(),
+                          "secretsmanager_proxy": proxy.server.tls_summary(),
+                          "cloudwatch": cloudwatch.server.tls_summary()}
         res["ok"] = True
-        gates = check_gates(res) if args.check else []
+        if not args.charts:
+            gates = check_gates(res) if args.check else []
+        else:  # every gate, on each pass
+            gates = [f"charts {name}: {g}" for name, p in res["passes"].items()
+                     for g in (check_gates(p) if args.check else [])]
         res["check"] = {"enabled": args.check, "failures": gates,
                         "thresholds": {"binary_mib": CHECK_MAX_BINARY_MIB,
                                        "peak_rss_mib": CHECK_MAX_PEAK_RSS_MIB,
@@ -1320,7 +1760,7 @@ def main(argv: list[str]) -> int:
         res["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
         write_json(args.out, res)
         print()
-        print(markdown(res))
+        print(markdown_charts(res) if args.charts else markdown(res))
         print(f"\nraw figures: {args.out}")
         if args.check:
             if gates:
@@ -1341,9 +1781,10 @@ def main(argv: list[str]) -> int:
         print(f"BENCHMARK FAILED: {e}\n(function logs kept in {tmp})", file=sys.stderr)
         return 1
     finally:
-        if bench is not None:
-            bench.stop_all()
-        for srv in (proxy, slack):
+        for b in benches if benches else [bench]:
+            if b is not None:
+                b.stop_all()
+        for srv in (proxy, slack, cloudwatch):
             if srv is not None:
                 srv.server.stop()
         if moto_server is not None:

@@ -356,9 +356,10 @@ fn error_with(status: u16, code: &str, message: &str) -> Reply {
         .header("smithy-protocol", "rpc-v2-cbor")
 }
 
-/// Just enough CBOR (RFC 8949) for these operations: maps of text strings in; maps, arrays,
-/// text and byte strings out.
-mod cbor {
+/// Just enough CBOR (RFC 8949) for these operations, and for the mute rules' server
+/// ([`super::mute_rules`]): any item in as JSON; maps, arrays, text, byte strings, numbers and
+/// timestamps out.
+pub mod cbor {
     fn head(out: &mut Vec<u8>, major: u8, n: u64) {
         let m = major << 5;
         match n {

@@ -8,8 +8,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
+use super::cloudwatch::cbor;
 use super::http::{serve, Reply, Request};
 
 const PREFIX: &str = "/service/GraniteServiceVersion20100801/operation/";
@@ -81,9 +82,10 @@ fn cbor_reply(status: u16, body: Vec<u8>) -> Reply {
 }
 
 fn error(status: u16, code: &str) -> Reply {
-    let mut body = vec![0xa2];
+    let mut body = Vec::new();
+    cbor::map_header(&mut body, 2);
     for text in ["__type", code, "message", "refused by the test"] {
-        put_text(&mut body, text);
+        cbor::text(&mut body, text);
     }
     cbor_reply(status, body)
 }
@@ -101,18 +103,18 @@ fn answer(state: &Mutex<State>, req: &Request) -> Reply {
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 "));
-    let cbor = req
+    let is_cbor = req
         .headers
         .get("smithy-protocol")
         .and_then(|v| v.to_str().ok())
         == Some("rpc-v2-cbor");
-    let input = decode(&req.body).unwrap_or(Value::Null);
+    let input = cbor::value(&req.body).unwrap_or(Value::Null);
     s.calls.push(MuteCall {
         operation: operation.clone(),
         input: input.clone(),
     });
     let delay = s.delay;
-    if !signed || !cbor || !input.is_object() {
+    if !signed || !is_cbor || !input.is_object() {
         return error(400, "ValidationException").delayed(delay);
     }
     if let Some((status, code)) = s.fault.clone() {
@@ -131,137 +133,4 @@ fn answer(state: &Mutex<State>, req: &Request) -> Reply {
         _ => error(400, "UnknownOperationException"),
     };
     reply.delayed(delay)
-}
-
-fn put_text(out: &mut Vec<u8>, text: &str) {
-    let n = text.len();
-    match n {
-        0..=23 => out.push(0x60 | n as u8),
-        24..=0xff => out.extend([0x78, n as u8]),
-        _ => {
-            out.push(0x79);
-            out.extend((n as u16).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(text.as_bytes());
-}
-
-/// CBOR (RFC 8949) as JSON: maps, arrays, text, numbers, booleans, and a timestamp (tag 1)
-/// as its number. Anything else, or bytes left over, is `None`.
-pub fn decode(input: &[u8]) -> Option<Value> {
-    let mut at = 0;
-    let value = item(input, &mut at)?;
-    (at == input.len()).then_some(value)
-}
-
-fn argument(input: &[u8], at: &mut usize, info: u8) -> Option<Option<u64>> {
-    let mut take = |n: usize| -> Option<u64> {
-        let bytes = input.get(*at..*at + n)?;
-        *at += n;
-        Some(bytes.iter().fold(0, |acc, b| (acc << 8) | u64::from(*b)))
-    };
-    Some(match info {
-        0..=23 => Some(u64::from(info)),
-        24 => Some(take(1)?),
-        25 => Some(take(2)?),
-        26 => Some(take(4)?),
-        27 => Some(take(8)?),
-        31 => None,
-        _ => return None,
-    })
-}
-
-fn item(input: &[u8], at: &mut usize) -> Option<Value> {
-    let first = *input.get(*at)?;
-    *at += 1;
-    let (major, info) = (first >> 5, first & 0x1f);
-    if major == 7 {
-        return simple(input, at, info);
-    }
-    let arg = argument(input, at, info)?;
-    match major {
-        0 => Some(json!(arg?)),
-        1 => Some(json!(-1 - i64::try_from(arg?).ok()?)),
-        3 => {
-            let len = usize::try_from(arg?).ok()?;
-            let text = std::str::from_utf8(input.get(*at..*at + len)?).ok()?;
-            *at += len;
-            Some(Value::String(text.to_owned()))
-        }
-        4 => {
-            let mut items = Vec::new();
-            while !end(input, at, arg, items.len()) {
-                items.push(item(input, at)?);
-            }
-            Some(Value::Array(items))
-        }
-        5 => {
-            let mut map = Map::new();
-            while !end(input, at, arg, map.len()) {
-                let Value::String(key) = item(input, at)? else {
-                    return None;
-                };
-                map.insert(key, item(input, at)?);
-            }
-            Some(Value::Object(map))
-        }
-        6 => item(input, at),
-        _ => None,
-    }
-}
-
-/// Whether a container of `len` items (`None`: indefinite) ends here, after `count`.
-fn end(input: &[u8], at: &mut usize, len: Option<u64>, count: usize) -> bool {
-    match len {
-        Some(n) => count as u64 == n,
-        None if input.get(*at) == Some(&0xff) => {
-            *at += 1;
-            true
-        }
-        None => false,
-    }
-}
-
-fn simple(input: &[u8], at: &mut usize, info: u8) -> Option<Value> {
-    let mut float = |n: usize| -> Option<[u8; 8]> {
-        let bytes = input.get(*at..*at + n)?;
-        *at += n;
-        let mut out = [0u8; 8];
-        out[..n].copy_from_slice(bytes);
-        Some(out)
-    };
-    match info {
-        20 => Some(Value::Bool(false)),
-        21 => Some(Value::Bool(true)),
-        22 | 23 => Some(Value::Null),
-        26 => {
-            let b = float(4)?;
-            Some(json!(f32::from_be_bytes([b[0], b[1], b[2], b[3]])))
-        }
-        27 => Some(json!(f64::from_be_bytes(float(8)?))),
-        _ => None,
-    }
-}
-
-#[test]
-fn decodes_what_the_sdk_writes() {
-    // {"Name": "r", "ExpireDate": 1(1.5e9), "MuteTargets": {"AlarmNames": ["a"]}} with an
-    // indefinite outer map, as the SDK's encoder writes.
-    let mut body = vec![0xbf];
-    put_text(&mut body, "Name");
-    put_text(&mut body, "r");
-    put_text(&mut body, "ExpireDate");
-    body.extend([0xc1, 0xfb]);
-    body.extend(1.5e9f64.to_be_bytes());
-    put_text(&mut body, "MuteTargets");
-    body.push(0xa1);
-    put_text(&mut body, "AlarmNames");
-    body.push(0x81);
-    put_text(&mut body, "a");
-    body.push(0xff);
-    assert_eq!(
-        decode(&body),
-        Some(json!({"Name": "r", "ExpireDate": 1.5e9, "MuteTargets": {"AlarmNames": ["a"]}}))
-    );
-    assert_eq!(decode(&[0xbf]), None);
 }

@@ -330,7 +330,7 @@ impl Setup {
             .need_tags()
             .then(|| crate::app::wiring::tag_source(&aws));
         Ok(
-            crate::app::wiring::notifier_with(&self.config, self.slack, &aws, secrets)
+            crate::app::wiring::notifier_with(&self.config, self.slack, &aws, Arc::new(secrets))
                 .with_routes(routes, tags),
         )
     }

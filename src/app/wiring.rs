@@ -50,11 +50,11 @@ pub(crate) async fn function_from_config(config: &Config) -> Result<Function, In
     let tls = crate::net::tls_config(config.extra_ca_file.as_deref())?;
     let aws = aws_sdk_config(&tls).await;
     require_region(&aws)?;
-    let secrets = SecretSource::Manager(secret_store(config, &aws)?);
+    let secrets = Arc::new(SecretSource::Manager(secret_store(config, &aws)?));
     let slack = Arc::new(slack_client(config, &tls)?);
     let routes = routes(config)?;
     let tags = routes.need_tags().then(|| tag_source(&aws));
-    let actions = actions(config, &slack, &aws, &routes)?;
+    let actions = actions(config, &slack, &aws, &routes, &secrets)?;
     let notifier = notifier_with(config, slack.clone(), &aws, secrets).with_routes(routes, tags);
     secret_serves_routes(&notifier).await?;
     Ok(Function {
@@ -65,7 +65,7 @@ pub(crate) async fn function_from_config(config: &Config) -> Result<Function, In
     })
 }
 
-/// The interactivity endpoint, with `ACTIONS`: its own secret reader, the threads table with
+/// The interactivity endpoint, with `ACTIONS`: the notifier's secret reader, the threads table with
 /// no time kept back (a click's budget already leaves Slack its share), and CloudWatch for
 /// mute rules, retried once.
 fn actions(
@@ -73,13 +73,14 @@ fn actions(
     slack: &Arc<SlackClient>,
     aws: &aws_config::SdkConfig,
     routes: &Routes,
+    secrets: &Arc<SecretSource>,
 ) -> Result<Option<Actions>, InitError> {
     let (Some(actions), Some(table)) = (&config.actions, &config.threads_table) else {
         return Ok(None);
     };
     let messenger = Messenger {
         slack: slack.clone(),
-        secrets: SecretSource::Manager(secret_store(config, aws)?),
+        secrets: secrets.clone(),
     };
     let store = thread_store(aws, table.clone(), config.threads_timeout).without_slack_reserve();
     let retries = aws_smithy_types::retry::RetryConfig::standard().with_max_attempts(2);
@@ -189,7 +190,7 @@ pub(crate) fn notifier_with(
     config: &Config,
     slack: Arc<SlackClient>,
     aws: &aws_config::SdkConfig,
-    secrets: SecretSource,
+    secrets: Arc<SecretSource>,
 ) -> Notifier {
     let notifier = Notifier::new(settings(config), Messenger { slack, secrets });
     let notifier = match &config.threads_table {

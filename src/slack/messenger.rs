@@ -175,7 +175,8 @@ pub(crate) trait Messages: Send + Sync {
 /// [`Messages`] through the Slack client, with the credential from the secret.
 pub(crate) struct Messenger {
     pub(crate) slack: Arc<SlackClient>,
-    pub(crate) secrets: SecretSource,
+    /// Shared with the interactivity endpoint, so the process reads and caches one secret.
+    pub(crate) secrets: Arc<SecretSource>,
 }
 
 impl Messenger {
